@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { describe, readRpm, verifyDigests, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
+import { formatDependency } from '../../rpm/dependency.js';
+
+export interface InspectOptions {
+  json?: boolean;
+}
+
+export interface InspectResult extends RpmInfo {
+  file: string;
+  digests: Awaited<ReturnType<typeof verifyDigests>>;
+}
+
+/** What `rpm -qip` and `rpm -qlvp` show, without rpm installed. */
+export async function inspect(path: string): Promise<InspectResult> {
+  const pkg = await readRpm(path);
+  const info = describe(pkg);
+  const digests = await verifyDigests(pkg);
+  return { file: path, ...info, digests };
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('show what rpm -qip and rpm -qlvp show, without rpm installed')
+    .argument('<rpm>', 'package file')
+    .option('--json', 'print JSON')
+    .action(async (path: string, options: InspectOptions) => {
+      const result = await inspect(path);
+      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
+    });
+}
+
+const FIELD = (label: string, value: string | number | undefined) => `${label.padEnd(12)}: ${value ?? ''}\n`;
+
+export function renderText(r: InspectResult): string {
+  let out = '';
+  out += FIELD('Name', r.name);
+  if (r.epoch !== undefined) out += FIELD('Epoch', r.epoch);
+  out += FIELD('Version', r.version);
+  out += FIELD('Release', r.release);
+  out += FIELD('Architecture', r.arch);
+  out += FIELD('Group', r.group);
+  out += FIELD('Size', r.installSize);
+  out += FIELD('License', r.license);
+  out += FIELD('Source RPM', r.sourceRpm ?? '(none)');
+  out += FIELD('Build Date', r.buildTime !== undefined ? new Date(r.buildTime * 1000).toUTCString() : '(none)');
+  out += FIELD('Build Host', r.buildHost);
+  out += FIELD('Relocations', r.prefixes.length ? r.prefixes.join(' ') : '(not relocatable)');
+  if (r.vendor) out += FIELD('Vendor', r.vendor);
+  if (r.packager) out += FIELD('Packager', r.packager);
+  if (r.url) out += FIELD('URL', r.url);
+  out += FIELD('Summary', r.summary);
+  out += FIELD('Payload', `${r.payloadFormat}, ${r.payloadCompressor}${r.payloadFlags ? ` level ${r.payloadFlags}` : ''}`);
+  const d = r.digests;
+  out += FIELD('Digests', d.ok ? 'OK' : `NOT OK (header sha256 ${d.headerSha256}, payload ${d.payloadDigest}, md5 ${d.md5}, size ${d.size})`);
+  out += `Description :\n${r.description}\n`;
+  const deps: [string, RpmDependency[]][] = [
+    ['Provides', r.provides],
+    ['Requires', r.requires],
+    ['Conflicts', r.conflicts],
+    ['Obsoletes', r.obsoletes],
+    ['Recommends', r.recommends],
+    ['Suggests', r.suggests],
+    ['Supplements', r.supplements],
+    ['Enhances', r.enhances],
+  ];
+  for (const [label, list] of deps) {
+    if (list.length === 0) continue;
+    out += `${label}:\n`;
+    for (const dep of list) out += `  ${formatDependency(dep)}\n`;
+  }
+  for (const [name, script] of Object.entries(r.scripts)) {
+    out += `${name} scriptlet (using ${script.interpreter.join(' ') || '/bin/sh'}):\n${indent(script.body)}\n`;
+  }
+  if (r.files.length) out += 'Files:\n';
+  for (const f of r.files) out += `${fileLine(f)}\n`;
+  if (r.changelog.length) out += 'Changelog:\n';
+  for (const c of r.changelog) {
+    out += `* ${changelogDate(c.time)} ${c.author}\n${c.text}\n\n`;
+  }
+  return out;
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+const TYPE_CHARS: Record<number, string> = { 0o100000: '-', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
+
+/** `ls -l`-style permissions, as rpm -qlv prints them. */
+export function modeString(mode: number): string {
+  const type = TYPE_CHARS[mode & 0o170000] ?? '?';
+  const bits = 'rwxrwxrwx';
+  let perms = '';
+  for (let i = 0; i < 9; i++) perms += mode & (1 << (8 - i)) ? bits[i] : '-';
+  const p = perms.split('');
+  if (mode & 0o4000) p[2] = p[2] === 'x' ? 's' : 'S';
+  if (mode & 0o2000) p[5] = p[5] === 'x' ? 's' : 'S';
+  if (mode & 0o1000) p[8] = p[8] === 'x' ? 't' : 'T';
+  return type + p.join('');
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+function fileLine(f: RpmFileInfo): string {
+  const d = new Date(f.mtime * 1000);
+  const date = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${d.getUTCFullYear()}`;
+  const link = f.linkTo ? ` -> ${f.linkTo}` : '';
+  return `${modeString(f.mode)} ${f.user.padEnd(8)} ${f.group.padEnd(8)} ${String(f.size).padStart(10)} ${date} ${f.path}${link}`;
+}
+
+function changelogDate(t: number): string {
+  const d = new Date(t * 1000);
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, '0')} ${d.getUTCFullYear()}`;
+}

@@ -1,0 +1,335 @@
+/**
+ * The RPM header structure, format only: an index of 16-byte entries (tag, type, offset, count)
+ * followed by a data store, with a region tag that marks the entries as immutable. Knows nothing of
+ * which tags a package gets (that is writer.ts).
+ *
+ *   magic(8) il(4) dl(4) | il x { tag(4) type(4) offset(4) count(4) } | data(dl)
+ */
+import { FormatError } from '../errors.js';
+import { HEADER_MAGIC, TagType } from './tags.js';
+
+export type TagValue = string | string[] | number[] | bigint[] | Buffer;
+
+export interface HeaderEntry {
+  tag: number;
+  type: TagType;
+  value: TagValue;
+}
+
+const ENTRY_SIZE = 16;
+const INTRO_SIZE = 16; // magic + il + dl
+// rpm's own sanity limits (lib/header_internal.h hdrchkTags/hdrchkData)
+export const MAX_INDEX_ENTRIES = 0xffff;
+export const MAX_DATA_LENGTH = 0x0fffffff;
+
+const ALIGN: Partial<Record<TagType, number>> = {
+  [TagType.INT16]: 2,
+  [TagType.INT32]: 4,
+  [TagType.INT64]: 8,
+};
+
+/** An ordered set of entries; the encoder sorts by tag, as rpm expects. */
+export class Header {
+  private readonly entries = new Map<number, HeaderEntry>();
+
+  set(tag: number, type: TagType, value: TagValue): this {
+    checkValue(tag, type, value);
+    this.entries.set(tag, { tag, type, value });
+    return this;
+  }
+
+  get(tag: number): HeaderEntry | undefined {
+    return this.entries.get(tag);
+  }
+
+  has(tag: number): boolean {
+    return this.entries.has(tag);
+  }
+
+  delete(tag: number): void {
+    this.entries.delete(tag);
+  }
+
+  list(): HeaderEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.tag - b.tag);
+  }
+
+  string(tag: number): string | undefined {
+    const v = this.entries.get(tag)?.value;
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v) && typeof v[0] === 'string') return v[0] as string;
+    return undefined;
+  }
+
+  strings(tag: number): string[] {
+    const v = this.entries.get(tag)?.value;
+    if (typeof v === 'string') return [v];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    return [];
+  }
+
+  /** Integer array of any integer type; INT64 values are converted when safe. */
+  numbers(tag: number): number[] {
+    const v = this.entries.get(tag)?.value;
+    if (!Array.isArray(v)) return Buffer.isBuffer(v) ? [...v] : [];
+    return v.map((x) => (typeof x === 'bigint' ? Number(x) : (x as number)));
+  }
+
+  number(tag: number): number | undefined {
+    const n = this.numbers(tag);
+    return n.length > 0 ? n[0] : undefined;
+  }
+
+  binary(tag: number): Buffer | undefined {
+    const v = this.entries.get(tag)?.value;
+    return Buffer.isBuffer(v) ? v : undefined;
+  }
+
+  /**
+   * Serialises with a region entry first (HEADERIMMUTABLE for a main header, HEADERSIGNATURES
+   * for a signature header) and its 16-byte trailer at the end of the data store.
+   */
+  encode(regionTag: number): Buffer {
+    const list = this.list();
+    const il = list.length + 1;
+    const index = Buffer.alloc(il * ENTRY_SIZE);
+    const chunks: Buffer[] = [];
+    let dl = 0;
+    list.forEach((entry, i) => {
+      const align = ALIGN[entry.type] ?? 1;
+      const pad = (align - (dl % align)) % align;
+      if (pad > 0) {
+        chunks.push(Buffer.alloc(pad));
+        dl += pad;
+      }
+      const data = encodeValue(entry);
+      writeEntry(index, (i + 1) * ENTRY_SIZE, entry.tag, entry.type, dl, countOf(entry));
+      chunks.push(data);
+      dl += data.length;
+    });
+    // The region trailer: an entry whose offset is minus the size of the whole index.
+    const trailer = Buffer.alloc(ENTRY_SIZE);
+    writeEntry(trailer, 0, regionTag, TagType.BIN, -il * ENTRY_SIZE, ENTRY_SIZE);
+    writeEntry(index, 0, regionTag, TagType.BIN, dl, ENTRY_SIZE);
+    chunks.push(trailer);
+    dl += ENTRY_SIZE;
+    const intro = Buffer.alloc(INTRO_SIZE);
+    HEADER_MAGIC.copy(intro, 0);
+    intro.writeUInt32BE(il, 8);
+    intro.writeUInt32BE(dl, 12);
+    return Buffer.concat([intro, index, ...chunks], INTRO_SIZE + index.length + dl);
+  }
+
+  /**
+   * Parses a header from `buf` at `start` (`base` is the absolute file offset of `buf[0]`, so that
+   * errors name positions in the file). Every offset and count is checked before it is used.
+   */
+  static decode(buf: Buffer, start: number, structure: string, base = 0): { header: Header; size: number; regionTag?: number } {
+    const at = (rel: number) => base + start + rel;
+    const { il, dl } = readIntro(buf, start, structure, base);
+    const storeStart = start + INTRO_SIZE + il * ENTRY_SIZE;
+    const end = storeStart + dl;
+    if (end > buf.length) {
+      throw new FormatError(structure, at(0), `needs ${INTRO_SIZE + il * ENTRY_SIZE + dl} bytes, only ${buf.length - start} available (truncated file?)`);
+    }
+    const header = new Header();
+    let regionTag: number | undefined;
+    for (let i = 0; i < il; i++) {
+      const pos = start + INTRO_SIZE + i * ENTRY_SIZE;
+      const tag = buf.readUInt32BE(pos);
+      const type = buf.readUInt32BE(pos + 4) as TagType;
+      const offset = buf.readInt32BE(pos + 8);
+      const count = buf.readUInt32BE(pos + 12);
+      const where = `index entry ${i} (tag ${tag})`;
+      if (type < TagType.CHAR || type > TagType.I18NSTRING) {
+        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 4), `${where}: unknown data type ${type}, expected 1..9`);
+      }
+      if (offset < 0 || offset >= dl) {
+        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 8), `${where}: data offset ${offset} outside the data store of ${dl} bytes`);
+      }
+      if (count === 0 || count > dl) {
+        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 12), `${where}: count ${count} impossible for a data store of ${dl} bytes`);
+      }
+      if (i === 0 && (tag === 61 || tag === 62 || tag === 63) && type === TagType.BIN && count === ENTRY_SIZE) {
+        checkRegionTrailer(buf, storeStart, offset, dl, il, tag, structure, base + storeStart);
+        regionTag = tag;
+        continue;
+      }
+      const value = decodeValue(buf, storeStart + offset, end, type, count, () => new FormatError(structure, base + storeStart + offset, `${where}: ${count} value(s) of type ${type} run past the end of the data store`));
+      header.entries.set(tag, { tag, type, value });
+    }
+    return { header, size: INTRO_SIZE + il * ENTRY_SIZE + dl, ...(regionTag !== undefined ? { regionTag } : {}) };
+  }
+}
+
+/** Reads the 16-byte intro of a header and checks its magic and sizes; returns counts. */
+export function readIntro(buf: Buffer, start: number, structure: string, base = 0): { il: number; dl: number; size: number } {
+  if (buf.length - start < INTRO_SIZE) {
+    throw new FormatError(structure, base + start, `expected a ${INTRO_SIZE}-byte header intro, found ${Math.max(0, buf.length - start)} bytes (truncated file?)`);
+  }
+  if (!buf.subarray(start, start + 8).equals(HEADER_MAGIC)) {
+    throw new FormatError(structure, base + start, `expected header magic 8eade801, found ${buf.subarray(start, start + 4).toString('hex')}`);
+  }
+  const il = buf.readUInt32BE(start + 8);
+  const dl = buf.readUInt32BE(start + 12);
+  if (il < 1 || il > MAX_INDEX_ENTRIES) {
+    throw new FormatError(structure, base + start + 8, `index entry count ${il} outside 1..${MAX_INDEX_ENTRIES}`);
+  }
+  if (dl > MAX_DATA_LENGTH) {
+    throw new FormatError(structure, base + start + 12, `data store length ${dl} larger than rpm's limit of ${MAX_DATA_LENGTH}`);
+  }
+  return { il, dl, size: INTRO_SIZE + il * ENTRY_SIZE + dl };
+}
+
+export const HEADER_INTRO_SIZE = INTRO_SIZE;
+
+function checkRegionTrailer(buf: Buffer, storeStart: number, offset: number, dl: number, il: number, tag: number, structure: string, base: number): void {
+  if (offset + ENTRY_SIZE > dl) {
+    throw new FormatError(structure, base + offset, `region trailer of tag ${tag} runs past the data store`);
+  }
+  const p = storeStart + offset;
+  const ttag = buf.readUInt32BE(p);
+  const trailerOffset = buf.readInt32BE(p + 8);
+  if (ttag !== tag || -trailerOffset !== il * ENTRY_SIZE) {
+    // rpm accepts regions that cover fewer entries (legacy dribbles); we only require sanity.
+    if (ttag !== tag || -trailerOffset > il * ENTRY_SIZE || trailerOffset % ENTRY_SIZE !== 0) {
+      throw new FormatError(structure, base + offset, `region trailer says tag ${ttag} offset ${trailerOffset}, expected tag ${tag} offset ${-il * ENTRY_SIZE}`);
+    }
+  }
+}
+
+function writeEntry(buf: Buffer, pos: number, tag: number, type: TagType, offset: number, count: number): void {
+  buf.writeUInt32BE(tag, pos);
+  buf.writeUInt32BE(type, pos + 4);
+  buf.writeInt32BE(offset, pos + 8);
+  buf.writeUInt32BE(count, pos + 12);
+}
+
+function countOf(entry: HeaderEntry): number {
+  const v = entry.value;
+  if (typeof v === 'string') return 1;
+  if (Buffer.isBuffer(v)) return v.length;
+  return v.length;
+}
+
+function checkValue(tag: number, type: TagType, value: TagValue): void {
+  const fail = (what: string) => {
+    throw new TypeError(`tag ${tag}: ${what}`);
+  };
+  switch (type) {
+    case TagType.STRING:
+      if (typeof value !== 'string') fail('STRING needs a string');
+      if ((value as string).includes('\0')) fail('a string may not contain NUL');
+      break;
+    case TagType.I18NSTRING:
+    case TagType.STRING_ARRAY:
+      if (typeof value === 'string' && type === TagType.I18NSTRING) {
+        if (value.includes('\0')) fail('a string may not contain NUL');
+        break;
+      }
+      if (!Array.isArray(value) || value.length === 0 || !value.every((s) => typeof s === 'string' && !s.includes('\0'))) fail('needs a non-empty array of NUL-free strings');
+      break;
+    case TagType.BIN:
+      if (!Buffer.isBuffer(value) || value.length === 0) fail('BIN needs a non-empty Buffer');
+      break;
+    case TagType.INT64:
+      if (!Array.isArray(value) || value.length === 0 || !value.every((n) => typeof n === 'bigint' && n >= 0n && n < 1n << 64n)) fail('INT64 needs non-empty unsigned bigints');
+      break;
+    case TagType.CHAR:
+    case TagType.INT8:
+    case TagType.INT16:
+    case TagType.INT32: {
+      const max = type === TagType.INT16 ? 0xffff : type === TagType.INT32 ? 0xffffffff : 0xff;
+      if (!Array.isArray(value) || value.length === 0 || !value.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max)) fail(`needs non-empty integers in 0..${max}`);
+      break;
+    }
+    default:
+      fail(`unsupported type ${type}`);
+  }
+}
+
+function encodeValue(entry: HeaderEntry): Buffer {
+  const v = entry.value;
+  switch (entry.type) {
+    case TagType.STRING:
+      return Buffer.from(`${v as string}\0`, 'utf8');
+    case TagType.I18NSTRING:
+    case TagType.STRING_ARRAY: {
+      const arr = typeof v === 'string' ? [v] : (v as string[]);
+      return Buffer.from(arr.map((s) => `${s}\0`).join(''), 'utf8');
+    }
+    case TagType.BIN:
+      return v as Buffer;
+    case TagType.CHAR:
+    case TagType.INT8:
+      return Buffer.from(v as number[]);
+    case TagType.INT16: {
+      const arr = v as number[];
+      const b = Buffer.alloc(arr.length * 2);
+      arr.forEach((n, i) => b.writeUInt16BE(n, i * 2));
+      return b;
+    }
+    case TagType.INT32: {
+      const arr = v as number[];
+      const b = Buffer.alloc(arr.length * 4);
+      arr.forEach((n, i) => b.writeUInt32BE(n, i * 4));
+      return b;
+    }
+    case TagType.INT64: {
+      const arr = v as bigint[];
+      const b = Buffer.alloc(arr.length * 8);
+      arr.forEach((n, i) => b.writeBigUInt64BE(n, i * 8));
+      return b;
+    }
+    default:
+      throw new TypeError(`cannot encode type ${entry.type as number}`);
+  }
+}
+
+function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count: number, overrun: () => FormatError): TagValue {
+  const fixed = (size: number) => {
+    if (pos + count * size > end) throw overrun();
+  };
+  switch (type) {
+    case TagType.CHAR:
+    case TagType.INT8:
+      fixed(1);
+      return [...buf.subarray(pos, pos + count)];
+    case TagType.BIN:
+      fixed(1);
+      return Buffer.from(buf.subarray(pos, pos + count));
+    case TagType.INT16: {
+      fixed(2);
+      const out: number[] = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = buf.readUInt16BE(pos + i * 2);
+      return out;
+    }
+    case TagType.INT32: {
+      fixed(4);
+      const out: number[] = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = buf.readUInt32BE(pos + i * 4);
+      return out;
+    }
+    case TagType.INT64: {
+      fixed(8);
+      const out: bigint[] = new Array(count);
+      for (let i = 0; i < count; i++) out[i] = buf.readBigUInt64BE(pos + i * 8);
+      return out;
+    }
+    case TagType.STRING:
+    case TagType.STRING_ARRAY:
+    case TagType.I18NSTRING: {
+      const out: string[] = [];
+      let p = pos;
+      for (let i = 0; i < count; i++) {
+        const nul = buf.indexOf(0, p);
+        if (nul < 0 || nul >= end) throw overrun();
+        out.push(buf.toString('utf8', p, nul));
+        p = nul + 1;
+      }
+      return type === TagType.STRING ? (out[0] as string) : out;
+    }
+    default:
+      throw overrun();
+  }
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm test`: needs only Node. Everything that needs rpm, dnf, Puppet... lives in test/system.
+export default defineConfig({
+  test: {
+    include: ['test/unit/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+  },
+});
