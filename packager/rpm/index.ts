@@ -1,0 +1,5 @@
+export * from './writer.js';
+export * from './reader.js';
+export * from './version.js';
+export * from './dependency.js';
+export { type Compression } from './compress.js';

@@ -1,0 +1,497 @@
+/**
+ * Reads RPM v4 packages: lead, signature header, main header, payload. Every length is checked
+ * against the file before anything is allocated or sliced, and every error names the structure
+ * and the byte offset at fault. Used by `kpkg inspect`, `kpkg publish` and the tests.
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { FormatError, KpkgError, ioError } from '../errors.js';
+import { createDecompressor, detectCompression } from './compress.js';
+import { parseCpioHeader, pad4, type CpioEntry } from './cpio.js';
+import { Header, HEADER_INTRO_SIZE, readIntro } from './header.js';
+import { decodeLead, type Lead } from './lead.js';
+import { FileFlag, LEAD_SIZE, SigTag, Tag } from './tags.js';
+
+export interface RpmPackage {
+  path: string;
+  fileSize: number;
+  lead: Lead;
+  signature: Header;
+  header: Header;
+  /** The main header exactly as stored, for digests and signatures. */
+  headerBytes: Buffer;
+  signatureOffset: number;
+  headerOffset: number;
+  payloadOffset: number;
+}
+
+/** Positional reads with exact lengths: a short read is a truncated file, never silent. */
+export interface ByteSource {
+  size: number;
+  read(pos: number, length: number, structure: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export async function fileSource(path: string): Promise<ByteSource> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw ioError('open', path, e);
+  }
+  const size = (await fh.stat()).size;
+  return {
+    size,
+    async read(pos, length, structure) {
+      if (pos + length > size) {
+        throw new FormatError(structure, pos, `needs ${length} bytes, the file has only ${Math.max(0, size - pos)} left (truncated file?)`);
+      }
+      const buf = Buffer.alloc(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, pos + done);
+        if (bytesRead === 0) throw new FormatError(structure, pos + done, 'unexpected end of file');
+        done += bytesRead;
+      }
+      return buf;
+    },
+    close: () => fh.close(),
+  };
+}
+
+export function bufferSource(data: Buffer): ByteSource {
+  return {
+    size: data.length,
+    async read(pos, length, structure) {
+      if (pos + length > data.length) {
+        throw new FormatError(structure, pos, `needs ${length} bytes, only ${Math.max(0, data.length - pos)} left (truncated file?)`);
+      }
+      return data.subarray(pos, pos + length);
+    },
+    close: async () => undefined,
+  };
+}
+
+/** Reads the lead and both headers of the package at `path`. */
+export async function readRpm(path: string): Promise<RpmPackage> {
+  const src = await fileSource(path);
+  try {
+    return await readRpmFrom(src, path);
+  } finally {
+    await src.close();
+  }
+}
+
+export async function readRpmFrom(src: ByteSource, path = '<buffer>'): Promise<RpmPackage> {
+  const lead = decodeLead(await src.read(0, LEAD_SIZE, 'lead'));
+  const signatureOffset = LEAD_SIZE;
+  const sig = await readHeaderAt(src, signatureOffset, 'signature header');
+  // the signature header is padded to a multiple of 8 bytes
+  const headerOffset = signatureOffset + sig.size + ((8 - (sig.size % 8)) % 8);
+  const main = await readHeaderAt(src, headerOffset, 'header');
+  return {
+    path,
+    fileSize: src.size,
+    lead,
+    signature: sig.header,
+    header: main.header,
+    headerBytes: main.bytes,
+    signatureOffset,
+    headerOffset,
+    payloadOffset: headerOffset + main.size,
+  };
+}
+
+async function readHeaderAt(src: ByteSource, offset: number, structure: string): Promise<{ header: Header; bytes: Buffer; size: number }> {
+  const intro = await src.read(offset, HEADER_INTRO_SIZE, structure);
+  const { size } = readIntro(intro, 0, structure, offset);
+  if (offset + size > src.size) {
+    throw new FormatError(structure, offset, `declares ${size} bytes, the file has only ${src.size - offset} left (truncated file?)`);
+  }
+  const bytes = await src.read(offset, size, structure);
+  const { header } = Header.decode(bytes, 0, structure, offset);
+  return { header, bytes, size };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the model: what `rpm -qi` and `rpm -qlv` show
+
+export interface RpmFileInfo {
+  path: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  digest: string;
+  linkTo: string;
+  flags: number;
+  user: string;
+  group: string;
+  inode: number;
+  device: number;
+  rdev: number;
+  lang: string;
+  verifyFlags: number;
+}
+
+export interface RpmDependency {
+  name: string;
+  flags: number;
+  version: string;
+}
+
+export interface RpmInfo {
+  name: string;
+  epoch?: number;
+  version: string;
+  release: string;
+  arch: string;
+  os: string;
+  summary: string;
+  description: string;
+  license: string;
+  group: string;
+  url?: string;
+  vendor?: string;
+  packager?: string;
+  buildTime?: number;
+  buildHost?: string;
+  sourceRpm?: string;
+  installSize: number;
+  payloadFormat: string;
+  payloadCompressor: string;
+  payloadFlags: string;
+  prefixes: string[];
+  files: RpmFileInfo[];
+  provides: RpmDependency[];
+  requires: RpmDependency[];
+  conflicts: RpmDependency[];
+  obsoletes: RpmDependency[];
+  recommends: RpmDependency[];
+  suggests: RpmDependency[];
+  supplements: RpmDependency[];
+  enhances: RpmDependency[];
+  scripts: Partial<Record<'pretrans' | 'pre' | 'post' | 'preun' | 'postun' | 'posttrans', { body: string; interpreter: string[] }>>;
+  changelog: { time: number; author: string; text: string }[];
+}
+
+const SCRIPTS = [
+  ['pretrans', Tag.PRETRANS, Tag.PRETRANSPROG],
+  ['pre', Tag.PREIN, Tag.PREINPROG],
+  ['post', Tag.POSTIN, Tag.POSTINPROG],
+  ['preun', Tag.PREUN, Tag.PREUNPROG],
+  ['postun', Tag.POSTUN, Tag.POSTUNPROG],
+  ['posttrans', Tag.POSTTRANS, Tag.POSTTRANSPROG],
+] as const;
+
+const DEPENDENCIES = [
+  ['provides', Tag.PROVIDENAME, Tag.PROVIDEVERSION, Tag.PROVIDEFLAGS],
+  ['requires', Tag.REQUIRENAME, Tag.REQUIREVERSION, Tag.REQUIREFLAGS],
+  ['conflicts', Tag.CONFLICTNAME, Tag.CONFLICTVERSION, Tag.CONFLICTFLAGS],
+  ['obsoletes', Tag.OBSOLETENAME, Tag.OBSOLETEVERSION, Tag.OBSOLETEFLAGS],
+  ['recommends', Tag.RECOMMENDNAME, Tag.RECOMMENDVERSION, Tag.RECOMMENDFLAGS],
+  ['suggests', Tag.SUGGESTNAME, Tag.SUGGESTVERSION, Tag.SUGGESTFLAGS],
+  ['supplements', Tag.SUPPLEMENTNAME, Tag.SUPPLEMENTVERSION, Tag.SUPPLEMENTFLAGS],
+  ['enhances', Tag.ENHANCENAME, Tag.ENHANCEVERSION, Tag.ENHANCEFLAGS],
+] as const;
+
+export function describe(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): RpmInfo {
+  const h = pkg.header;
+  const bad = (what: string) => new FormatError('header', pkg.headerOffset, what);
+  const str = (tag: number) => h.string(tag);
+  const name = str(Tag.NAME);
+  const version = str(Tag.VERSION);
+  const release = str(Tag.RELEASE);
+  if (!name || version === undefined || release === undefined) throw bad('missing NAME, VERSION or RELEASE');
+  const epoch = h.number(Tag.EPOCH);
+  const info: RpmInfo = {
+    name,
+    version,
+    release,
+    ...(epoch !== undefined ? { epoch } : {}),
+    arch: str(Tag.ARCH) ?? '',
+    os: str(Tag.OS) ?? '',
+    summary: str(Tag.SUMMARY) ?? '',
+    description: str(Tag.DESCRIPTION) ?? '',
+    license: str(Tag.LICENSE) ?? '',
+    group: str(Tag.GROUP) ?? '',
+    installSize: h.number(Tag.LONGSIZE) ?? h.number(Tag.SIZE) ?? 0,
+    payloadFormat: str(Tag.PAYLOADFORMAT) ?? 'cpio',
+    payloadCompressor: str(Tag.PAYLOADCOMPRESSOR) ?? 'gzip',
+    payloadFlags: str(Tag.PAYLOADFLAGS) ?? '',
+    prefixes: h.strings(Tag.PREFIXES),
+    files: listFiles(h, bad),
+    provides: [],
+    requires: [],
+    conflicts: [],
+    obsoletes: [],
+    recommends: [],
+    suggests: [],
+    supplements: [],
+    enhances: [],
+    scripts: {},
+    changelog: [],
+  };
+  const optional = { url: Tag.URL, vendor: Tag.VENDOR, packager: Tag.PACKAGER, buildHost: Tag.BUILDHOST, sourceRpm: Tag.SOURCERPM } as const;
+  for (const [key, tag] of Object.entries(optional)) {
+    const v = str(tag);
+    if (v !== undefined) info[key as keyof typeof optional] = v;
+  }
+  const buildTime = h.number(Tag.BUILDTIME);
+  if (buildTime !== undefined) info.buildTime = buildTime;
+  for (const [key, nameTag, versionTag, flagsTag] of DEPENDENCIES) {
+    const names = h.strings(nameTag);
+    const versions = h.strings(versionTag);
+    const flags = h.numbers(flagsTag);
+    if ((versions.length && versions.length !== names.length) || (flags.length && flags.length !== names.length)) {
+      throw bad(`${key}: ${names.length} names but ${versions.length} versions and ${flags.length} flags`);
+    }
+    info[key] = names.map((n, i) => ({ name: n, version: versions[i] ?? '', flags: flags[i] ?? 0 }));
+  }
+  for (const [key, bodyTag, progTag] of SCRIPTS) {
+    const body = str(bodyTag);
+    const prog = h.strings(progTag);
+    if (body !== undefined || prog.length > 0) info.scripts[key] = { body: body ?? '', interpreter: prog };
+  }
+  const times = h.numbers(Tag.CHANGELOGTIME);
+  const authors = h.strings(Tag.CHANGELOGNAME);
+  const texts = h.strings(Tag.CHANGELOGTEXT);
+  if (authors.length !== times.length || texts.length !== times.length) throw bad('changelog arrays of different lengths');
+  info.changelog = times.map((time, i) => ({ time, author: authors[i] as string, text: texts[i] as string }));
+  return info;
+}
+
+function listFiles(h: Header, bad: (what: string) => FormatError): RpmFileInfo[] {
+  let paths: string[];
+  const baseNames = h.strings(Tag.BASENAMES);
+  if (baseNames.length > 0) {
+    const dirNames = h.strings(Tag.DIRNAMES);
+    const dirIndexes = h.numbers(Tag.DIRINDEXES);
+    if (dirIndexes.length !== baseNames.length) throw bad(`${baseNames.length} BASENAMES but ${dirIndexes.length} DIRINDEXES`);
+    paths = baseNames.map((b, i) => {
+      const d = dirNames[dirIndexes[i] as number];
+      if (d === undefined) throw bad(`DIRINDEXES[${i}] = ${dirIndexes[i]} but there are ${dirNames.length} DIRNAMES`);
+      return d + b;
+    });
+  } else {
+    paths = h.strings(Tag.OLDFILENAMES);
+  }
+  const n = paths.length;
+  const arr = <T>(values: T[], tag: string, fallback: T): T[] => {
+    if (values.length === 0) return new Array<T>(n).fill(fallback);
+    if (values.length !== n) throw bad(`${tag} has ${values.length} entries for ${n} files`);
+    return values;
+  };
+  const sizes = arr(h.has(Tag.LONGFILESIZES) ? h.numbers(Tag.LONGFILESIZES) : h.numbers(Tag.FILESIZES), 'FILESIZES', 0);
+  const modes = arr(h.numbers(Tag.FILEMODES), 'FILEMODES', 0);
+  const mtimes = arr(h.numbers(Tag.FILEMTIMES), 'FILEMTIMES', 0);
+  const digests = arr(h.strings(Tag.FILEDIGESTS), 'FILEDIGESTS', '');
+  const links = arr(h.strings(Tag.FILELINKTOS), 'FILELINKTOS', '');
+  const flags = arr(h.numbers(Tag.FILEFLAGS), 'FILEFLAGS', 0);
+  const users = arr(h.strings(Tag.FILEUSERNAME), 'FILEUSERNAME', 'root');
+  const groups = arr(h.strings(Tag.FILEGROUPNAME), 'FILEGROUPNAME', 'root');
+  const inodes = arr(h.numbers(Tag.FILEINODES), 'FILEINODES', 0);
+  const devices = arr(h.numbers(Tag.FILEDEVICES), 'FILEDEVICES', 0);
+  const rdevs = arr(h.numbers(Tag.FILERDEVS), 'FILERDEVS', 0);
+  const langs = arr(h.strings(Tag.FILELANGS), 'FILELANGS', '');
+  const verify = arr(h.numbers(Tag.FILEVERIFYFLAGS), 'FILEVERIFYFLAGS', 0xffffffff);
+  return paths.map((path, i) => ({
+    path,
+    mode: modes[i] as number,
+    size: sizes[i] as number,
+    mtime: mtimes[i] as number,
+    digest: digests[i] as string,
+    linkTo: links[i] as string,
+    flags: flags[i] as number,
+    user: users[i] as string,
+    group: groups[i] as string,
+    inode: inodes[i] as number,
+    device: devices[i] as number,
+    rdev: rdevs[i] as number,
+    lang: langs[i] as string,
+    verifyFlags: verify[i] as number,
+  }));
+}
+
+export function isGhost(f: RpmFileInfo): boolean {
+  return (f.flags & FileFlag.GHOST) !== 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// digests
+
+export type Check = 'ok' | 'bad' | 'absent';
+
+export interface DigestReport {
+  headerSha256: Check;
+  headerSha1: Check;
+  payloadDigest: Check;
+  md5: Check;
+  size: Check;
+  /** true when nothing is bad and at least one header and one payload digest were checked */
+  ok: boolean;
+}
+
+/** Checks what `rpm -K --nosignature` checks: header digests, payload digest, MD5 and size. */
+export async function verifyDigests(pkg: RpmPackage, src?: ByteSource): Promise<DigestReport> {
+  const own = src ?? (await fileSource(pkg.path));
+  try {
+    const sig = pkg.signature;
+    const cmp = (expected: string | undefined, actual: () => string): Check => (expected === undefined ? 'absent' : expected.toLowerCase() === actual() ? 'ok' : 'bad');
+    const headerSha256 = cmp(sig.string(SigTag.SHA256), () => createHash('sha256').update(pkg.headerBytes).digest('hex'));
+    const headerSha1 = cmp(sig.string(SigTag.SHA1), () => createHash('sha1').update(pkg.headerBytes).digest('hex'));
+    const md5 = createHash('md5').update(pkg.headerBytes);
+    const payloadAlgo = pkg.header.number(Tag.PAYLOADDIGESTALGO) ?? 8;
+    const payloadHash = payloadAlgo === 8 ? createHash('sha256') : undefined;
+    const CHUNK = 4 << 20;
+    for (let pos = pkg.payloadOffset; pos < own.size; pos += CHUNK) {
+      const chunk = await own.read(pos, Math.min(CHUNK, own.size - pos), 'payload');
+      md5.update(chunk);
+      payloadHash?.update(chunk);
+    }
+    const expectedMd5 = sig.binary(SigTag.MD5);
+    const md5Check: Check = expectedMd5 === undefined ? 'absent' : expectedMd5.equals(md5.digest()) ? 'ok' : 'bad';
+    const expectedPayload = pkg.header.strings(Tag.PAYLOADDIGEST)[0];
+    const payloadDigest: Check = expectedPayload === undefined || !payloadHash ? 'absent' : expectedPayload === payloadHash.digest('hex') ? 'ok' : 'bad';
+    const declared = sig.number(SigTag.LONGSIZE) ?? sig.number(SigTag.SIZE);
+    const size: Check = declared === undefined ? 'absent' : declared === own.size - pkg.headerOffset ? 'ok' : 'bad';
+    const all = [headerSha256, headerSha1, payloadDigest, md5Check, size];
+    const ok = !all.includes('bad') && (headerSha256 === 'ok' || headerSha1 === 'ok') && (payloadDigest === 'ok' || md5Check === 'ok');
+    return { headerSha256, headerSha1, payloadDigest, md5: md5Check, size, ok };
+  } finally {
+    if (!src) await own.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// payload
+
+export type PayloadEvent =
+  | { type: 'entry'; path: string; mode: number; size: number; mtime: number; fileIndex?: number }
+  | { type: 'data'; chunk: Buffer }
+  | { type: 'end' };
+
+/**
+ * Decompresses the payload and walks its cpio archive: an `entry` event per member, its body as
+ * `data` events, and `end` after the trailer. Memory stays bounded whatever the member sizes.
+ */
+export async function* readPayload(pkg: RpmPackage, files?: RpmFileInfo[]): AsyncGenerator<PayloadEvent> {
+  const fileList = files ?? describe(pkg).files;
+  const src = await fileSource(pkg.path);
+  try {
+    yield* walkPayload(src, pkg.payloadOffset, fileList);
+  } finally {
+    await src.close();
+  }
+}
+
+async function* compressedChunks(src: ByteSource, start: number): AsyncGenerator<Buffer> {
+  const CHUNK = 1 << 20;
+  for (let pos = start; pos < src.size; pos += CHUNK) {
+    yield await src.read(pos, Math.min(CHUNK, src.size - pos), 'payload');
+  }
+}
+
+export async function* walkPayload(src: ByteSource, payloadOffset: number, files: RpmFileInfo[]): AsyncGenerator<PayloadEvent> {
+  if (payloadOffset >= src.size) throw new FormatError('payload', payloadOffset, 'the file ends where the payload should begin (truncated file?)');
+  const magic = await src.read(payloadOffset, Math.min(8, src.size - payloadOffset), 'payload');
+  const algo = detectCompression(magic);
+  const decompressor = await createDecompressor(algo);
+  const input = compressedChunks(src, payloadOffset);
+  // feed the decompressor from the file while we consume its output
+  const feeding = (async () => {
+    try {
+      for await (const chunk of input) {
+        if (!decompressor.write(chunk)) await new Promise((r) => decompressor.once('drain', r));
+      }
+      decompressor.end();
+    } catch (e) {
+      decompressor.destroy(e as Error);
+    }
+  })();
+
+  let buf: Buffer = Buffer.alloc(0);
+  let archivePos = 0; // offset in the uncompressed archive of buf[0]
+  let remaining = 0; // body bytes of the current member still to pass on
+  let skip = 0; // padding after the current body
+  let sawTrailer = false;
+  try {
+    for await (const raw of decompressor as AsyncIterable<Buffer>) {
+      if (sawTrailer) continue; // rpm pads payloads; anything after the trailer is ignored
+      buf = buf.length ? Buffer.concat([buf, raw]) : raw;
+      for (;;) {
+        if (remaining > 0) {
+          if (buf.length === 0) break;
+          const n = Math.min(remaining, buf.length);
+          yield { type: 'data', chunk: buf.subarray(0, n) };
+          buf = buf.subarray(n);
+          archivePos += n;
+          remaining -= n;
+          if (remaining > 0) break;
+        }
+        if (skip > 0) {
+          const n = Math.min(skip, buf.length);
+          buf = buf.subarray(n);
+          archivePos += n;
+          skip -= n;
+          if (skip > 0) break;
+        }
+        const parsed = parseCpioHeader(buf, archivePos);
+        if (!parsed) break;
+        buf = buf.subarray(parsed.headerSize);
+        archivePos += parsed.headerSize;
+        if (parsed.kind === 'trailer') {
+          sawTrailer = true;
+          yield { type: 'end' };
+          break;
+        }
+        let entry: { path: string; mode: number; size: number; mtime: number; fileIndex?: number };
+        if (parsed.kind === 'stripped') {
+          const f = files[parsed.fileIndex];
+          if (!f) throw new FormatError('cpio payload', archivePos - parsed.headerSize, `stripped entry names file ${parsed.fileIndex}, the header lists ${files.length}`);
+          const isReg = (f.mode & 0o170000) === 0o100000 || (f.mode & 0o170000) === 0o120000;
+          entry = { path: f.path, mode: f.mode, size: isReg ? f.size : 0, mtime: f.mtime, fileIndex: parsed.fileIndex };
+        } else {
+          entry = fromNewc(parsed.entry);
+        }
+        yield { type: 'entry', ...entry };
+        remaining = entry.size;
+        skip = pad4(entry.size);
+      }
+    }
+  } finally {
+    await feeding;
+  }
+  if (!sawTrailer) {
+    throw new FormatError('cpio payload', archivePos, remaining > 0 ? `archive ends inside a member, ${remaining} bytes short (truncated payload?)` : 'archive ends without its TRAILER!!! entry (truncated payload?)');
+  }
+}
+
+function fromNewc(e: CpioEntry): { path: string; mode: number; size: number; mtime: number } {
+  const path = e.name.startsWith('./') ? e.name.slice(1) : e.name.startsWith('/') ? e.name : `/${e.name}`;
+  return { path, mode: e.mode, size: e.size, mtime: e.mtime };
+}
+
+/** Every payload member with the SHA-256 of its body; for tests and `inspect --verify`. */
+export async function payloadManifest(pkg: RpmPackage): Promise<{ path: string; mode: number; size: number; sha256: string }[]> {
+  const out: { path: string; mode: number; size: number; sha256: string }[] = [];
+  let current: { path: string; mode: number; size: number; hash: ReturnType<typeof createHash> } | undefined;
+  const flush = () => {
+    if (current) out.push({ path: current.path, mode: current.mode, size: current.size, sha256: current.hash.digest('hex') });
+    current = undefined;
+  };
+  for await (const ev of readPayload(pkg)) {
+    if (ev.type === 'entry') {
+      flush();
+      current = { path: ev.path, mode: ev.mode, size: ev.size, hash: createHash('sha256') };
+    } else if (ev.type === 'data') {
+      current?.hash.update(ev.chunk);
+    } else {
+      flush();
+    }
+  }
+  return out;
+}
+
+export function assertRpm(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new KpkgError('BAD_PACKAGE', message);
+}

@@ -1,0 +1,735 @@
+/**
+ * Writes an RPM v4 package, streaming: file bodies go through the cpio encoder and the compressor
+ * into a spool file next to the output, never held whole in memory; the headers, which must come
+ * before the payload but describe it (digests, sizes), are assembled afterwards.
+ *
+ * Policy lives here (which tags a package gets); the byte formats live in header.ts, lead.ts and
+ * cpio.ts.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import { KpkgError, ioError } from '../errors.js';
+import { type Compression, createCompressor, payloadCompressorName, payloadFlags } from './compress.js';
+import { encodeNewcHeader, encodeStrippedHeader, encodeTrailer, NEWC_MAX_SIZE, pad4 } from './cpio.js';
+import {
+  RPMSENSE_EQUAL,
+  RPMSENSE_INTERP,
+  RPMSENSE_LESS,
+  RPMSENSE_POSTTRANS,
+  RPMSENSE_PRETRANS,
+  RPMSENSE_RPMLIB,
+  RPMSENSE_SCRIPT_POST,
+  RPMSENSE_SCRIPT_POSTUN,
+  RPMSENSE_SCRIPT_PRE,
+  RPMSENSE_SCRIPT_PREUN,
+} from './dependency.js';
+import { Header, type TagValue } from './header.js';
+import { encodeLead } from './lead.js';
+import { FileFlag, PGPHASHALGO_SHA256, RPMVERIFY_ALL, SIG_TAG_TYPES, SigTag, Tag, TAG_TYPES, TagType } from './tags.js';
+
+export type FileKind = 'file' | 'dir' | 'symlink';
+
+export interface PackageFile {
+  /** Absolute install path, normalised: `/opt/kelkoo/shop/bin/shop`. */
+  path: string;
+  kind: FileKind;
+  /** Permission bits (07777). Defaults: 0644 files, 0755 directories, 0777 symlinks. */
+  mode?: number;
+  user?: string;
+  group?: string;
+  /** Seconds since the epoch; replaced by SOURCE_DATE_EPOCH when that is set. */
+  mtime?: number;
+  /** For `file`: where to read the body from... */
+  source?: string;
+  /** ...or the body itself (small generated files: launchers, units). */
+  content?: Buffer | string;
+  /** For `symlink`: the target, kept as written. */
+  target?: string;
+  config?: boolean;
+  noreplace?: boolean;
+  missingok?: boolean;
+  doc?: boolean;
+  license?: boolean;
+  ghost?: boolean;
+  lang?: string;
+}
+
+export interface DependencySpec {
+  name: string;
+  flags?: number;
+  version?: string;
+}
+
+export type ScriptName = 'pretrans' | 'pre' | 'post' | 'preun' | 'postun' | 'posttrans';
+
+export interface Script {
+  body: string;
+  /** Default `/bin/sh`. */
+  interpreter?: string;
+}
+
+export interface ChangelogEntry {
+  /** Seconds since the epoch. */
+  time: number;
+  /** `Name <email> - version-release`, as in a spec file. */
+  author: string;
+  text: string;
+}
+
+export interface PackageSpec {
+  name: string;
+  version: string;
+  release: string;
+  epoch?: number;
+  arch?: string;
+  os?: string;
+  summary: string;
+  description: string;
+  license: string;
+  group?: string;
+  url?: string;
+  vendor?: string;
+  packager?: string;
+  distribution?: string;
+  bugUrl?: string;
+  buildHost?: string;
+  sourceRpm?: string;
+  prefixes?: string[];
+  provides?: DependencySpec[];
+  requires?: DependencySpec[];
+  conflicts?: DependencySpec[];
+  obsoletes?: DependencySpec[];
+  recommends?: DependencySpec[];
+  suggests?: DependencySpec[];
+  supplements?: DependencySpec[];
+  enhances?: DependencySpec[];
+  scripts?: Partial<Record<ScriptName, Script | string>>;
+  changelog?: ChangelogEntry[];
+  files: PackageFile[];
+}
+
+export interface WriteOptions {
+  compression?: Compression;
+  level?: number;
+  /** Seconds; defaults to the SOURCE_DATE_EPOCH environment variable when set. */
+  sourceDateEpoch?: number;
+}
+
+export interface WrittenPackage {
+  path: string;
+  fileName: string;
+  size: number;
+  nevra: string;
+  payloadSize: number;
+  archiveSize: number;
+}
+
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+/** rpmbuild records st_size of directories; 4096 on the usual file systems. */
+const DIR_SIZE = 4096;
+const READ_CHUNK = 1 << 20;
+const UINT32_MAX = 0xffffffff;
+
+/** rpmlib() features a package can need (lib/rpmds.c rpmlibProvides). */
+const RPMLIB = {
+  CompressedFileNames: '3.0.4-1',
+  FileDigests: '4.6.0-1',
+  PayloadFilesHavePrefix: '4.0-1',
+  PayloadIsZstd: '5.4.18-1',
+  PayloadIsXz: '5.2-1',
+  RichDependencies: '4.12.0-1',
+  LargeFiles: '4.12.0-1',
+  TildeInVersions: '4.10.0-1',
+  CaretInVersions: '4.15.0-1',
+} as const;
+
+const SCRIPT_TAGS: Record<ScriptName, { body: number; prog: number; sense: number }> = {
+  pretrans: { body: Tag.PRETRANS, prog: Tag.PRETRANSPROG, sense: RPMSENSE_PRETRANS },
+  pre: { body: Tag.PREIN, prog: Tag.PREINPROG, sense: RPMSENSE_SCRIPT_PRE },
+  post: { body: Tag.POSTIN, prog: Tag.POSTINPROG, sense: RPMSENSE_SCRIPT_POST },
+  preun: { body: Tag.PREUN, prog: Tag.PREUNPROG, sense: RPMSENSE_SCRIPT_PREUN },
+  postun: { body: Tag.POSTUN, prog: Tag.POSTUNPROG, sense: RPMSENSE_SCRIPT_POSTUN },
+  posttrans: { body: Tag.POSTTRANS, prog: Tag.POSTTRANSPROG, sense: RPMSENSE_POSTTRANS },
+};
+
+const DEP_TAGS = {
+  provides: [Tag.PROVIDENAME, Tag.PROVIDEVERSION, Tag.PROVIDEFLAGS],
+  requires: [Tag.REQUIRENAME, Tag.REQUIREVERSION, Tag.REQUIREFLAGS],
+  conflicts: [Tag.CONFLICTNAME, Tag.CONFLICTVERSION, Tag.CONFLICTFLAGS],
+  obsoletes: [Tag.OBSOLETENAME, Tag.OBSOLETEVERSION, Tag.OBSOLETEFLAGS],
+  recommends: [Tag.RECOMMENDNAME, Tag.RECOMMENDVERSION, Tag.RECOMMENDFLAGS],
+  suggests: [Tag.SUGGESTNAME, Tag.SUGGESTVERSION, Tag.SUGGESTFLAGS],
+  supplements: [Tag.SUPPLEMENTNAME, Tag.SUPPLEMENTVERSION, Tag.SUPPLEMENTFLAGS],
+  enhances: [Tag.ENHANCENAME, Tag.ENHANCEVERSION, Tag.ENHANCEFLAGS],
+} as const;
+
+/** One file as it will be recorded: everything the header needs, in header order. */
+interface FileRecord {
+  file: PackageFile;
+  pathBytes: Buffer;
+  mode: number;
+  size: number;
+  mtime: number;
+  digest: string;
+  linkTo: string;
+  flags: number;
+}
+
+export function packageFileName(spec: Pick<PackageSpec, 'name' | 'version' | 'release' | 'arch'>): string {
+  return `${spec.name}-${spec.version}-${spec.release}.${spec.arch ?? 'noarch'}.rpm`;
+}
+
+export function nevraOf(spec: Pick<PackageSpec, 'name' | 'version' | 'release' | 'arch' | 'epoch'>): string {
+  const e = spec.epoch ? `${spec.epoch}:` : '';
+  return `${spec.name}-${e}${spec.version}-${spec.release}.${spec.arch ?? 'noarch'}`;
+}
+
+/**
+ * Writes `spec` as an RPM file at `outPath`, atomically: the file appears complete or not at all.
+ */
+export async function writeRpm(spec: PackageSpec, outPath: string, options: WriteOptions = {}): Promise<WrittenPackage> {
+  validateSpec(spec);
+  const epoch = options.sourceDateEpoch ?? sourceDateEpochFromEnv();
+  const compression = options.compression ?? 'gzip';
+  const records = await collectFiles(spec.files, epoch);
+  const large = records.some((r) => r.size >= NEWC_MAX_SIZE);
+
+  const outDir = dirname(outPath);
+  await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
+    throw ioError('create directory', outDir, e);
+  });
+  const tag = `.${basename(outPath)}.${process.pid}.${Date.now().toString(36)}`;
+  const spoolPath = join(outDir, `${tag}.payload`);
+  const tmpPath = join(outDir, `${tag}.tmp`);
+  try {
+    const payload = await writePayload(records, spoolPath, compression, options.level, large);
+    const header = buildHeader(spec, records, payload, compression, options.level, epoch, large);
+    const headerBytes = header.encode(Tag.HEADERIMMUTABLE);
+    const written = await assemble(spec, headerBytes, payload, spoolPath, tmpPath);
+    await rename(tmpPath, outPath).catch((e: unknown) => {
+      throw ioError('rename to', outPath, e);
+    });
+    return {
+      path: outPath,
+      fileName: basename(outPath),
+      size: written.size,
+      nevra: nevraOf(spec),
+      payloadSize: payload.compressedSize,
+      archiveSize: payload.archiveSize,
+    };
+  } finally {
+    await rm(spoolPath, { force: true });
+    await rm(tmpPath, { force: true });
+  }
+}
+
+export function sourceDateEpochFromEnv(): number | undefined {
+  const raw = process.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new KpkgError('INVALID_INPUT', `SOURCE_DATE_EPOCH must be a number of seconds, found ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation and file records
+
+const NAME_RE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
+const VERSION_RE = /^[A-Za-z0-9._+~^]+$/;
+
+function validateSpec(spec: PackageSpec): void {
+  const bad = (field: string, why: string) => {
+    throw new KpkgError('INVALID_INPUT', `package ${field}: ${why}`);
+  };
+  if (!NAME_RE.test(spec.name)) bad('name', `${JSON.stringify(spec.name)} is not a valid RPM name`);
+  if (!VERSION_RE.test(spec.version)) bad('version', `${JSON.stringify(spec.version)} may only contain letters, digits and . _ + ~ ^`);
+  if (!VERSION_RE.test(spec.release)) bad('release', `${JSON.stringify(spec.release)} may only contain letters, digits and . _ + ~ ^`);
+  if (spec.epoch !== undefined && (!Number.isInteger(spec.epoch) || spec.epoch < 0 || spec.epoch > UINT32_MAX)) bad('epoch', 'must be a non-negative integer');
+  if (spec.arch !== undefined && !/^[A-Za-z0-9_]+$/.test(spec.arch)) bad('arch', `${JSON.stringify(spec.arch)} is not an architecture`);
+  for (const field of ['summary', 'license'] as const) {
+    if (!spec[field] || /[\0\n\r]/.test(spec[field])) bad(field, 'must be one non-empty line');
+  }
+  if (spec.description.includes('\0')) bad('description', 'may not contain NUL');
+  for (const kind of Object.keys(DEP_TAGS) as (keyof typeof DEP_TAGS)[]) {
+    for (const dep of spec[kind] ?? []) {
+      if (!dep.name || /[\s\0]/.test(dep.name.startsWith('(') ? dep.name.replace(/ /g, '') : dep.name)) {
+        bad(kind, `dependency name ${JSON.stringify(dep.name)} is empty or contains whitespace or control characters`);
+      }
+      if (dep.version !== undefined && dep.version !== '' && !/^([0-9]+:)?[A-Za-z0-9._+~^]+(-[A-Za-z0-9._+~^]+)?$/.test(dep.version)) {
+        bad(kind, `version ${JSON.stringify(dep.version)} of ${dep.name} is not an RPM [epoch:]version[-release]`);
+      }
+    }
+  }
+}
+
+function checkPath(path: string): void {
+  const bad = (why: string) => {
+    throw new KpkgError('INVALID_INPUT', `file ${JSON.stringify(path)}: ${why}`);
+  };
+  if (!path.startsWith('/') || path === '/') bad('must be an absolute path below /');
+  if (path.endsWith('/')) bad('must not end with /');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(path)) bad('contains a control character');
+  for (const part of path.slice(1).split('/')) {
+    if (part === '' || part === '.' || part === '..') bad('must be normalised (no empty, . or .. components)');
+  }
+}
+
+async function collectFiles(files: PackageFile[], epoch: number | undefined): Promise<FileRecord[]> {
+  const seen = new Set<string>();
+  const records: FileRecord[] = [];
+  for (const file of files) {
+    checkPath(file.path);
+    if (seen.has(file.path)) throw new KpkgError('INVALID_INPUT', `file ${JSON.stringify(file.path)} is listed twice`);
+    seen.add(file.path);
+    records.push(await recordOf(file, epoch));
+  }
+  // rpm keeps file lists sorted by byte value (strcmp); so do the header arrays and the payload
+  records.sort((a, b) => Buffer.compare(a.pathBytes, b.pathBytes));
+  return records;
+}
+
+async function recordOf(file: PackageFile, epoch: number | undefined): Promise<FileRecord> {
+  let size = 0;
+  let mtime = file.mtime ?? 0;
+  let typeBits: number;
+  let defaultMode: number;
+  let linkTo = '';
+  switch (file.kind) {
+    case 'file': {
+      typeBits = S_IFREG;
+      defaultMode = 0o644;
+      if (file.content !== undefined) {
+        size = typeof file.content === 'string' ? Buffer.byteLength(file.content) : file.content.length;
+      } else if (file.source !== undefined) {
+        const st = await stat(file.source).catch((e: unknown) => {
+          throw ioError('read', file.source as string, e);
+        });
+        if (!st.isFile()) throw new KpkgError('INVALID_INPUT', `file ${file.path}: source ${file.source} is not a regular file`);
+        size = st.size;
+        if (file.mtime === undefined) mtime = Math.floor(st.mtimeMs / 1000);
+      } else if (!file.ghost) {
+        throw new KpkgError('INVALID_INPUT', `file ${file.path}: needs a source or a content`);
+      }
+      if (file.ghost) size = 0;
+      break;
+    }
+    case 'dir':
+      typeBits = S_IFDIR;
+      defaultMode = 0o755;
+      size = DIR_SIZE;
+      break;
+    case 'symlink':
+      typeBits = S_IFLNK;
+      defaultMode = 0o777;
+      if (!file.target || file.target.includes('\0')) throw new KpkgError('INVALID_INPUT', `symlink ${file.path}: needs a target`);
+      linkTo = file.target;
+      size = Buffer.byteLength(file.target);
+      break;
+    default:
+      throw new KpkgError('INVALID_INPUT', `file ${file.path}: unknown kind ${String((file as PackageFile).kind)}`);
+  }
+  const perms = file.mode ?? defaultMode;
+  if (!Number.isInteger(perms) || perms < 0 || perms > 0o7777) {
+    throw new KpkgError('INVALID_INPUT', `file ${file.path}: mode ${String(file.mode)} is not a permission mode (0..07777)`);
+  }
+  let flags = 0;
+  if (file.config) flags |= FileFlag.CONFIG;
+  if (file.noreplace) flags |= FileFlag.CONFIG | FileFlag.NOREPLACE;
+  if (file.missingok) flags |= FileFlag.MISSINGOK;
+  if (file.doc) flags |= FileFlag.DOC;
+  if (file.license) flags |= FileFlag.LICENSE;
+  if (file.ghost) flags |= FileFlag.GHOST;
+  for (const owner of [file.user, file.group]) {
+    if (owner !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(owner)) {
+      throw new KpkgError('INVALID_INPUT', `file ${file.path}: ${JSON.stringify(owner)} is not a user or group name`);
+    }
+  }
+  return {
+    file,
+    pathBytes: Buffer.from(file.path, 'utf8'),
+    mode: typeBits | perms,
+    size,
+    mtime: epoch ?? mtime,
+    digest: '',
+    linkTo,
+    flags,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// payload
+
+interface PayloadResult {
+  archiveSize: number;
+  compressedSize: number;
+  /** SHA-256 of the compressed payload (PAYLOADDIGEST) */
+  digest: string;
+  /** SHA-256 of the uncompressed archive (PAYLOADDIGESTALT) */
+  altDigest: string;
+}
+
+/** Counts and hashes what flows through, on its way to the spool file. */
+class HashingSink extends Writable {
+  readonly hash = createHash('sha256');
+  size = 0;
+  constructor(private readonly out: NodeJS.WritableStream & { write(chunk: Buffer, cb: (err?: Error | null) => void): boolean }) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.hash.update(chunk);
+    this.size += chunk.length;
+    this.out.write(chunk, cb);
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    this.out.end(cb);
+  }
+}
+
+async function writePayload(records: FileRecord[], spoolPath: string, compression: Compression, level: number | undefined, large: boolean): Promise<PayloadResult> {
+  const compressor = await createCompressor(compression, level);
+  const spool = createWriteStream(spoolPath, { highWaterMark: 1 << 20 });
+  const sink = new HashingSink(spool);
+  const done = pipeline(compressor, sink).catch((e: unknown) => {
+    throw ioError('write', spoolPath, e);
+  });
+  const alt = createHash('sha256');
+  let archiveSize = 0;
+  let failed: unknown;
+  done.catch((e: unknown) => {
+    failed = e;
+  });
+
+  const push = async (chunk: Buffer) => {
+    if (failed) throw failed;
+    alt.update(chunk);
+    archiveSize += chunk.length;
+    if (!compressor.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          compressor.off('error', onError);
+          resolve();
+        };
+        const onError = (e: unknown) => {
+          compressor.off('drain', onDrain);
+          reject(e);
+        };
+        compressor.once('drain', onDrain);
+        compressor.once('error', onError);
+      });
+    }
+  };
+
+  try {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as FileRecord;
+      if (r.file.ghost) continue; // %ghost files are recorded in the header only
+      const body = r.file.kind === 'file' ? r.size : r.file.kind === 'symlink' ? r.size : 0;
+      const head = large
+        ? encodeStrippedHeader(i)
+        : encodeNewcHeader({
+            name: `.${r.file.path}`,
+            ino: i + 1,
+            mode: r.mode,
+            uid: 0,
+            gid: 0,
+            nlink: r.file.kind === 'dir' ? 2 : 1,
+            mtime: r.mtime,
+            size: body,
+            devMajor: 0,
+            devMinor: 0,
+            rdevMajor: 0,
+            rdevMinor: 0,
+          });
+      await push(head);
+      if (r.file.kind === 'file') {
+        r.digest = await streamBody(r, push);
+      } else if (r.file.kind === 'symlink') {
+        await push(Buffer.from(r.linkTo, 'utf8'));
+      }
+      const padding = pad4(body);
+      if (padding) await push(Buffer.alloc(padding));
+    }
+    await push(encodeTrailer());
+    compressor.end();
+    await done;
+  } catch (e) {
+    compressor.destroy();
+    spool.destroy();
+    throw e;
+  }
+  return { archiveSize, compressedSize: sink.size, digest: sink.hash.digest('hex'), altDigest: alt.digest('hex') };
+}
+
+/** Streams one regular file into the archive and returns its SHA-256. */
+async function streamBody(r: FileRecord, push: (b: Buffer) => Promise<void>): Promise<string> {
+  const hash: Hash = createHash('sha256');
+  const { file } = r;
+  if (file.content !== undefined) {
+    const data = typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content;
+    hash.update(data);
+    await push(data);
+    return hash.digest('hex');
+  }
+  const source = file.source as string;
+  let fd: number;
+  try {
+    fd = openSync(source, 'r');
+  } catch (e) {
+    throw ioError('read', source, e);
+  }
+  try {
+    if (fstatSync(fd).size !== r.size) {
+      throw new KpkgError('IO', `file ${source} changed size while it was being packaged`);
+    }
+    let remaining = r.size;
+    while (remaining > 0) {
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (e) {
+        throw ioError('read', source, e);
+      }
+      if (n === 0) throw new KpkgError('IO', `file ${source} shrank while it was being packaged`);
+      const data = n === chunk.length ? chunk : chunk.subarray(0, n);
+      hash.update(data);
+      await push(data);
+      remaining -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// header
+
+function put(h: Header, tag: number, value: TagValue): void {
+  const type = TAG_TYPES.get(tag);
+  if (type === undefined) throw new Error(`tag ${tag} has no type in TAG_TYPES`);
+  h.set(tag, type, value);
+}
+
+function buildHeader(spec: PackageSpec, records: FileRecord[], payload: PayloadResult, compression: Compression, level: number | undefined, epoch: number | undefined, large: boolean): Header {
+  const h = new Header();
+  const arch = spec.arch ?? 'noarch';
+  put(h, Tag.HEADERI18NTABLE, ['C']);
+  put(h, Tag.NAME, spec.name);
+  put(h, Tag.VERSION, spec.version);
+  put(h, Tag.RELEASE, spec.release);
+  if (spec.epoch !== undefined) put(h, Tag.EPOCH, [spec.epoch]);
+  put(h, Tag.SUMMARY, [spec.summary]);
+  put(h, Tag.DESCRIPTION, [spec.description || spec.summary]);
+  put(h, Tag.BUILDTIME, [epoch ?? Math.floor(Date.now() / 1000)]);
+  put(h, Tag.BUILDHOST, spec.buildHost ?? (epoch !== undefined ? 'localhost' : hostname()));
+  put(h, Tag.LICENSE, spec.license);
+  put(h, Tag.GROUP, [spec.group ?? 'Unspecified']);
+  if (spec.url) put(h, Tag.URL, spec.url);
+  if (spec.vendor) put(h, Tag.VENDOR, spec.vendor);
+  if (spec.packager) put(h, Tag.PACKAGER, spec.packager);
+  if (spec.distribution) put(h, Tag.DISTRIBUTION, spec.distribution);
+  if (spec.bugUrl) put(h, Tag.BUGURL, spec.bugUrl);
+  put(h, Tag.OS, spec.os ?? 'linux');
+  put(h, Tag.ARCH, arch);
+  // Without SOURCERPM rpm takes the package for a source package.
+  put(h, Tag.SOURCERPM, spec.sourceRpm ?? `${spec.name}-${spec.version}-${spec.release}.src.rpm`);
+  put(h, Tag.ENCODING, 'utf-8');
+  put(h, Tag.PAYLOADFORMAT, 'cpio');
+  put(h, Tag.PAYLOADCOMPRESSOR, payloadCompressorName(compression));
+  put(h, Tag.PAYLOADFLAGS, payloadFlags(compression, level));
+  put(h, Tag.PAYLOADDIGEST, [payload.digest]);
+  put(h, Tag.PAYLOADDIGESTALGO, [PGPHASHALGO_SHA256]);
+  put(h, Tag.PAYLOADDIGESTALT, [payload.altDigest]);
+  if (spec.prefixes && spec.prefixes.length > 0) put(h, Tag.PREFIXES, spec.prefixes);
+
+  const installSize = records.reduce((sum, r) => sum + r.size, 0);
+  if (installSize > UINT32_MAX) put(h, Tag.LONGSIZE, [BigInt(installSize)]);
+  else put(h, Tag.SIZE, [installSize]);
+
+  if (records.length > 0) putFiles(h, records, large);
+
+  const requires: DependencySpec[] = [...(spec.requires ?? [])];
+  for (const [name, script] of Object.entries(spec.scripts ?? {}) as [ScriptName, Script | string][]) {
+    const s = typeof script === 'string' ? { body: script } : script;
+    const tags = SCRIPT_TAGS[name];
+    const interpreter = s.interpreter ?? '/bin/sh';
+    put(h, tags.body, s.body);
+    put(h, tags.prog, [interpreter]);
+    requires.push({ name: interpreter, flags: RPMSENSE_INTERP | tags.sense });
+  }
+  requires.push(...rpmlibRequires(spec, compression, large));
+
+  const selfProvide: DependencySpec = {
+    name: spec.name,
+    flags: RPMSENSE_EQUAL,
+    version: `${spec.epoch !== undefined ? `${spec.epoch}:` : ''}${spec.version}-${spec.release}`,
+  };
+  const deps: Record<keyof typeof DEP_TAGS, DependencySpec[]> = {
+    provides: [...(spec.provides ?? []), selfProvide],
+    requires,
+    conflicts: spec.conflicts ?? [],
+    obsoletes: spec.obsoletes ?? [],
+    recommends: spec.recommends ?? [],
+    suggests: spec.suggests ?? [],
+    supplements: spec.supplements ?? [],
+    enhances: spec.enhances ?? [],
+  };
+  for (const [kind, list] of Object.entries(deps) as [keyof typeof DEP_TAGS, DependencySpec[]][]) {
+    const unique = dedupe(list);
+    if (unique.length === 0) continue;
+    const [nameTag, versionTag, flagsTag] = DEP_TAGS[kind];
+    put(h, nameTag, unique.map((d) => d.name));
+    put(h, versionTag, unique.map((d) => d.version ?? ''));
+    put(h, flagsTag, unique.map((d) => d.flags ?? 0));
+  }
+
+  if (spec.changelog && spec.changelog.length > 0) {
+    // newest first, as rpm shows and sorts them
+    const log = [...spec.changelog].sort((a, b) => b.time - a.time);
+    put(h, Tag.CHANGELOGTIME, log.map((c) => c.time));
+    put(h, Tag.CHANGELOGNAME, log.map((c) => c.author));
+    put(h, Tag.CHANGELOGTEXT, log.map((c) => c.text));
+  }
+  return h;
+}
+
+function putFiles(h: Header, records: FileRecord[], large: boolean): void {
+  const dirIndex = new Map<string, number>();
+  const dirNames: string[] = [];
+  const baseNames: string[] = [];
+  const dirIndexes: number[] = [];
+  for (const r of records) {
+    const slash = r.file.path.lastIndexOf('/');
+    const dir = r.file.path.slice(0, slash + 1);
+    let idx = dirIndex.get(dir);
+    if (idx === undefined) {
+      idx = dirNames.length;
+      dirIndex.set(dir, idx);
+      dirNames.push(dir);
+    }
+    dirIndexes.push(idx);
+    baseNames.push(r.file.path.slice(slash + 1));
+  }
+  if (large) {
+    put(h, Tag.LONGFILESIZES, records.map((r) => BigInt(r.size)));
+  } else {
+    put(h, Tag.FILESIZES, records.map((r) => r.size));
+  }
+  put(h, Tag.FILEMODES, records.map((r) => r.mode & 0xffff));
+  put(h, Tag.FILERDEVS, records.map(() => 0));
+  put(h, Tag.FILEMTIMES, records.map((r) => r.mtime));
+  put(h, Tag.FILEDIGESTS, records.map((r) => r.digest));
+  put(h, Tag.FILELINKTOS, records.map((r) => r.linkTo));
+  put(h, Tag.FILEFLAGS, records.map((r) => r.flags));
+  put(h, Tag.FILEUSERNAME, records.map((r) => r.file.user ?? 'root'));
+  put(h, Tag.FILEGROUPNAME, records.map((r) => r.file.group ?? 'root'));
+  put(h, Tag.FILEVERIFYFLAGS, records.map(() => RPMVERIFY_ALL));
+  put(h, Tag.FILEDEVICES, records.map(() => 1));
+  put(h, Tag.FILEINODES, records.map((_, i) => i + 1));
+  put(h, Tag.FILELANGS, records.map((r) => r.file.lang ?? ''));
+  put(h, Tag.FILECOLORS, records.map(() => 0));
+  put(h, Tag.DIRINDEXES, dirIndexes);
+  put(h, Tag.BASENAMES, baseNames);
+  put(h, Tag.DIRNAMES, dirNames);
+  put(h, Tag.FILEDIGESTALGO, [PGPHASHALGO_SHA256]);
+}
+
+function rpmlibRequires(spec: PackageSpec, compression: Compression, large: boolean): DependencySpec[] {
+  const features: (keyof typeof RPMLIB)[] = ['CompressedFileNames', 'FileDigests', 'PayloadFilesHavePrefix'];
+  if (compression === 'zstd') features.push('PayloadIsZstd');
+  if (compression === 'xz') features.push('PayloadIsXz');
+  if (large) features.push('LargeFiles');
+  const allDeps = Object.keys(DEP_TAGS).flatMap((k) => spec[k as keyof typeof DEP_TAGS] ?? []);
+  if (allDeps.some((d) => d.name.startsWith('('))) features.push('RichDependencies');
+  const versions = [spec.version, spec.release, ...allDeps.map((d) => `${d.name.startsWith('(') ? d.name : ''}${d.version ?? ''}`)];
+  if (versions.some((v) => v.includes('~'))) features.push('TildeInVersions');
+  if (versions.some((v) => v.includes('^'))) features.push('CaretInVersions');
+  return features.map((f) => ({ name: `rpmlib(${f})`, flags: RPMSENSE_RPMLIB | RPMSENSE_LESS | RPMSENSE_EQUAL, version: RPMLIB[f] }));
+}
+
+/** Sorted by name and without exact duplicates, as rpmbuild stores dependency sets. */
+function dedupe(list: DependencySpec[]): DependencySpec[] {
+  const seen = new Map<string, DependencySpec>();
+  for (const d of list) {
+    const key = `${d.name}\0${d.flags ?? 0}\0${d.version ?? ''}`;
+    if (!seen.has(key)) seen.set(key, d);
+  }
+  return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : (a.flags ?? 0) - (b.flags ?? 0)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// assembly: lead | signature header (padded to 8) | header | payload
+
+function signatureHeader(headerBytes: Buffer, payload: PayloadResult, md5: Buffer): Buffer {
+  const sig = new Header();
+  const set = (tag: number, value: TagValue) => sig.set(tag, SIG_TAG_TYPES.get(tag) as TagType, value);
+  const total = headerBytes.length + payload.compressedSize;
+  if (total > UINT32_MAX) set(SigTag.LONGSIZE, [BigInt(total)]);
+  else set(SigTag.SIZE, [total]);
+  // the uncompressed archive size, which is what rpm compares against (not the compressed one)
+  if (payload.archiveSize > UINT32_MAX) set(SigTag.LONGARCHIVESIZE, [BigInt(payload.archiveSize)]);
+  else set(SigTag.PAYLOADSIZE, [payload.archiveSize]);
+  set(SigTag.MD5, md5);
+  set(SigTag.SHA1, createHash('sha1').update(headerBytes).digest('hex'));
+  set(SigTag.SHA256, createHash('sha256').update(headerBytes).digest('hex'));
+  const bytes = sig.encode(Tag.HEADERSIGNATURES);
+  const pad = (8 - (bytes.length % 8)) % 8;
+  return pad ? Buffer.concat([bytes, Buffer.alloc(pad)]) : bytes;
+}
+
+async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: PayloadResult, spoolPath: string, tmpPath: string): Promise<{ size: number }> {
+  const lead = encodeLead(`${spec.name}-${spec.version}-${spec.release}`, spec.arch ?? 'noarch');
+  // The MD5 covers header + payload, so it is known only after the copy; the signature header
+  // has a fixed size whatever the digest bytes, so a placeholder is written and overwritten.
+  const placeholder = signatureHeader(headerBytes, payload, Buffer.alloc(16));
+  const md5 = createHash('md5').update(headerBytes);
+  let out;
+  let finalSize = 0;
+  try {
+    out = await open(tmpPath, 'w', 0o644);
+  } catch (e) {
+    throw ioError('create', tmpPath, e);
+  }
+  try {
+    let pos = 0;
+    const write = async (b: Buffer) => {
+      await out.write(b, 0, b.length, pos);
+      pos += b.length;
+    };
+    await write(lead);
+    await write(placeholder);
+    await write(headerBytes);
+    const spool = await open(spoolPath, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(4 << 20);
+      for (;;) {
+        const { bytesRead } = await spool.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        const chunk = buf.subarray(0, bytesRead);
+        md5.update(chunk);
+        await write(chunk);
+      }
+    } finally {
+      await spool.close();
+    }
+    const sig = signatureHeader(headerBytes, payload, md5.digest());
+    await out.write(sig, 0, sig.length, lead.length);
+    await out.sync();
+    await out.close();
+    finalSize = pos;
+  } catch (e) {
+    await out.close().catch(() => undefined);
+    throw e instanceof KpkgError ? e : ioError('write', tmpPath, e);
+  }
+  return { size: finalSize };
+}
+
