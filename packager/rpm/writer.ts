@@ -28,6 +28,7 @@ import {
   RPMSENSE_SCRIPT_POSTUN,
   RPMSENSE_SCRIPT_PRE,
   RPMSENSE_SCRIPT_PREUN,
+  validateDependency,
 } from './dependency.js';
 import { Header, type TagValue } from './header.js';
 import { encodeLead } from './lead.js';
@@ -259,11 +260,10 @@ function validateSpec(spec: PackageSpec): void {
   if (spec.description.includes('\0')) bad('description', 'may not contain NUL');
   for (const kind of Object.keys(DEP_TAGS) as (keyof typeof DEP_TAGS)[]) {
     for (const dep of spec[kind] ?? []) {
-      if (!dep.name || /[\s\0]/.test(dep.name.startsWith('(') ? dep.name.replace(/ /g, '') : dep.name)) {
-        bad(kind, `dependency name ${JSON.stringify(dep.name)} is empty or contains whitespace or control characters`);
-      }
-      if (dep.version !== undefined && dep.version !== '' && !/^([0-9]+:)?[A-Za-z0-9._+~^]+(-[A-Za-z0-9._+~^]+)?$/.test(dep.version)) {
-        bad(kind, `version ${JSON.stringify(dep.version)} of ${dep.name} is not an RPM [epoch:]version[-release]`);
+      try {
+        validateDependency({ name: dep.name, flags: dep.flags ?? 0, version: dep.version ?? '' });
+      } catch (e) {
+        bad(kind, e instanceof Error ? e.message : String(e));
       }
     }
   }
@@ -564,7 +564,8 @@ function buildHeader(spec: PackageSpec, records: FileRecord[], payload: PayloadR
     const interpreter = s.interpreter ?? '/bin/sh';
     put(h, tags.body, s.body);
     put(h, tags.prog, [interpreter]);
-    requires.push({ name: interpreter, flags: RPMSENSE_INTERP | tags.sense });
+    // rpm's embedded interpreters (<lua>) need no package
+    if (!interpreter.startsWith('<')) requires.push({ name: interpreter, flags: RPMSENSE_INTERP | tags.sense });
   }
   requires.push(...rpmlibRequires(spec, compression, large));
 

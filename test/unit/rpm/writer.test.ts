@@ -78,7 +78,7 @@ describe('writeRpm + readRpm', () => {
     expect(info.files.find((f) => f.path.endsWith('current'))).toMatchObject({ mode: 0o120777, linkTo: 'app.js' });
     expect(info.files.find((f) => f.path.endsWith('shop.conf'))?.flags).toBe(1 | 16);
     expect(info.requires.map((d) => d.name)).toEqual(
-      expect.arrayContaining(['nodejs', '(libfoo >= 1.2 with libfoo < 2~~)', '/bin/sh', '<lua>', 'rpmlib(RichDependencies)', 'rpmlib(TildeInVersions)', 'rpmlib(PayloadFilesHavePrefix)']),
+      expect.arrayContaining(['nodejs', '(libfoo >= 1.2 with libfoo < 2~~)', '/bin/sh', 'rpmlib(RichDependencies)', 'rpmlib(TildeInVersions)', 'rpmlib(PayloadFilesHavePrefix)']),
     );
     expect(info.provides).toContainEqual({ name: 'shop', flags: 8, version: '1.4.0~rc.2-1' });
     expect(info.scripts.post).toEqual({ body: 'echo installed', interpreter: ['/bin/sh'] });
