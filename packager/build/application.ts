@@ -1,0 +1,155 @@
+/**
+ * The application package of a component: its files (code and production dependencies, mapped by
+ * the descriptor), launchers in <prefix>/bin, the systemd unit of services, the cron table of
+ * processing components, the log directory and the system user. Decides contents only; the bytes
+ * are the RPM writer's business.
+ */
+import type { Component } from '../descriptor/types.js';
+import type { MappedFile } from '../descriptor/files.js';
+import { RPMSENSE_SCRIPT_PRE, semverRangeToRpm, type Dependency } from '../rpm/dependency.js';
+import type { PackageFile, PackageSpec, Script } from '../rpm/writer.js';
+import { renderTemplate } from '../util/templates.js';
+import { cronCommand, shellQuote, systemdArg, systemdEnvironment, systemdText } from './escape.js';
+import { dependencyList } from './dependencies.js';
+
+export interface Launcher {
+  /** File name in <prefix>/bin */
+  name: string;
+  /** Script to run, relative to the prefix: `dist/index.js` */
+  entry: string;
+}
+
+export interface ApplicationInput {
+  component: Component;
+  /** RPM version and release of the package */
+  version: string;
+  release: string;
+  files: MappedFile[];
+  launchers: Launcher[];
+  /** true when a native addon (.node) is among the files: the package is then arch-specific */
+  arch: string;
+}
+
+export const SYSTEMD_UNIT_DIR = '/usr/lib/systemd/system';
+export const CRON_DIR = '/etc/cron.d';
+export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
+
+export function applicationSpec(input: ApplicationInput): PackageSpec {
+  const { component: c, version, release } = input;
+  const files: PackageFile[] = input.files.map(toPackageFile);
+  const owned = new Set(files.map((f) => f.path));
+  const add = (f: PackageFile) => {
+    if (owned.has(f.path)) return;
+    owned.add(f.path);
+    files.push(f);
+  };
+
+  add({ path: c.prefix, kind: 'dir', mode: 0o755 });
+  add({ path: `${c.prefix}/bin`, kind: 'dir', mode: 0o755 });
+  for (const launcher of input.launchers) {
+    add({ path: `${c.prefix}/bin/${launcher.name}`, kind: 'file', mode: 0o755, content: launcherScript(c, version, launcher) });
+  }
+  // where ops put the configuration (Puppet renders it); readable by the service's group only
+  add({ path: c.configDir, kind: 'dir', mode: 0o750, user: 'root', group: c.group });
+  add({ path: c.logDir, kind: 'dir', mode: 0o750, user: c.user, group: c.group });
+
+  const scripts: PackageSpec['scripts'] = {
+    pre: { body: renderTemplate('runtime/pre-user.sh.hbs', { user: shellQuote(c.user), group: shellQuote(c.group), home: shellQuote(c.prefix), gecos: shellQuote(`${c.name} service`) }) },
+  };
+  if (c.service) {
+    const unit = `${c.name}.service`;
+    add({ path: `${SYSTEMD_UNIT_DIR}/${unit}`, kind: 'file', mode: 0o644, content: serviceUnit(c, version) });
+    const ctx = { unit: shellQuote(unit) };
+    scripts.post = script('runtime/post-service.sh.hbs', ctx);
+    scripts.preun = script('runtime/preun-service.sh.hbs', ctx);
+    scripts.postun = script('runtime/postun-service.sh.hbs', ctx);
+  }
+  if (c.cron.length > 0) {
+    add({ path: `${CRON_DIR}/${c.name}`, kind: 'file', mode: 0o644, config: true, noreplace: true, content: cronTable(c, version) });
+  }
+  if (c.type === 'monitoring') {
+    const plugin = input.launchers.find((l) => l.name.startsWith('check_')) ?? input.launchers[0];
+    if (plugin) add({ path: `${NAGIOS_PLUGIN_DIR}/check_${c.module}`, kind: 'symlink', target: `${c.prefix}/bin/${plugin.name}` });
+  }
+
+  const requires: Dependency[] = [
+    ...dependencyList(c.requires, 'requires'),
+    // the %pre scriptlet creates the user with these (shadow-utils on RHEL, passwd on Debian)
+    { name: '/usr/sbin/useradd', flags: RPMSENSE_SCRIPT_PRE, version: '' },
+    { name: '/usr/sbin/groupadd', flags: RPMSENSE_SCRIPT_PRE, version: '' },
+  ];
+  if (c.nodeEngine) requires.push(...semverRangeToRpm('nodejs', c.nodeEngine));
+  else requires.push({ name: 'nodejs', flags: 0, version: '' });
+
+  return {
+    name: c.name,
+    version,
+    release,
+    arch: input.arch,
+    summary: c.summary,
+    description: c.description,
+    license: c.license,
+    group: 'Applications/Internet',
+    ...(c.url ? { url: c.url } : {}),
+    ...(c.vendor ? { vendor: c.vendor } : {}),
+    requires,
+    recommends: dependencyList(c.recommends, 'recommends'),
+    conflicts: dependencyList(c.conflicts, 'conflicts'),
+    obsoletes: dependencyList(c.obsoletes, 'obsoletes', { rich: false }),
+    provides: dependencyList(c.provides, 'provides', { rich: false }),
+    scripts,
+    files,
+  };
+}
+
+function script(template: string, ctx: object): Script {
+  return { body: renderTemplate(template, ctx) };
+}
+
+export function toPackageFile(f: MappedFile): PackageFile {
+  const out: PackageFile = { path: f.dest, kind: f.kind, mode: f.mode };
+  if (f.src !== undefined && f.kind === 'file') out.source = f.src;
+  if (f.target !== undefined) out.target = f.target;
+  if (f.config) {
+    out.config = true;
+    out.noreplace = true;
+  }
+  if (f.user) out.user = f.user;
+  if (f.group) out.group = f.group;
+  return out;
+}
+
+export function launcherScript(c: Component, version: string, launcher: Launcher): string {
+  return renderTemplate('runtime/launcher.sh.hbs', {
+    comment: `${launcher.name}: launcher of ${c.name} ${version}`.replace(/[\r\n]/g, ' '),
+    entryText: launcher.entry.replace(/[\r\n]/g, ' '),
+    configDir: c.configDir.replace(/[\\"`$}]/g, '\\$&'),
+    entry: shellQuote(launcher.entry),
+  });
+}
+
+function serviceUnit(c: Component, version: string): string {
+  return renderTemplate('runtime/service.hbs', {
+    name: systemdText(c.name),
+    version: systemdText(version),
+    description: systemdText(c.summary),
+    user: systemdText(c.user),
+    group: systemdText(c.group),
+    environment: systemdEnvironment('KELKOO_CONFIG_DIR', c.configDir),
+    workingDirectory: systemdText(c.prefix),
+    execStart: systemdArg(`${c.prefix}/bin/${c.name}`),
+  });
+}
+
+function cronTable(c: Component, version: string): string {
+  const launcher = `${c.prefix}/bin/${c.name}`;
+  return renderTemplate('runtime/cron.hbs', {
+    name: cronCommand(c.name),
+    version: cronCommand(version),
+    entries: c.cron.map((e) => ({
+      schedule: e.schedule,
+      user: e.user ?? c.user,
+      command: cronCommand(e.command ?? shellQuote(launcher)),
+    })),
+  });
+}

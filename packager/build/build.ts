@@ -1,0 +1,166 @@
+/**
+ * kpkg build: component.json -> the application RPM, the deployment RPM and the sources tarball.
+ * Everything is written into a staging directory inside the output directory and renamed into
+ * place at the end, so a failed build leaves nothing behind.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { loadComponent } from '../descriptor/load.js';
+import { mapFiles } from '../descriptor/files.js';
+import type { Component, FileMapping } from '../descriptor/types.js';
+import { KpkgError, ioError } from '../errors.js';
+import type { Compression } from '../rpm/compress.js';
+import { rpmVersionFromSemver } from '../rpm/version.js';
+import { packageFileName, sourceDateEpochFromEnv, writeRpm, type PackageSpec } from '../rpm/writer.js';
+import { applicationSpec, type Launcher } from './application.js';
+import { deploymentSpec } from './deployment.js';
+import { productionPackages } from './node-deps.js';
+import { writeSourcesTarball } from './sources.js';
+
+export interface BuildOptions {
+  dir?: string;
+  output?: string;
+  release?: string;
+  skipBuild?: boolean;
+  compression?: Compression;
+  /** Messages for a person watching (progress); nothing is printed when absent. */
+  log?: (message: string) => void;
+}
+
+export interface BuiltArtifact {
+  role: 'application' | 'deployment' | 'sources';
+  file: string;
+  name: string;
+  nevra?: string;
+  size: number;
+  sha256: string;
+}
+
+export interface BuildResult {
+  component: string;
+  version: string;
+  release: string;
+  artifacts: BuiltArtifact[];
+}
+
+interface PackageManifest {
+  main?: string;
+  bin?: string | Record<string, string>;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+}
+
+/** What a component ships when component.json lists no files: the usual outputs of a Node build. */
+const DEFAULT_SOURCES = ['dist', 'lib', 'public', 'views', 'migrations', 'sql', 'package.json'];
+
+const RELEASE_RE = /^[A-Za-z0-9._+~^]+$/;
+
+export async function build(options: BuildOptions = {}): Promise<BuildResult> {
+  const dir = resolve(options.dir ?? '.');
+  const log = options.log ?? (() => undefined);
+  const release = options.release ?? '1';
+  if (!RELEASE_RE.test(release)) throw new KpkgError('USAGE', `--release ${JSON.stringify(release)}: only letters, digits and . _ + ~ ^ are allowed`);
+  let component = await loadComponent(dir);
+  const version = rpmVersionFromSemver(component.version);
+
+  if (component.hasBuildScript && !options.skipBuild) {
+    log(`running the build script of ${component.name} (npm run build)`);
+    await runBuildScript(dir);
+    component = await loadComponent(dir);
+  }
+
+  const manifest = readManifest(dir);
+  const dependencies = productionPackages(dir, manifest).map<FileMapping>((path) => ({ src: path, dest: path, exclude: ['node_modules'] }));
+  const own = component.files.length > 0 ? component.files : DEFAULT_SOURCES.filter((s) => existsSync(join(dir, s))).map((s) => ({ src: s, dest: s }));
+  const files = await mapFiles({ ...component, files: [...own, ...dependencies] });
+  const launchers = launchersOf(component, manifest);
+  const arch = files.some((f) => f.dest.endsWith('.node')) ? rpmArch() : 'noarch';
+
+  const output = resolve(options.output ?? join(dir, 'target'));
+  await mkdir(output, { recursive: true }).catch((e: unknown) => {
+    throw ioError('create directory', output, e);
+  });
+  const staging = await mkdtemp(join(output, '.kpkg-build-'));
+  try {
+    const epoch = sourceDateEpochFromEnv();
+    const specs: [BuiltArtifact['role'], PackageSpec][] = [
+      ['application', applicationSpec({ component, version, release, files, launchers, arch })],
+      ['deployment', deploymentSpec(component, version, release)],
+    ];
+    const staged: { role: BuiltArtifact['role']; file: string; name: string; nevra?: string }[] = [];
+    for (const [role, spec] of specs) {
+      const file = packageFileName(spec);
+      log(`writing ${file} (${spec.files.length} files)`);
+      const written = await writeRpm(spec, join(staging, file), { ...(options.compression ? { compression: options.compression } : {}), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+      staged.push({ role, file, name: spec.name, nevra: written.nevra });
+    }
+    const sources = `${component.name}-${component.version}-sources.tar.gz`;
+    log(`writing ${sources}`);
+    await writeSourcesTarball(dir, `${component.name}-${component.version}`, join(staging, sources), epoch);
+    staged.push({ role: 'sources', file: sources, name: component.name });
+
+    const artifacts: BuiltArtifact[] = [];
+    for (const s of staged) {
+      const from = join(staging, s.file);
+      const digest = await sha256File(from);
+      artifacts.push({ role: s.role, file: join(output, s.file), name: s.name, ...(s.nevra ? { nevra: s.nevra } : {}), size: (await stat(from)).size, sha256: digest });
+    }
+    // all written: move them into place together
+    for (const s of staged) await rename(join(staging, s.file), join(output, s.file));
+    return { component: component.name, version, release, artifacts };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+function readManifest(dir: string): PackageManifest {
+  const path = join(dir, 'package.json');
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as PackageManifest;
+  } catch (e) {
+    throw new KpkgError('INVALID_DESCRIPTOR', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** One launcher per `bin` entry of package.json, else one for `main`, named after the component. */
+export function launchersOf(c: Component, manifest: PackageManifest): Launcher[] {
+  const clean = (p: string) => p.replace(/^\.\//, '');
+  const check = (name: string, entry: string): Launcher => {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: /bin/${name}: not a usable command name`);
+    const e = clean(entry);
+    if (e.startsWith('/') || e.split('/').includes('..')) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: /bin/${name}: ${entry} must be a path inside the component`);
+    return { name, entry: e };
+  };
+  if (typeof manifest.bin === 'string') return [check(c.name, manifest.bin)];
+  if (manifest.bin && Object.keys(manifest.bin).length > 0) {
+    return Object.entries(manifest.bin)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, entry]) => check(name, entry));
+  }
+  return [check(c.name, manifest.main ?? 'dist/index.js')];
+}
+
+function rpmArch(): string {
+  const map: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', ppc64: 'ppc64le', s390x: 's390x', ia32: 'i686' };
+  return map[process.arch] ?? process.arch;
+}
+
+async function runBuildScript(dir: string): Promise<void> {
+  // the build's own output goes to stderr, so that stdout stays clean for --json
+  const child = spawn('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 2, 2] });
+  const code = await new Promise<number | null>((resolvePromise, reject) => {
+    child.on('error', (e) => reject(new KpkgError('TOOL', `cannot run npm run build in ${dir} (${e.message})`, { cause: e })));
+    child.on('close', resolvePromise);
+  });
+  if (code !== 0) throw new KpkgError('TOOL', `the build script of ${dir} failed (npm run build exited with ${code ?? 'a signal'}); use --skip-build to package what is there`);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

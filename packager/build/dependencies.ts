@@ -1,0 +1,16 @@
+import type { DependencyMap } from '../descriptor/types.js';
+import { semverRangeToRpm, type Dependency, type RangeOptions } from '../rpm/dependency.js';
+import { KpkgError } from '../errors.js';
+
+/** `{ capability: semver range }` of the descriptor as RPM dependencies, naming the field on error. */
+export function dependencyList(map: DependencyMap, field: string, options: RangeOptions = {}): Dependency[] {
+  const out: Dependency[] = [];
+  for (const [capability, range] of Object.entries(map)) {
+    try {
+      out.push(...semverRangeToRpm(capability, range, options));
+    } catch (e) {
+      throw new KpkgError('INVALID_DESCRIPTOR', `component.json: /${field}/${capability.replace(/~/g, '~0').replace(/\//g, '~1')}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return out;
+}

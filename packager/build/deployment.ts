@@ -1,0 +1,46 @@
+/**
+ * The deployment package: the component's Puppet module, installed where Puppet finds modules,
+ * requiring the application at exactly its own version-release.
+ */
+import type { Component } from '../descriptor/types.js';
+import { RPMSENSE_EQUAL } from '../rpm/dependency.js';
+import type { PackageFile, PackageSpec } from '../rpm/writer.js';
+import { renderPuppetModule } from '../puppet/module.js';
+
+/** Puppet's base module path (puppet-agent on EL: $codedir/modules). */
+export const PUPPET_MODULE_DIR = '/etc/puppetlabs/code/modules';
+
+export function deploymentName(c: Component): string {
+  return `${c.name}-deploy`;
+}
+
+export function deploymentSpec(c: Component, version: string, release: string): PackageSpec {
+  const root = `${PUPPET_MODULE_DIR}/${c.module}`;
+  const files: PackageFile[] = [{ path: root, kind: 'dir', mode: 0o755 }];
+  const dirs = new Set<string>([root]);
+  for (const f of renderPuppetModule(c)) {
+    const parts = f.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `${root}/${parts.slice(0, i).join('/')}`;
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        files.push({ path: dir, kind: 'dir', mode: 0o755 });
+      }
+    }
+    files.push({ path: `${root}/${f.path}`, kind: 'file', mode: f.mode ?? 0o644, content: f.content });
+  }
+  return {
+    name: deploymentName(c),
+    version,
+    release,
+    arch: 'noarch',
+    summary: `Puppet module that deploys ${c.name}`,
+    description: `The Puppet module ${c.module}: class ${c.module} installs and configures ${c.name} ${version}-${release} (${c.summary}).`,
+    license: c.license,
+    group: 'System Environment/Base',
+    ...(c.url ? { url: c.url } : {}),
+    ...(c.vendor ? { vendor: c.vendor } : {}),
+    requires: [{ name: c.name, flags: RPMSENSE_EQUAL, version: `${version}-${release}` }],
+    files,
+  };
+}

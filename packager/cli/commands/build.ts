@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { build, type BuildResult } from '../../build/build.js';
+import { KpkgError } from '../../errors.js';
+import type { Compression } from '../../rpm/compress.js';
+
+interface BuildFlags {
+  output?: string;
+  release?: string;
+  skipBuild?: boolean;
+  json?: boolean;
+  compress?: string;
+  signKey?: string;
+}
+
+export function registerBuild(program: Command): void {
+  program
+    .command('build')
+    .description('build the application RPM, the deployment RPM and the sources tarball of a component')
+    .argument('[dir]', 'component directory', '.')
+    .option('-o, --output <dir>', 'where to write (default <dir>/target)')
+    .option('-r, --release <n>', 'RPM release', '1')
+    .option('--skip-build', 'do not run the component\'s build script')
+    .option('--compress <algo>', 'payload compression: gzip, zstd, xz', 'gzip')
+    .option('--json', 'print what was written as JSON (for CI)')
+    .action(async (dir: string, flags: BuildFlags) => {
+      if (!['gzip', 'zstd', 'xz'].includes(flags.compress ?? 'gzip')) throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip, zstd or xz`);
+      const interactive = process.stderr.isTTY && !process.env.CI && !flags.json;
+      const result = await build({
+        dir,
+        ...(flags.output ? { output: flags.output } : {}),
+        ...(flags.release ? { release: flags.release } : {}),
+        ...(flags.skipBuild ? { skipBuild: true } : {}),
+        compression: (flags.compress ?? 'gzip') as Compression,
+        ...(interactive ? { log: (m: string) => process.stderr.write(`kpkg: ${m}\n`) } : {}),
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderBuild(result));
+    });
+}
+
+function renderBuild(r: BuildResult): string {
+  return r.artifacts.map((a) => `${a.role.padEnd(11)} ${a.file}\n`).join('');
+}
