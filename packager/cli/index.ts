@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, KpkgError } from '../errors.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerValidate } from './commands/validate.js';
 
 /**
  * Parses argv and dispatches to a command. Commands are plain async functions that throw;
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerInspect(program);
+  registerValidate(program);
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);

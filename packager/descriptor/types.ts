@@ -85,6 +85,10 @@ export interface Component {
   license: string;
   url?: string;
   vendor?: string;
+  /** rpm's Packager tag, `Name <email>`: package.json's author, when given */
+  packager?: string;
+  /** The descriptor's RPM release, when given (`kpkg build --release` overrides it) */
+  release?: string;
   /** Install root, default `/opt/kelkoo/<name>` */
   prefix: string;
   /** Puppet module and class name: `name` with `-` as `_` */
