@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadComponent } from '../descriptor/load.js';
 import { mapFiles } from '../descriptor/files.js';
 import type { Component, FileMapping } from '../descriptor/types.js';
@@ -61,9 +61,9 @@ const RELEASE_RE = /^[A-Za-z0-9._+~^]+$/;
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const dir = resolve(options.dir ?? '.');
   const log = options.log ?? (() => undefined);
-  const release = options.release ?? '1';
-  if (!RELEASE_RE.test(release)) throw new KpkgError('USAGE', `--release ${JSON.stringify(release)}: only letters, digits and . _ + ~ ^ are allowed`);
   let component = await loadComponent(dir);
+  const release = options.release ?? component.release ?? '1';
+  if (!RELEASE_RE.test(release)) throw new KpkgError('USAGE', `release ${JSON.stringify(release)}: only letters, digits and . _ + ~ ^ are allowed`);
   const version = rpmVersionFromSemver(component.version);
 
   if (component.hasBuildScript && !options.skipBuild) {
@@ -74,12 +74,12 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
 
   const manifest = readManifest(dir);
   const dependencies = productionPackages(dir, manifest).map<FileMapping>((path) => ({ src: path, dest: path, exclude: ['node_modules'] }));
+  const output = resolve(options.output ?? join(dir, 'target'));
   const own = component.files.length > 0 ? component.files : DEFAULT_SOURCES.filter((s) => existsSync(join(dir, s))).map((s) => ({ src: s, dest: s }));
-  const files = await mapFiles({ ...component, files: [...own, ...dependencies] });
+  const files = await mapFiles({ ...component, files: [...own.map((m) => excludeOutput(dir, m, output)), ...dependencies] });
   const launchers = launchersOf(component, manifest);
   const arch = files.some((f) => f.dest.endsWith('.node')) ? rpmArch() : 'noarch';
 
-  const output = resolve(options.output ?? join(dir, 'target'));
   await mkdir(output, { recursive: true }).catch((e: unknown) => {
     throw ioError('create directory', output, e);
   });
@@ -114,6 +114,13 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** A mapping whose directory holds the output directory (`src: "."`) must not package earlier builds. */
+function excludeOutput(dir: string, mapping: FileMapping, output: string): FileMapping {
+  const rel = relative(resolve(dir, mapping.src), output);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return mapping;
+  return { ...mapping, exclude: [...(mapping.exclude ?? []), `/${rel.split(sep).join('/')}`] };
 }
 
 function readManifest(dir: string): PackageManifest {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, KpkgError } from '../errors.js';
+import { registerBuild } from './commands/build.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -13,6 +14,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--debug', 'show stack traces of errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerBuild(program);
   registerInspect(program);
   registerValidate(program);
   const debug = argv.includes('--debug');
