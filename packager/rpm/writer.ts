@@ -544,7 +544,10 @@ function buildHeader(spec: PackageSpec, records: FileRecord[], payload: PayloadR
   put(h, Tag.SOURCERPM, spec.sourceRpm ?? `${spec.name}-${spec.version}-${spec.release}.src.rpm`);
   put(h, Tag.ENCODING, 'utf-8');
   put(h, Tag.PAYLOADFORMAT, 'cpio');
-  put(h, Tag.PAYLOADCOMPRESSOR, payloadCompressorName(compression));
+  // none for an uncompressed payload, as rpmbuild writes it (w.ufdio): rpm reads an absent tag as
+  // gzip, whose reader passes an uncompressed archive through (compress.ts)
+  const compressor = payloadCompressorName(compression);
+  if (compressor !== undefined) put(h, Tag.PAYLOADCOMPRESSOR, compressor);
   put(h, Tag.PAYLOADFLAGS, payloadFlags(compression, level));
   put(h, Tag.PAYLOADDIGEST, [payload.digest]);
   put(h, Tag.PAYLOADDIGESTALGO, [PGPHASHALGO_SHA256]);
