@@ -298,7 +298,8 @@ async function collectFiles(files: PackageFile[], epoch: number | undefined): Pr
 
 async function recordOf(file: PackageFile, epoch: number | undefined): Promise<FileRecord> {
   let size = 0;
-  let mtime = file.mtime ?? 0;
+  // generated entries (content, directories, symlinks) carry the time of the build
+  let mtime = file.mtime ?? Math.floor(Date.now() / 1000);
   let typeBits: number;
   let defaultMode: number;
   let linkTo = '';
