@@ -9,7 +9,13 @@ const output = join(root, 'demo-output', 'target');
 const example = join(root, 'examples', 'hello');
 
 console.log(`Building the example component ${relative(root, example)} with kpkg build...\n`);
-const result = JSON.parse(execFileSync(process.execPath, [kpkg, 'build', example, '--output', output, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+let result;
+try {
+  result = JSON.parse(execFileSync(process.execPath, [kpkg, 'build', example, '--output', output, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+} catch (e) {
+  console.error(`demo: kpkg build failed (exit ${e.status ?? e.message})`);
+  process.exit(1);
+}
 for (const a of result.artifacts) {
   console.log(`  ${a.role.padEnd(12)} ${relative(process.cwd(), a.file)}  (${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}...)`);
 }

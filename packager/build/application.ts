@@ -123,7 +123,7 @@ export function launcherScript(c: Component, version: string, launcher: Launcher
   return renderTemplate('runtime/launcher.sh.hbs', {
     comment: `${launcher.name}: launcher of ${c.name} ${version}`.replace(/[\r\n]/g, ' '),
     entryText: launcher.entry.replace(/[\r\n]/g, ' '),
-    configDir: c.configDir.replace(/[\\"`$}]/g, '\\$&'),
+    configDir: shellQuote(c.configDir),
     entry: shellQuote(launcher.entry),
   });
 }
