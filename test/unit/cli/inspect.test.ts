@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../packager/cli/index.js';
+import { modeString } from '../../../packager/cli/commands/inspect.js';
+
+const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
+const work = mkdtempSync(join(tmpdir(), 'kpkg-inspect-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function kpkg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+  try {
+    const code = await main(['node', 'kpkg', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('kpkg inspect', () => {
+  it('shows what rpm -qip and -qlvp show for a package made by rpmbuild', async () => {
+    const r = await kpkg('inspect', join(fixtures, 'hello-1.2.3-1.noarch.rpm'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Name {8}: hello$/m);
+    expect(r.stdout).toMatch(/^Version {5}: 1\.2\.3$/m);
+    expect(r.stdout).toMatch(/^Digests {5}: OK$/m);
+    expect(r.stdout).toMatch(/^lrwxrwxrwx root +root .* -> hello$/m);
+    expect(r.stdout).toContain('(foo >= 1.0 with foo < 2.0)');
+  });
+
+  it('prints JSON a script can use', async () => {
+    const r = await kpkg('inspect', '--json', join(fixtures, 'unicode-names-0.9.0~rc.1-1.noarch.rpm'));
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout) as { name: string; version: string; files: { path: string }[]; digests: { ok: boolean } };
+    expect(info).toMatchObject({ name: 'unicode-names', version: '0.9.0~rc.1', digests: { ok: true } });
+    expect(info.files.some((f) => f.path.includes('日本語'))).toBe(true);
+  });
+
+  it('exits 2 with one line naming the structure and offset for a file that is not an RPM', async () => {
+    const path = join(work, 'not.rpm');
+    writeFileSync(path, 'PK\u0003\u0004 this is a zip'.padEnd(200, 'x'));
+    const r = await kpkg('inspect', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('kpkg: lead at byte 0: expected RPM magic edabeedb, found 504b0304 (not an RPM file)\n');
+  });
+
+  it('exits 2 for a truncated package and names where it ends', async () => {
+    const bytes = readFileSync(join(fixtures, 'hello-1.2.3-1.noarch.rpm'));
+    const path = join(work, 'truncated.rpm');
+    writeFileSync(path, bytes.subarray(0, 500));
+    const r = await kpkg('inspect', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^kpkg: (signature header|header) at byte \d+: .*truncated/);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('exits 1 for a file that cannot be opened, and 2 for bad usage', async () => {
+    expect((await kpkg('inspect', join(work, 'missing.rpm'))).code).toBe(1);
+    expect((await kpkg('inspect')).code).toBe(2);
+  });
+});
+
+describe('modeString', () => {
+  it('renders modes as ls -l does', () => {
+    expect(modeString(0o100755)).toBe('-rwxr-xr-x');
+    expect(modeString(0o40750)).toBe('drwxr-x---');
+    expect(modeString(0o104755)).toBe('-rwsr-xr-x');
+    expect(modeString(0o41777)).toBe('drwxrwxrwt');
+  });
+});
