@@ -181,7 +181,7 @@ export const TAG_TYPES: ReadonlyMap<number, TagType> = new Map<number, TagType>(
   [Tag.CHANGELOGTIME, TagType.INT32],
   [Tag.CHANGELOGNAME, TagType.STRING_ARRAY],
   [Tag.CHANGELOGTEXT, TagType.STRING_ARRAY],
-  // s[] even for a lone interpreter: headerPutString() stores a one-element array for these
+  // s[] as rpmtag.h says; rpmbuild 4.18 stores a lone interpreter as a plain string, rpm reads both
   [Tag.PREINPROG, TagType.STRING_ARRAY],
   [Tag.POSTINPROG, TagType.STRING_ARRAY],
   [Tag.PREUNPROG, TagType.STRING_ARRAY],
