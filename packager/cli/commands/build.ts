@@ -18,7 +18,7 @@ export function registerBuild(program: Command): void {
     .description('build the application RPM, the deployment RPM and the sources tarball of a component')
     .argument('[dir]', 'component directory', '.')
     .option('-o, --output <dir>', 'where to write (default <dir>/target)')
-    .option('-r, --release <n>', 'RPM release', '1')
+    .option('-r, --release <n>', 'RPM release (default: the release of component.json, else 1)')
     .option('--skip-build', 'do not run the component\'s build script')
     .option('--compress <algo>', 'payload compression: gzip, zstd, xz', 'gzip')
     .option('--json', 'print what was written as JSON (for CI)')
