@@ -5,6 +5,7 @@
  * are the RPM writer's business.
  */
 import type { Component } from '../descriptor/types.js';
+import { KpkgError } from '../errors.js';
 import type { MappedFile } from '../descriptor/files.js';
 import { RPMSENSE_SCRIPT_PRE, semverRangeToRpm, type Dependency } from '../rpm/dependency.js';
 import type { PackageFile, PackageSpec, Script } from '../rpm/writer.js';
@@ -33,6 +34,17 @@ export interface ApplicationInput {
 export const SYSTEMD_UNIT_DIR = '/usr/lib/systemd/system';
 export const CRON_DIR = '/etc/cron.d';
 export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
+/**
+ * The epoch of the nodejs packages of RHEL, Fedora and their rebuilds (`nodejs-1:20.x`). A bound
+ * without epoch is older than any of them, so `nodejs < 21` would never be met and `nodejs >= 20`
+ * would be met by 1:18 as well; with the epoch both ends mean what engines.node means.
+ */
+export const NODEJS_EPOCH = 1;
+
+/** `check_<module>`, or the module itself when it is already named check_... */
+export function pluginName(c: Component): string {
+  return c.module.startsWith('check_') ? c.module : `check_${c.module}`;
+}
 
 export function applicationSpec(input: ApplicationInput): PackageSpec {
   const { component: c, version, release } = input;
@@ -49,37 +61,46 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
   for (const launcher of input.launchers) {
     add({ path: `${c.prefix}/bin/${launcher.name}`, kind: 'file', mode: 0o755, content: launcherScript(c, version, launcher) });
   }
-  // where ops put the configuration (Puppet renders it); readable by the service's group only
-  add({ path: c.configDir, kind: 'dir', mode: 0o750, user: 'root', group: c.group });
-  add({ path: c.logDir, kind: 'dir', mode: 0o750, user: c.user, group: c.group });
+  // Conventions win over what the file mapping says of these directories. The configuration
+  // (Puppet renders it) is readable by the service's group only; the service writes its logs.
+  setDir(files, { path: c.configDir, kind: 'dir', mode: 0o750, user: 'root', group: c.group });
+  setDir(files, { path: c.logDir, kind: 'dir', mode: 0o750, user: c.user, group: c.group });
+  for (const f of files) owned.add(f.path);
 
   const scripts: PackageSpec['scripts'] = {
     pre: { body: renderTemplate('runtime/pre-user.sh.hbs', { user: shellQuote(c.user), group: shellQuote(c.group), home: shellQuote(c.prefix), gecos: shellQuote(`${c.name} service`) }) },
   };
+  // what the unit and the cron table run: the launcher named after the component, else the first
+  const main = input.launchers.find((l) => l.name === c.name) ?? input.launchers[0];
+  const mainPath = main ? `${c.prefix}/bin/${main.name}` : undefined;
+  if ((c.service || c.cron.some((e) => e.command === undefined)) && !mainPath) {
+    throw new KpkgError('INVALID_DESCRIPTOR', `${c.name}: a ${c.type} needs something to run: give package.json a main or bin that component.json's files install`);
+  }
   if (c.service) {
     const unit = `${c.name}.service`;
-    add({ path: `${SYSTEMD_UNIT_DIR}/${unit}`, kind: 'file', mode: 0o644, content: serviceUnit(c, version) });
+    add({ path: `${SYSTEMD_UNIT_DIR}/${unit}`, kind: 'file', mode: 0o644, content: serviceUnit(c, version, mainPath as string) });
     const ctx = { unit: shellQuote(unit) };
     scripts.post = script('runtime/post-service.sh.hbs', ctx);
     scripts.preun = script('runtime/preun-service.sh.hbs', ctx);
     scripts.postun = script('runtime/postun-service.sh.hbs', ctx);
   }
   if (c.cron.length > 0) {
-    add({ path: `${CRON_DIR}/${c.name}`, kind: 'file', mode: 0o644, config: true, noreplace: true, content: cronTable(c, version) });
+    add({ path: `${CRON_DIR}/${c.name}`, kind: 'file', mode: 0o644, config: true, noreplace: true, content: cronTable(c, version, mainPath ?? '') });
   }
-  if (c.type === 'monitoring') {
+  // a monitoring component's plugin is where Nagios and NRPE look, unless the component put its own there
+  if (c.type === 'monitoring' && !files.some((f) => f.path.startsWith(`${NAGIOS_PLUGIN_DIR}/`))) {
     const plugin = input.launchers.find((l) => l.name.startsWith('check_')) ?? input.launchers[0];
-    if (plugin) add({ path: `${NAGIOS_PLUGIN_DIR}/check_${c.module}`, kind: 'symlink', target: `${c.prefix}/bin/${plugin.name}` });
+    if (plugin) add({ path: `${NAGIOS_PLUGIN_DIR}/${pluginName(c)}`, kind: 'symlink', target: `${c.prefix}/bin/${plugin.name}` });
   }
 
+  const nodeRange = c.nodeEngine ?? '*';
   const requires: Dependency[] = [
     ...dependencyList(c.requires, 'requires'),
     // the %pre scriptlet creates the user with these (shadow-utils on RHEL, passwd on Debian)
     { name: '/usr/sbin/useradd', flags: RPMSENSE_SCRIPT_PRE, version: '' },
     { name: '/usr/sbin/groupadd', flags: RPMSENSE_SCRIPT_PRE, version: '' },
   ];
-  if (c.nodeEngine) requires.push(...semverRangeToRpm('nodejs', c.nodeEngine));
-  else requires.push({ name: 'nodejs', flags: 0, version: '' });
+  requires.push(...semverRangeToRpm('nodejs', nodeRange, { epoch: NODEJS_EPOCH }));
 
   return {
     name: c.name,
@@ -100,6 +121,12 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     scripts,
     files,
   };
+}
+
+function setDir(files: PackageFile[], dir: PackageFile): void {
+  const i = files.findIndex((f) => f.path === dir.path);
+  if (i >= 0) files[i] = dir;
+  else files.push(dir);
 }
 
 function script(template: string, ctx: object): Script {
@@ -128,7 +155,7 @@ export function launcherScript(c: Component, version: string, launcher: Launcher
   });
 }
 
-function serviceUnit(c: Component, version: string): string {
+function serviceUnit(c: Component, version: string, launcher: string): string {
   return renderTemplate('runtime/service.hbs', {
     name: systemdText(c.name),
     version: systemdText(version),
@@ -137,12 +164,11 @@ function serviceUnit(c: Component, version: string): string {
     group: systemdText(c.group),
     environment: systemdEnvironment('KELKOO_CONFIG_DIR', c.configDir),
     workingDirectory: systemdText(c.prefix),
-    execStart: systemdArg(`${c.prefix}/bin/${c.name}`),
+    execStart: systemdArg(launcher),
   });
 }
 
-function cronTable(c: Component, version: string): string {
-  const launcher = `${c.prefix}/bin/${c.name}`;
+function cronTable(c: Component, version: string, launcher: string): string {
   return renderTemplate('runtime/cron.hbs', {
     name: cronCommand(c.name),
     version: cronCommand(version),

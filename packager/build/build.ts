@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadComponent } from '../descriptor/load.js';
-import { mapFiles } from '../descriptor/files.js';
+import { mapFiles, type MappedFile } from '../descriptor/files.js';
 import type { Component, FileMapping } from '../descriptor/types.js';
 import { KpkgError, ioError } from '../errors.js';
 import type { Compression } from '../rpm/compress.js';
@@ -77,7 +77,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const output = resolve(options.output ?? join(dir, 'target'));
   const own = component.files.length > 0 ? component.files : DEFAULT_SOURCES.filter((s) => existsSync(join(dir, s))).map((s) => ({ src: s, dest: s }));
   const files = await mapFiles({ ...component, files: [...own.map((m) => excludeOutput(dir, m, output)), ...dependencies] });
-  const launchers = launchersOf(component, manifest);
+  const launchers = launchersOf(component, manifest, files);
   const arch = files.some((f) => f.dest.endsWith('.node')) ? rpmArch() : 'noarch';
 
   await mkdir(output, { recursive: true }).catch((e: unknown) => {
@@ -133,22 +133,33 @@ function readManifest(dir: string): PackageManifest {
   }
 }
 
-/** One launcher per `bin` entry of package.json, else one for `main`, named after the component. */
-export function launchersOf(c: Component, manifest: PackageManifest): Launcher[] {
-  const clean = (p: string) => p.replace(/^\.\//, '');
-  const check = (name: string, entry: string): Launcher => {
-    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: /bin/${name}: not a usable command name`);
-    const e = clean(entry);
-    if (e.startsWith('/') || e.split('/').includes('..')) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: /bin/${name}: ${entry} must be a path inside the component`);
-    return { name, entry: e };
-  };
-  if (typeof manifest.bin === 'string') return [check(c.name, manifest.bin)];
-  if (manifest.bin && Object.keys(manifest.bin).length > 0) {
-    return Object.entries(manifest.bin)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, entry]) => check(name, entry));
+/**
+ * One launcher per `bin` entry of package.json, else one for `main` named after the component
+ * (`<name>-migrate` for a db-schema). The launcher runs the entry where the file mapping installs
+ * it. A declared entry that the package does not contain is an error; the default entry
+ * (`dist/index.js`) missing just means the component has nothing for node to launch.
+ */
+export function launchersOf(c: Component, manifest: PackageManifest, files: MappedFile[]): Launcher[] {
+  const declared: [string, string, string][] = []; // name, entry, JSON pointer in package.json
+  if (typeof manifest.bin === 'string') declared.push([c.name, manifest.bin, '/bin']);
+  else for (const [name, entry] of Object.entries(manifest.bin ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) declared.push([name, entry, `/bin/${name}`]);
+  if (declared.length === 0 && manifest.main) declared.push([c.name, manifest.main, '/main']);
+  const explicit = declared.length > 0;
+  if (!explicit) declared.push([c.type === 'db-schema' ? `${c.name}-migrate` : c.name, 'dist/index.js', '/main']);
+
+  const installed = new Map(files.filter((f) => f.src !== undefined && f.kind === 'file').map((f) => [f.src as string, f.dest]));
+  const launchers: Launcher[] = [];
+  for (const [name, entry, pointer] of declared) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: ${pointer}: ${JSON.stringify(name)} is not a usable command name`);
+    const dest = installed.get(resolve(c.dir, entry));
+    if (dest === undefined) {
+      if (!explicit) continue;
+      throw new KpkgError('INVALID_DESCRIPTOR', `package.json: ${pointer}: ${entry} is not in the package; map it in component.json's files`);
+    }
+    if (!dest.startsWith(`${c.prefix}/`)) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: ${pointer}: ${entry} is installed as ${dest}, outside the prefix ${c.prefix}`);
+    launchers.push({ name, entry: dest.slice(c.prefix.length + 1) });
   }
-  return [check(c.name, manifest.main ?? 'dist/index.js')];
+  return launchers;
 }
 
 function rpmArch(): string {
