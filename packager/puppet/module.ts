@@ -36,6 +36,15 @@ export interface ModuleFile {
 /** Where NRPE finds the Nagios plugin of a monitoring component (DESIGN.md, runtime contract). */
 export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
 
+/**
+ * The Nagios plugin of a monitoring component: `check_<module>`, or the module itself when it is
+ * already named check_... The application package installs it under this name
+ * (packager/build/application.ts, pluginName): the two must agree.
+ */
+export function pluginName(module: string): string {
+  return module.startsWith('check_') ? module : `check_${module}`;
+}
+
 /** Parameters every generated class has: a config key cannot have these names. */
 export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir'] as const;
 
@@ -46,7 +55,7 @@ const RESERVED_KEYS: ReadonlySet<string> = new Set([
   'name', 'title', // Puppet: "redefines a built in parameter"
   'alias', 'audit', 'before', 'loglevel', 'noop', 'notify', 'require', 'schedule', 'stage', 'subscribe', 'tag', // metaparameters
   'facts', 'trusted', 'server_facts', 'settings', 'module_name', 'caller_module_name', // built-in variables
-  'owner_attrs', 'config_content', 'config_file', // locals of init.pp
+  'owner_attrs', 'config_dir_mode', 'config_content', 'config_file', // locals of init.pp
 ]);
 
 // puppet-lint's 140 characters: the longest generated line holding a key name is the epp() hash
@@ -93,6 +102,8 @@ interface ModuleView {
   secretLookupKeys: string[];
   hasSecrets: boolean;
   empty: boolean;
+  /** The Nagios plugin's file name, also the NRPE command's name. */
+  plugin: string;
   checkCommandPrefix: string;
   pluginPath: string;
 }
@@ -164,7 +175,7 @@ function moduleView(component: Component): ModuleView {
   const keys = Object.entries(component.configKeys).map(([k, v]) => keyView(k, v));
   const secretKeys = keys.filter((k) => k.secret).map((k) => k.name);
   const defaults = keys.filter((k) => k.hasDefault).map((k) => ({ name: k.name, value: k.value as ConfigValue, type: k.type }));
-  const plugin = `${NAGIOS_PLUGIN_DIR}/check_${name}`;
+  const plugin = pluginName(module);
   return {
     module,
     name,
@@ -185,8 +196,9 @@ function moduleView(component: Component): ModuleView {
     secretLookupKeys: secretKeys.map((k) => `${module}::${k}`),
     hasSecrets: secretKeys.length > 0,
     empty: defaults.length === 0 && secretKeys.length === 0,
-    checkCommandPrefix: `command[check_${name}]=/usr/bin/env KELKOO_CONFIG_DIR=`,
-    pluginPath: plugin,
+    plugin,
+    checkCommandPrefix: `command[${plugin}]=/usr/bin/env KELKOO_CONFIG_DIR=`,
+    pluginPath: `${NAGIOS_PLUGIN_DIR}/${plugin}`,
   };
 }
 

@@ -302,7 +302,7 @@ describeWithTools(['puppet', 'puppet-lint'], 'the Puppet module of a component, 
         shell: '/sbin/nologin',
         managehome: false,
       });
-      expect(find('File', '/etc/kelkoo/shop-front')?.parameters).toMatchObject({ ensure: 'directory', owner: 'root', group: 'shop-front' });
+      expect(find('File', '/etc/kelkoo/shop-front')?.parameters).toMatchObject({ ensure: 'directory', mode: '0750', owner: 'root', group: 'shop-front' });
       expect(find('File', '/etc/kelkoo/shop-front/config.json')?.parameters).toMatchObject({
         ensure: 'file',
         owner: 'root',
@@ -321,6 +321,7 @@ describeWithTools(['puppet', 'puppet-lint'], 'the Puppet module of a component, 
     it('without: no user, no group, no owner, no service', () => {
       const resources = resourcesOf(dev);
       expect(resources.filter((r) => ['User', 'Group', 'Service'].includes(r.type))).toEqual([]);
+      expect(resources.find((r) => r.type === 'File' && r.title === '/etc/kelkoo/shop-front')?.parameters).toMatchObject({ mode: '0755' });
       for (const r of resources.filter((x) => x.type === 'File')) {
         expect(r.parameters).not.toHaveProperty('owner');
         expect(r.parameters).not.toHaveProperty('group');
@@ -343,12 +344,12 @@ describeWithTools(['puppet', 'puppet-lint'], 'other component types', () => {
     sandbox.apply(declare(c.module, {}, { config_dir: puppetString(configDir), nrpe_config_dir: puppetString(nrpeDir), ...flags({ manage_user: false }) }));
     expect(readConfig(configDir)).toEqual({ warn: 80 });
     const cfg = readFileSync(join(nrpeDir, 'disk-check.cfg'), 'utf8');
-    const line = cfg.split('\n').find((l) => l.startsWith('command[check_disk-check]='));
+    const line = cfg.split('\n').find((l) => l.startsWith('command[check_disk_check]='));
     expect(line).toBeDefined();
-    const command = (line as string).slice('command[check_disk-check]='.length);
-    expect(command.endsWith(' /usr/lib64/nagios/plugins/check_disk-check')).toBe(true);
+    const command = (line as string).slice('command[check_disk_check]='.length);
+    expect(command.endsWith(' /usr/lib64/nagios/plugins/check_disk_check')).toBe(true);
     // NRPE runs the line with /bin/sh: with printenv for the plugin, sh shows what it would get.
-    const shown = run('sh', ['-c', command.replace(/\/usr\/lib64\/nagios\/plugins\/check_disk-check$/, 'printenv KELKOO_CONFIG_DIR')]);
+    const shown = run('sh', ['-c', command.replace(/\/usr\/lib64\/nagios\/plugins\/check_disk_check$/, 'printenv KELKOO_CONFIG_DIR')]);
     expect(shown.stdout).toBe(`${configDir}\n`);
     // manage_nrpe => false writes nothing more.
     const other = join(sandbox.dir, 'nrpe-off');

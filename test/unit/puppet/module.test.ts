@@ -202,12 +202,18 @@ describe('renderPuppetModule', () => {
 
   it('names the user only under manage_user', () => {
     const [before, rest] = (initPp.split('\n) {\n')[1] as string).split('  if $manage_user {\n') as [string, string];
-    const [userBlock, after] = rest.split('  } else {\n    $owner_attrs = {}\n  }\n') as [string, string];
+    const [userBlock, otherwise] = rest.split('  } else {\n') as [string, string];
+    const end = otherwise.indexOf('\n  }\n');
+    const [elseBlock, after] = [otherwise.slice(0, end + 1), otherwise.slice(end + 5)];
+    expect(elseBlock).toMatch(/^ {4}\$owner_attrs = \{\}$/m);
+    expect(elseBlock).not.toContain('shop-front');
     expect(before).not.toMatch(/shop-front'|owner|group/);
     expect(userBlock).toContain("group { 'shop-front':");
     expect(userBlock).toMatch(/user \{ 'shop-front':\n(.*\n)*? {6}home {7}=> '\/opt\/kelkoo\/shop-front',\n {6}shell {6}=> '\/sbin\/nologin',/);
-    expect(userBlock).toContain("$owner_attrs = { 'owner' => 'root', 'group' => 'shop-front' }");
+    expect(userBlock).toContain("$owner_attrs = { 'owner' => 'root', 'group' => 'shop-front' }\n    $config_dir_mode = '0750'\n");
     expect(after).not.toMatch(/owner =>|group =>|User\[|Group\[/);
+    expect(elseBlock).toContain("    $config_dir_mode = '0755'\n");
+    expect(after).toMatch(/^\n {2}file \{ \$config_dir:\n {4}ensure => directory,\n {4}mode {3}=> \$config_dir_mode,/);
     expect(after.match(/\* +=> \$owner_attrs,/g)).toHaveLength(2);
   });
 
@@ -225,10 +231,14 @@ describe('renderPuppetModule', () => {
     expect(classParameters(pp, 'disk_check').get('manage_nrpe')).toEqual({ type: 'Boolean', default: 'true' });
     expect(pp).toContain('file { "${nrpe_config_dir}/disk-check.cfg":');
     expect(file(mon, 'templates/nrpe.cfg.epp')).toContain(
-      'command[check_disk-check]=/usr/bin/env KELKOO_CONFIG_DIR=<%= disk_check::shell_quote($config_dir) %> /usr/lib64/nagios/plugins/check_disk-check\n',
+      'command[check_disk_check]=/usr/bin/env KELKOO_CONFIG_DIR=<%= disk_check::shell_quote($config_dir) %> /usr/lib64/nagios/plugins/check_disk_check\n',
     );
     expect(mon.map((f) => f.path)).toContain('lib/puppet/functions/disk_check/shell_quote.rb');
     expect(files.map((f) => f.path)).not.toContain('templates/nrpe.cfg.epp');
+    // A component already named check-...: its plugin is not check_check_...
+    const named = renderPuppetModule(component({ name: 'check-disk', type: 'monitoring', service: false }));
+    expect(file(named, 'templates/nrpe.cfg.epp')).toContain('command[check_disk]=/usr/bin/env KELKOO_CONFIG_DIR=');
+    expect(file(named, 'templates/nrpe.cfg.epp')).toContain(' /usr/lib64/nagios/plugins/check_disk\n');
   });
 
   it('writes metadata.json', () => {
@@ -305,7 +315,7 @@ describe('renderPuppetModule refuses', () => {
     expect(refusal(withKey('t', { type: 'Array[Integer]' as never })).message).toMatch(/^config\.keys\.t\.type: expected one of/);
   });
 
-  it.each([...MODULE_PARAMETERS, 'name', 'title', 'tag', 'require', 'facts', 'config_file'])('the reserved key %s', (key) => {
+  it.each([...MODULE_PARAMETERS, 'name', 'title', 'tag', 'require', 'facts', 'config_file', 'config_dir_mode'])('the reserved key %s', (key) => {
     expect(refusal(withKey(key, { type: 'String', default: 'x' })).message).toMatch(new RegExp(`^config\\.keys\\.${key}: "${key}" is reserved`));
   });
 
@@ -329,7 +339,7 @@ describe('renderPuppetModule refuses', () => {
 describe('templates/deploy', () => {
   // Fields the module validates to identifiers (or derives from a fixed set) before rendering:
   // the only ones a template may output without an escaping helper.
-  const SAFE_FIELDS = new Set(['module', '@root.module', 'name', 'version', 'user', 'group', 'type', 'paramType', 'eppType', 'this']);
+  const SAFE_FIELDS = new Set(['module', '@root.module', 'name', 'version', 'user', 'group', 'type', 'paramType', 'eppType', 'plugin', 'this']);
   const dir = join(templatesDir(), 'deploy');
   const walk = (d: string): string[] =>
     readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
