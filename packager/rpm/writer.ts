@@ -7,11 +7,11 @@
  * cpio.ts.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
+import { type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { KpkgError, ioError } from '../errors.js';
@@ -140,6 +140,13 @@ const S_IFLNK = 0o120000;
  */
 const DIR_SIZE = 0;
 const READ_CHUNK = 1 << 20;
+/** The archive goes to the compressor in blocks of this size... */
+const PAYLOAD_BLOCK = 1 << 20;
+/** ...of which a compressor stream may hold this much, so that it never waits for input. */
+const IN_FLIGHT = 2 * PAYLOAD_BLOCK;
+/** Compressed output goes to the spool file in writes of this size. */
+const SPOOL_CHUNK = 1 << 20;
+const ZEROS = Buffer.alloc(4);
 const UINT32_MAX = 0xffffffff;
 
 /** rpmlib() features a package can need (lib/rpmds.c rpmlibProvides). */
@@ -313,9 +320,13 @@ async function recordOf(file: PackageFile, epoch: number | undefined): Promise<F
       if (file.content !== undefined) {
         size = typeof file.content === 'string' ? Buffer.byteLength(file.content) : file.content.length;
       } else if (file.source !== undefined) {
-        const st = await stat(file.source).catch((e: unknown) => {
-          throw ioError('read', file.source as string, e);
-        });
+        // sync: an awaited stat per file is a thread-pool round trip per file
+        let st;
+        try {
+          st = statSync(file.source);
+        } catch (e) {
+          throw ioError('read', file.source, e);
+        }
         if (!st.isFile()) throw new KpkgError('INVALID_INPUT', `file ${file.path}: source ${file.source} is not a regular file`);
         size = st.size;
         if (file.mtime === undefined) mtime = Math.floor(st.mtimeMs / 1000);
@@ -380,55 +391,129 @@ interface PayloadResult {
   altDigest: string;
 }
 
-/** Counts and hashes what flows through, on its way to the spool file. */
+/** Takes the archive in blocks and compresses it into the spool file, counting and hashing that. */
+interface BlockCompressor {
+  /** Resolves when the next block may come; the compressor keeps `block`, which must not change. */
+  write(block: Buffer): Promise<void>;
+  end(): Promise<{ size: number; digest: string }>;
+  destroy(): void;
+}
+
+/** The block of archive being filled for the compressor. */
+interface PayloadOut {
+  block: Buffer;
+  used: number;
+  /** Appends a chunk (copied unless it fills blocks by itself: the caller must not change it). */
+  push(chunk: Buffer): Promise<void>;
+  /** Hands the current block to the compressor. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Counts and hashes what flows through, on its way to the spool file, in writes of SPOOL_CHUNK:
+ * each file write is a thread-pool round trip.
+ */
 class HashingSink extends Writable {
   readonly hash = createHash('sha256');
   size = 0;
+  private pending: Buffer[] = [];
+  private pendingSize = 0;
   constructor(private readonly out: NodeJS.WritableStream & { write(chunk: Buffer, cb: (err?: Error | null) => void): boolean }) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: SPOOL_CHUNK });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.hash.update(chunk);
     this.size += chunk.length;
-    this.out.write(chunk, cb);
+    this.pending.push(chunk);
+    this.pendingSize += chunk.length;
+    if (this.pendingSize >= SPOOL_CHUNK) this.flush(cb);
+    else cb();
   }
   override _final(cb: (err?: Error | null) => void): void {
-    this.out.end(cb);
+    this.flush((err) => (err ? cb(err) : this.out.end(cb)));
+  }
+  private flush(cb: (err?: Error | null) => void): void {
+    if (this.pendingSize === 0) return cb();
+    const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingSize);
+    this.pending = [];
+    this.pendingSize = 0;
+    this.out.write(data, cb);
   }
 }
 
-async function writePayload(records: FileRecord[], spoolPath: string, compression: Compression, level: number | undefined, large: boolean): Promise<PayloadResult> {
-  const compressor = await createCompressor(compression, level);
-  const spool = createWriteStream(spoolPath, { highWaterMark: 1 << 20 });
+/**
+ * A compressor stream of compress.ts, kept IN_FLIGHT bytes ahead: waiting for 'drain' (an empty
+ * buffer) would leave it idle while the next block is read.
+ */
+function streamCompressor(compressor: Transform, spoolPath: string): BlockCompressor {
+  const spool = createWriteStream(spoolPath, { highWaterMark: SPOOL_CHUNK });
   const sink = new HashingSink(spool);
+  let failed: unknown;
+  let inFlight = 0;
+  let waiter: (() => void) | undefined;
+  const wake = () => {
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
   const done = pipeline(compressor, sink).catch((e: unknown) => {
-    throw ioError('write', spoolPath, e);
+    failed ??= ioError('write', spoolPath, e);
+    wake();
+    throw failed;
   });
+  done.catch(() => undefined); // rethrown by end(), or by write() through `failed`
+  return {
+    async write(block) {
+      if (failed) throw failed;
+      inFlight += block.length;
+      compressor.write(block, (err) => {
+        inFlight -= block.length;
+        if (err) failed ??= err;
+        if (err || inFlight <= IN_FLIGHT) wake();
+      });
+      if (inFlight > IN_FLIGHT) await new Promise<void>((resolve) => (waiter = resolve));
+      if (failed) throw failed;
+    },
+    async end() {
+      compressor.end();
+      await done;
+      return { size: sink.size, digest: sink.hash.digest('hex') };
+    },
+    destroy() {
+      compressor.destroy();
+      spool.destroy();
+    },
+  };
+}
+
+async function writePayload(records: FileRecord[], spoolPath: string, compression: Compression, level: number | undefined, large: boolean): Promise<PayloadResult> {
+  const compressor = streamCompressor(createCompressor(compression, level), spoolPath);
   const alt = createHash('sha256');
   let archiveSize = 0;
-  let failed: unknown;
-  done.catch((e: unknown) => {
-    failed = e;
-  });
-
-  const push = async (chunk: Buffer) => {
-    if (failed) throw failed;
-    alt.update(chunk);
-    archiveSize += chunk.length;
-    if (!compressor.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          compressor.off('error', onError);
-          resolve();
-        };
-        const onError = (e: unknown) => {
-          compressor.off('drain', onDrain);
-          reject(e);
-        };
-        compressor.once('drain', onDrain);
-        compressor.once('error', onError);
-      });
-    }
+  const writeBlock = async (block: Buffer) => {
+    alt.update(block);
+    archiveSize += block.length;
+    await compressor.write(block);
+  };
+  // The archive reaches the compressor in blocks of PAYLOAD_BLOCK: a tree of small files makes
+  // thousands of headers, paddings and bodies of a few hundred bytes, and each write to a zlib
+  // stream is a thread-pool round trip. Small bodies are read straight into the block.
+  const out: PayloadOut = {
+    block: Buffer.allocUnsafe(PAYLOAD_BLOCK),
+    used: 0,
+    async push(chunk) {
+      if (chunk.length > out.block.length - out.used) await out.flush();
+      if (chunk.length >= PAYLOAD_BLOCK) return writeBlock(chunk);
+      chunk.copy(out.block, out.used);
+      out.used += chunk.length;
+    },
+    async flush() {
+      if (out.used === 0) return;
+      const full = out.block.subarray(0, out.used);
+      out.block = Buffer.allocUnsafe(PAYLOAD_BLOCK); // the compressor keeps `full` for a while
+      out.used = 0;
+      await writeBlock(full);
+    },
   };
 
   try {
@@ -452,34 +537,33 @@ async function writePayload(records: FileRecord[], spoolPath: string, compressio
             rdevMajor: 0,
             rdevMinor: 0,
           });
-      await push(head);
+      await out.push(head);
       if (r.file.kind === 'file') {
-        r.digest = await streamBody(r, push);
+        r.digest = await streamBody(r, out);
       } else if (r.file.kind === 'symlink') {
-        await push(Buffer.from(r.linkTo, 'utf8'));
+        await out.push(Buffer.from(r.linkTo, 'utf8'));
       }
       const padding = pad4(body);
-      if (padding) await push(Buffer.alloc(padding));
+      if (padding) await out.push(ZEROS.subarray(0, padding));
     }
-    await push(encodeTrailer());
-    compressor.end();
-    await done;
+    await out.push(encodeTrailer());
+    await out.flush();
+    const compressed = await compressor.end();
+    return { archiveSize, compressedSize: compressed.size, digest: compressed.digest, altDigest: alt.digest('hex') };
   } catch (e) {
     compressor.destroy();
-    spool.destroy();
     throw e;
   }
-  return { archiveSize, compressedSize: sink.size, digest: sink.hash.digest('hex'), altDigest: alt.digest('hex') };
 }
 
-/** Streams one regular file into the archive and returns its SHA-256. */
-async function streamBody(r: FileRecord, push: (b: Buffer) => Promise<void>): Promise<string> {
+/** Copies one regular file into the archive and returns its SHA-256. */
+async function streamBody(r: FileRecord, out: PayloadOut): Promise<string> {
   const hash: Hash = createHash('sha256');
   const { file } = r;
   if (file.content !== undefined) {
     const data = typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content;
     hash.update(data);
-    await push(data);
+    await out.push(data);
     return hash.digest('hex');
   }
   const source = file.source as string;
@@ -495,17 +579,24 @@ async function streamBody(r: FileRecord, push: (b: Buffer) => Promise<void>): Pr
     }
     let remaining = r.size;
     while (remaining > 0) {
-      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+      // Small bodies are read into the free end of the block (handed on when full); big ones,
+      // READ_CHUNK at a time, each into a buffer of its own that becomes a block as it is.
+      const free = out.block.length - out.used;
+      if (free === 0 || (out.used > 0 && remaining > free && remaining >= READ_CHUNK)) await out.flush();
+      const direct = out.used === 0 && remaining >= READ_CHUNK;
+      const target = direct ? Buffer.allocUnsafe(READ_CHUNK) : out.block;
+      const at = direct ? 0 : out.used;
       let n: number;
       try {
-        n = readSync(fd, chunk, 0, chunk.length, null);
+        n = readSync(fd, target, at, Math.min(remaining, target.length - at), null);
       } catch (e) {
         throw ioError('read', source, e);
       }
       if (n === 0) throw new KpkgError('IO', `file ${source} shrank while it was being packaged`);
-      const data = n === chunk.length ? chunk : chunk.subarray(0, n);
+      const data = target.subarray(at, at + n);
       hash.update(data);
-      await push(data);
+      if (direct) await out.push(data);
+      else out.used += n;
       remaining -= n;
     }
   } finally {
