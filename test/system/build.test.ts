@@ -1,14 +1,17 @@
 // `kpkg build` (the compiled CLI) on components of every type, its packages judged by the real
 // rpm 4.18, rpm2cpio/cpio and Puppet 7:
-//   - each type's conventions show in what rpm reports: launchers, unit and systemd scriptlets of
+//   - each type's conventions show in what rpm reports: launchers running the entry where the
+//     file mapping installs it (none when there is no entry), unit and systemd scriptlets of
 //     services, the cron table of processing (its `%` escaped), the Nagios plugin link of
-//     monitoring, the log directory, the system user, the exact requirement of the deployment
-//     package, the module's place;
+//     monitoring (none when the component installs its own plugin), the config and log
+//     directories and their owners, the system user, nodejs required with EL's epoch 1, the exact
+//     requirement of the deployment package, the module's place;
 //   - no devDependency reaches an application package;
 //   - the Puppet module taken out of the deployment package passes Puppet's validators and
 //     puppet-lint, and `puppet apply` writes config.json with the defaults (hostile ones literally)
 //     or the values given;
-//   - a failed build exits 2 with one line naming the field and leaves the output directory empty;
+//   - a failed build (component.json, or a package.json main/bin the package does not install)
+//     exits 2 with one line naming the field and leaves the output directory empty;
 //   - two builds with the same SOURCE_DATE_EPOCH are byte-identical.
 import { readdirSync, readFileSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,17 +43,47 @@ interface Expect {
   /** semver version of the component */
   version: string;
   service: boolean;
-  /** `nodejs` requirement as rpm -qpR prints it */
+  /** `nodejs` requirement as rpm -qpR prints it (EL's nodejs is 1:20.x: bounds carry epoch 1) */
   nodejs: string;
+  /** The launcher in <prefix>/bin and the file it runs, relative to the prefix; none without an entry */
+  launcher?: { name: string; entry: string };
 }
 
 const FIXTURES: Expect[] = [
-  { fixture: 'shop', name: 'shop', module: 'shop', version: '1.4.0', service: true, nodejs: 'nodejs >= 20.17.0' },
-  { fixture: 'catalog-api', name: 'catalog-api', module: 'catalog_api', version: '2.0.0-rc.1', service: true, nodejs: 'nodejs' },
-  { fixture: 'nightly-import', name: 'nightly-import', module: 'nightly_import', version: '0.3.1', service: false, nodejs: 'nodejs' },
-  { fixture: 'orders-schema', name: 'orders-schema', module: 'orders_schema', version: '5.0.0', service: false, nodejs: 'nodejs' },
+  // package.json main (dist/server.js, set below) mapped by files to lib
+  { fixture: 'shop', name: 'shop', module: 'shop', version: '1.4.0', service: true, nodejs: 'nodejs >= 1:20.17.0', launcher: { name: 'shop', entry: 'lib/server.js' } },
+  // no main: the default entry dist/index.js, mapped to lib
+  { fixture: 'catalog-api', name: 'catalog-api', module: 'catalog_api', version: '2.0.0-rc.1', service: true, nodejs: 'nodejs', launcher: { name: 'catalog-api', entry: 'lib/index.js' } },
+  // package.json main (dist/main.js, set below) mapped to lib: the cron entry without command runs it
+  { fixture: 'nightly-import', name: 'nightly-import', module: 'nightly_import', version: '0.3.1', service: false, nodejs: 'nodejs', launcher: { name: 'nightly-import', entry: 'lib/main.js' } },
+  // package.json bin orders-schema-migrate: dist/migrate.js, mapped to lib (added below)
+  { fixture: 'orders-schema', name: 'orders-schema', module: 'orders_schema', version: '5.0.0', service: false, nodejs: 'nodejs', launcher: { name: 'orders-schema-migrate', entry: 'lib/migrate.js' } },
+  // no package.json, no dist/index.js: nothing for node to run, the plugin is the component's own file
   { fixture: 'check-shop', name: 'check-shop', module: 'check_shop', version: '1.0.0', service: false, nodejs: 'nodejs' },
 ];
+
+/**
+ * What the fixtures lack to be the components they stand for. A service (shop) and a cron entry
+ * without command (nightly-import) need something to run, and neither has the default entry
+ * dist/index.js: their package.json names the main they have. A db-schema ships its migration
+ * tool: a bin entry, as a real one declares it.
+ */
+function completeFixture(fixture: string, dir: string): void {
+  if (fixture === 'shop' || fixture === 'nightly-import') {
+    editJson(join(dir, 'package.json'), (p) => {
+      p.main = fixture === 'shop' ? 'dist/server.js' : 'dist/main.js';
+    });
+  }
+  if (fixture === 'orders-schema') {
+    editJson(join(dir, 'package.json'), (p) => {
+      p.bin = { 'orders-schema-migrate': 'dist/migrate.js' };
+    });
+    writeTree(dir, { 'dist/migrate.js': "console.log('migrating orders');\n" });
+    editJson(join(dir, 'component.json'), (c) => {
+      (c.files as object[]).push({ src: 'dist', dest: 'lib' });
+    });
+  }
+}
 
 /** A cron entry with everything cron would misread: `%` (a newline to cron) and quotes. */
 const PERCENT_CRON = { schedule: '0 */4 * * *', command: `date +'%F %H' >> /var/log/kelkoo/nightly-import/"runs-%Y".log`, user: 'batch' };
@@ -82,6 +115,7 @@ describeWithTools(['rpm', 'rpm2cpio', 'cpio'], 'kpkg build: the conventions of e
   beforeAll(() => {
     for (const f of FIXTURES) {
       const dir = copyComponent(join(FIXTURE_COMPONENTS, f.fixture));
+      completeFixture(f.fixture, dir);
       if (f.fixture === 'nightly-import') {
         editJson(join(dir, 'component.json'), (c) => {
           (c.cron as object[]).push(PERCENT_CRON);
@@ -112,18 +146,30 @@ describeWithTools(['rpm', 'rpm2cpio', 'cpio'], 'kpkg build: the conventions of e
       expect(app.stderr).toBe('');
       const qplv = runOk('rpm', ['-qplv', b.app, b.deploy]);
       expect(qplv.stderr).toBe('');
-      expect(qplv.stdout).toMatch(new RegExp(`^-rwxr-xr-x .* ${prefix}/bin/${f.name}$`, 'm'));
+      expect(qplv.stdout).toMatch(new RegExp(`^drwxr-xr-x .* ${prefix}/bin$`, 'm'));
     });
 
-    it('has the launcher <prefix>/bin/<name>, 0755, running node', () => {
-      expect(files.get(`${prefix}/bin/${f.name}`)).toMatchObject({ perms: '-rwxr-xr-x', user: 'root', group: 'root' });
-      const script = rpmFileText(b.app, `${prefix}/bin/${f.name}`);
-      expect(script.startsWith('#!/bin/sh\n')).toBe(true);
-      expect(script).toMatch(/^exec node "\$root"\/'[^']+' "\$@"$/m);
-      expect(script).toContain(`KELKOO_CONFIG_DIR='/etc/kelkoo/${f.name}'`);
-    });
+    if (f.launcher) {
+      const { name, entry } = f.launcher;
+      it(`has the launcher <prefix>/bin/${name}, 0755, running node on ${entry}, a file the package installs`, () => {
+        expect([...files.keys()].filter((p) => p.startsWith(`${prefix}/bin/`))).toEqual([`${prefix}/bin/${name}`]);
+        expect(files.get(`${prefix}/bin/${name}`)).toMatchObject({ perms: '-rwxr-xr-x', user: 'root', group: 'root' });
+        const script = rpmFileText(b.app, `${prefix}/bin/${name}`);
+        expect(script.startsWith('#!/bin/sh\n')).toBe(true);
+        expect(script).toMatch(/^exec node "\$root"\/'[^']+' "\$@"$/m);
+        expect(/^exec node "\$root"\/'([^']+)'/m.exec(script)?.[1]).toBe(entry);
+        expect(files.get(`${prefix}/${entry}`)).toMatchObject({ perms: '-rw-r--r--' });
+        expect(script).toContain(`KELKOO_CONFIG_DIR='/etc/kelkoo/${f.name}'`);
+      });
+    } else {
+      it('has no launcher: no package.json main or bin, no dist/index.js, nothing in <prefix>/bin', () => {
+        expect(files.get(`${prefix}/bin`)).toMatchObject({ perms: 'drwxr-xr-x' });
+        expect([...files.keys()].filter((p) => p.startsWith(`${prefix}/bin/`))).toEqual([]);
+      });
+    }
 
-    it('owns its log directory as the service user, and creates that user in %pre with useradd -r', () => {
+    it('owns its config directory as root:<group> 0750 and its log directory as the service user 0750, and creates that user in %pre with useradd -r', () => {
+      expect(files.get(`/etc/kelkoo/${f.name}`)).toMatchObject({ perms: 'drwxr-x---', user: 'root', group: f.name });
       expect(files.get(`/var/log/kelkoo/${f.name}`)).toMatchObject({ perms: 'drwxr-x---', user: f.name, group: f.name });
       expect(app.scalar('PREINPROG')).toBe('/bin/sh');
       const pre = app.scalar('PREIN');
@@ -182,25 +228,75 @@ describeWithTools(['rpm', 'rpm2cpio', 'cpio'], 'kpkg build: the conventions of e
     expect(table.at(-1)).toBe(''); // cron ignores a last line without a newline
   });
 
-  it('monitoring: the launcher linked as the Nagios plugin /usr/lib64/nagios/plugins/check_<module>', () => {
+  it('monitoring: a component that maps its own plugin into /usr/lib64/nagios/plugins gets no plugin link', () => {
     const b = built.get('check-shop')!;
     const files = filesOf(rpmQuery(b.app, [], FILE_TAGS));
-    const plugin = files.get('/usr/lib64/nagios/plugins/check_check_shop');
-    expect(plugin).toMatchObject({ perms: 'lrwxrwxrwx', link: '/opt/kelkoo/check-shop/bin/check-shop' });
-    // the component's own plugin, mapped by component.json, is there too
-    expect(files.get('/usr/lib64/nagios/plugins/check_shop')).toMatchObject({ perms: '-rwxr-xr-x' });
+    const plugins = [...files.keys()].filter((p) => p.startsWith('/usr/lib64/nagios/plugins/'));
+    expect(plugins).toEqual(['/usr/lib64/nagios/plugins/check_shop']);
+    // the component's own plugin, mapped by component.json: a file, not a link; no check_check_shop
+    expect(files.get('/usr/lib64/nagios/plugins/check_shop')).toMatchObject({ perms: '-rwxr-xr-x', link: '' });
+    expect(rpmFileText(b.app, '/usr/lib64/nagios/plugins/check_shop')).toBe(readFileSync(join(FIXTURE_COMPONENTS, 'check-shop', 'bin', 'check_shop'), 'utf8'));
+    expect(files.has('/usr/lib64/nagios/plugins/check_check_shop')).toBe(false);
     expect(files.has('/etc/cron.d/check-shop')).toBe(false);
   });
 
-  it('db-schema: its launcher and its migrations, no cron table, no unit', () => {
+  it('monitoring: a plugin installed under the prefix is linked as /usr/lib64/nagios/plugins/<module> when the module is check_..., to its launcher', () => {
+    const dir = copyComponent(join(FIXTURE_COMPONENTS, 'check-shop'));
+    editJson(join(dir, 'component.json'), (c) => {
+      c.files = [
+        { src: 'bin/check_shop', dest: 'lib/check_shop' },
+        { src: 'nrpe/check_shop.cfg', dest: '/etc/nrpe.d/', config: true },
+      ];
+    });
+    editJson(join(dir, 'package.json'), () => ({ name: 'check-shop', bin: { check_shop: 'bin/check_shop' } }));
+    const b = kpkgBuild(dir, { skipBuild: true });
+    const files = filesOf(rpmQuery(b.app, [], FILE_TAGS));
+    const plugins = [...files.keys()].filter((p) => p.startsWith('/usr/lib64/nagios/plugins/'));
+    // the module check_shop already starts with check_: not check_check_shop
+    expect(plugins).toEqual(['/usr/lib64/nagios/plugins/check_shop']);
+    expect(files.get('/usr/lib64/nagios/plugins/check_shop')).toMatchObject({ perms: 'lrwxrwxrwx', link: '/opt/kelkoo/check-shop/bin/check_shop' });
+    // the link's target: the launcher of the bin entry, running the plugin where files put it
+    expect(files.get('/opt/kelkoo/check-shop/bin/check_shop')).toMatchObject({ perms: '-rwxr-xr-x', link: '' });
+    expect(rpmFileText(b.app, '/opt/kelkoo/check-shop/bin/check_shop')).toMatch(/^exec node "\$root"\/'lib\/check_shop' "\$@"$/m);
+    expect(files.has('/opt/kelkoo/check-shop/lib/check_shop')).toBe(true);
+  });
+
+  it('webapp with a file mapped into its config directory: the directory is still root:shop 0750, the file as mapped', () => {
+    const files = filesOf(rpmQuery(built.get('shop')!.app, [], FILE_TAGS));
+    expect(files.get('/etc/kelkoo/shop')).toMatchObject({ perms: 'drwxr-x---', user: 'root', group: 'shop' });
+    expect(files.get('/etc/kelkoo/shop/shop.yaml')).toMatchObject({ perms: '-rw-r-----', user: 'root', group: 'shop' });
+    expect(files.get('/etc/kelkoo/shop/shop.yaml')!.flags).toMatch(/c/);
+    expect(files.get('/var/log/kelkoo/shop')).toMatchObject({ perms: 'drwxr-x---', user: 'shop', group: 'shop' });
+  });
+
+  it('db-schema: its launcher (package.json bin) and its migrations, no cron table, no unit', () => {
     const b = built.get('orders-schema')!;
     const files = filesOf(rpmQuery(b.app, [], FILE_TAGS));
-    expect(files.get('/opt/kelkoo/orders-schema/bin/orders-schema')).toMatchObject({ perms: '-rwxr-xr-x' });
+    expect(files.get('/opt/kelkoo/orders-schema/bin/orders-schema-migrate')).toMatchObject({ perms: '-rwxr-xr-x' });
+    expect(files.has('/opt/kelkoo/orders-schema/bin/orders-schema')).toBe(false);
     expect([...files.keys()].filter((p) => p.startsWith('/opt/kelkoo/orders-schema/migrations/'))).toEqual([
       '/opt/kelkoo/orders-schema/migrations/001-create-orders.sql',
       '/opt/kelkoo/orders-schema/migrations/002-add-total.sql',
     ]);
     expect([...files.keys()].some((p) => p.startsWith('/etc/cron.d/'))).toBe(false);
+  });
+
+  it('db-schema without bin: the default entry dist/index.js launched as <name>-migrate; without it, no launcher', () => {
+    const plain = copyComponent(join(FIXTURE_COMPONENTS, 'orders-schema'));
+    const none = filesOf(rpmQuery(kpkgBuild(plain, { skipBuild: true }).app, [], FILE_TAGS));
+    expect([...none.keys()].filter((p) => p.startsWith('/opt/kelkoo/orders-schema/bin/'))).toEqual([]);
+    expect(none.has('/opt/kelkoo/orders-schema/migrations/001-create-orders.sql')).toBe(true);
+
+    const dir = copyComponent(join(FIXTURE_COMPONENTS, 'orders-schema'));
+    writeTree(dir, { 'dist/index.js': "console.log('migrating orders');\n" });
+    editJson(join(dir, 'component.json'), (c) => {
+      (c.files as object[]).push({ src: 'dist', dest: 'dist' });
+    });
+    const b = kpkgBuild(dir, { skipBuild: true });
+    const files = filesOf(rpmQuery(b.app, [], FILE_TAGS));
+    expect([...files.keys()].filter((p) => p.startsWith('/opt/kelkoo/orders-schema/bin/'))).toEqual(['/opt/kelkoo/orders-schema/bin/orders-schema-migrate']);
+    expect(rpmFileText(b.app, '/opt/kelkoo/orders-schema/bin/orders-schema-migrate')).toMatch(/^exec node "\$root"\/'dist\/index\.js' "\$@"$/m);
+    expect(files.has('/opt/kelkoo/orders-schema/dist/index.js')).toBe(true);
   });
 
   it('webapp, web-service: no cron table', () => {
@@ -230,12 +326,10 @@ describeWithTools(['rpm'], 'kpkg build: the release', () => {
   });
 });
 
-// KNOWN BUG (reported): the launcher runs package.json's main (or bin) as a path inside the
-// source tree, even when component.json's `files` installs it elsewhere (`dist` -> `lib`), so the
-// launcher names a file the package does not install. it.fails until launchers follow the mapping
-// (or kpkg refuses such a build); then make it a plain `it`.
+// The launcher runs package.json's main (or bin) where component.json's `files` installs it, not
+// where it is in the source tree (`dist` -> `lib`: lib/server.js).
 describeWithTools(['rpm', 'rpm2cpio', 'cpio'], 'kpkg build: launchers', () => {
-  it.fails('run a file the package installs when files maps dist to lib', () => {
+  it('run a file the package installs when files maps dist to lib', () => {
     const dir = copyComponent(join(FIXTURE_COMPONENTS, 'shop'));
     editJson(join(dir, 'package.json'), (p) => {
       p.main = 'dist/server.js';
@@ -243,7 +337,10 @@ describeWithTools(['rpm', 'rpm2cpio', 'cpio'], 'kpkg build: launchers', () => {
     const b = kpkgBuild(dir, { skipBuild: true });
     const script = rpmFileText(b.app, '/opt/kelkoo/shop/bin/shop');
     const entry = /^exec node "\$root"\/'([^']+)'/m.exec(script)?.[1];
-    expect(lines(runOk('rpm', ['-qpl', b.app]))).toContain(`/opt/kelkoo/shop/${entry}`);
+    expect(entry).toBe('lib/server.js');
+    const installed = lines(runOk('rpm', ['-qpl', b.app]));
+    expect(installed).toContain(`/opt/kelkoo/shop/${entry}`);
+    expect(installed).not.toContain('/opt/kelkoo/shop/dist/server.js');
   });
 });
 
@@ -385,9 +482,10 @@ describeWithTools(['rpm2cpio', 'cpio', 'puppet', 'puppet-lint'], 'kpkg build: th
 });
 
 describe('kpkg build: a failed build leaves nothing behind', () => {
-  function failedBuild(edit: (c: Record<string, unknown>) => void, field: string): { output: string; dir: string } {
+  function failedBuild(edit: (c: Record<string, unknown>) => void, field: string, editDir?: (dir: string) => void): { output: string; dir: string } {
     const dir = copyComponent(join(EXAMPLES, 'hello'));
     editJson(join(dir, 'component.json'), edit);
+    editDir?.(dir);
     const output = join(tmpDir('failed-output'), 'target');
     mkdirSync(output);
     const res = kpkg(['build', dir, '--output', output, '--json'], { env: { SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) } });
@@ -400,6 +498,33 @@ describe('kpkg build: a failed build leaves nothing behind', () => {
     expect(readdirSync(output)).toEqual([]);
     return { output, dir };
   }
+
+  it.each([
+    { pointer: '/main', fields: { main: 'dist/server.js' } },
+    { pointer: '/bin/hello-admin', fields: { bin: { hello: 'lib/server.js', 'hello-admin': 'bin/admin.js' } } },
+  ])('a package.json entry the files mapping does not install: exit 2, one line naming package.json: $pointer, nothing written', ({ pointer, fields }) => {
+    failedBuild(
+      () => undefined,
+      `package.json: ${pointer}`,
+      (dir) => {
+        // the entry exists in the source tree, but component.json's files do not map it
+        writeTree(dir, { 'dist/server.js': '', 'bin/admin.js': '' });
+        editJson(join(dir, 'package.json'), (p) => ({ ...p, ...fields }));
+      },
+    );
+  });
+
+  it('a service with nothing to run (no main or bin, no dist/index.js): exit 2, nothing written', () => {
+    failedBuild(
+      () => undefined,
+      'main or bin',
+      (dir) => {
+        editJson(join(dir, 'package.json'), (p) => {
+          delete p.main;
+        });
+      },
+    );
+  });
 
   it('an invalid component.json: exit 2, one line naming the field, nothing written', () => {
     const { dir } = failedBuild((c) => {
@@ -419,6 +544,7 @@ describeWithTools(['rpm'], 'kpkg build: reproducible', () => {
   it('two builds with the same SOURCE_DATE_EPOCH, from copies touched at other times, are byte-identical', () => {
     const a = copyComponent(join(FIXTURE_COMPONENTS, 'shop'));
     const b = copyComponent(join(FIXTURE_COMPONENTS, 'shop'));
+    for (const dir of [a, b]) completeFixture('shop', dir);
     const touch = (dir: string, when: Date) => {
       for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) utimesSync(join(e.parentPath, e.name), when, when);
     };

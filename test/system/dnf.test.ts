@@ -5,6 +5,8 @@
 //   - `dnf install <name>-deploy` pulls the application with it, files land where they should;
 //   - `dnf upgrade <name>-deploy` upgrades the application with it (new version, new release), and
 //     the deployment package accepts nothing but its own version-release of the application;
+//   - engines.node is required of nodejs with EL's epoch 1: met by 1:20.x, not by 1:18 or 1:21,
+//     nor by a nodejs without epoch;
 //   - a `requires` semver range picks, among the published versions of a dependency, exactly the
 //     one npm's semver.maxSatisfying picks.
 import { createHash } from 'node:crypto';
@@ -94,6 +96,8 @@ describeAsRoot('kpkg build, published with createrepo_c, installed by dnf', () =
     const repo = new YumRepo();
     repo.add([base, v1.app, v1.deploy]);
     const r = new InstallRoot(repo, 'install');
+    // engines.node >=20, with the epoch of the base package's nodejs (1:20.17.0)
+    expect(runOk('rpm', ['-qpR', v1.app]).stdout.split('\n')).toContain('nodejs >= 1:20.0.0');
     r.install('hello-deploy');
 
     expect(r.installed()).toEqual([`${BASE_PACKAGE}-1.0-1.noarch`, 'hello-1.0.0-1.noarch', 'hello-deploy-1.0.0-1.noarch'].sort());
@@ -203,38 +207,60 @@ describeAsRoot('kpkg build, published with createrepo_c, installed by dnf', () =
     });
   });
 
-  // KNOWN BUG (reported): the nodejs requirement from engines.node is written without an epoch, and
-  // a bound without an epoch is compared as epoch 0. EL's nodejs has epoch 1 (NodeSource's: 2), so
-  // an upper bound is never met and a lower bound always is, whatever the version. These tests
-  // fail today (it.fails); when application.ts handles epochs, turn them into plain `it`.
+  // The nodejs requirement from engines.node carries epoch 1, the epoch of EL's and Fedora's
+  // nodejs (NODEJS_EPOCH in application.ts): a bound without epoch is compared as epoch 0, so an
+  // upper bound would never be met by 1:20.x and a lower bound always would be, whatever the
+  // version.
   describe('the nodejs requirement against an EL nodejs (epoch 1)', () => {
-    async function tryInstall(engines: string, nodejs: string): Promise<{ status: number; output: string; root: InstallRoot }> {
+    async function tryInstall(engines: string | undefined, nodejs: string): Promise<{ status: number; output: string; requires: string[]; root: InstallRoot }> {
       const dir = hello('1.0.0');
       editJson(join(dir, 'package.json'), (p) => {
-        p.engines = { node: engines };
+        if (engines === undefined) delete p.engines;
+        else p.engines = { node: engines };
       });
       const built = kpkgBuild(dir);
+      const requires = runOk('rpm', ['-qpR', built.app]).stdout.split('\n').filter((l) => l.startsWith('nodejs') || l.startsWith('(nodejs'));
       const repo = new YumRepo();
       repo.add([await writeBasePackage(tmpDir('base-epoch'), nodejs), built.app]);
       const root = new InstallRoot(repo, 'epoch');
       const res = root.dnf(['install', 'hello']);
-      return { status: res.status, output: `${res.stdout}\n${res.stderr}`, root };
+      return { status: res.status, output: `${res.stdout}\n${res.stderr}`, requires, root };
     }
 
-    it('control: ^20.17.0 installs against nodejs = 20.17.0 (epoch 0)', async () => {
-      const { status, output } = await tryInstall('^20.17.0', '20.17.0');
+    it('^20.17.0 installs against nodejs = 1:20.17.0', async () => {
+      const { status, output, requires, root } = await tryInstall('^20.17.0', '1:20.17.0');
+      expect(requires).toEqual(['(nodejs >= 1:20.17.0 with nodejs < 1:21.0.0~~)']);
       expect(status, output).toBe(0);
+      expect(root.evr('hello')).toBe('1.0.0-1');
     });
 
-    it.fails('^20.17.0 installs against nodejs = 1:20.17.0', async () => {
-      const { status, output } = await tryInstall('^20.17.0', '1:20.17.0');
-      expect(status, output).toBe(0);
+    it('>=20.17 is refused by nodejs = 1:18.0.0', async () => {
+      const { status, output, requires, root } = await tryInstall('>=20.17', '1:18.0.0');
+      expect(requires).toEqual(['nodejs >= 1:20.17.0']);
+      expect(status).not.toBe(0);
+      expect(output).toContain('nodejs >= 1:20.17.0');
+      expect(root.evr('hello')).toBeUndefined();
     });
 
-    it.fails('>=20.17 is refused by nodejs = 1:18.0.0', async () => {
-      const { status, root } = await tryInstall('>=20.17', '1:18.0.0');
+    it('^20.17.0 is refused by nodejs = 1:21.0.0 (the upper bound is met by 1:20.x only)', async () => {
+      const { status, root } = await tryInstall('^20.17.0', '1:21.0.0');
       expect(status).not.toBe(0);
       expect(root.evr('hello')).toBeUndefined();
+    });
+
+    // A provider without epoch is epoch 0, older than any 1:20.x: nodejs = 20.17.0 (not how EL or
+    // Fedora ship it) does not meet nodejs >= 1:20.17.0. The requirement is written for EL's nodejs.
+    it('^20.17.0 is refused by nodejs = 20.17.0 without epoch (0:20.17.0 < 1:20.17.0)', async () => {
+      const { status, output, root } = await tryInstall('^20.17.0', '20.17.0');
+      expect(status).not.toBe(0);
+      expect(output).toContain('nodejs >= 1:20.17.0');
+      expect(root.evr('hello')).toBeUndefined();
+    });
+
+    it('no engines.node: an unversioned nodejs, met by any provider', async () => {
+      const { status, output, requires } = await tryInstall(undefined, '20.17.0');
+      expect(requires).toEqual(['nodejs']);
+      expect(status, output).toBe(0);
     });
   });
 });

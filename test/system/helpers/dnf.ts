@@ -3,9 +3,10 @@
 // (--repofrompath + --repo), no plugins, no GPG checks, no weak dependencies, no scriptlets.
 //
 // An empty root cannot satisfy what our application packages require from the system (/bin/sh and
-// /usr/sbin/useradd, /usr/sbin/groupadd for the %pre scriptlet, nodejs >= N): the stub package
+// /usr/sbin/useradd, /usr/sbin/groupadd for the %pre scriptlet, nodejs >= 1:N): the stub package
 // kpkg-test-base, written with our own writer, ships those paths as small files (a file path is
-// matched against file lists by libsolv and against the file index by rpm) and provides nodejs.
+// matched against file lists by libsolv and against the file index by rpm) and provides nodejs
+// as EL and Fedora do, with epoch 1 (1:20.17.0).
 // Scriptlets are not run (tsflags=noscripts): the root has no real shell, libc or useradd.
 //
 // Debian's rpm keeps its database at %{_dbpath} = $HOME/.rpmdb; inside a root that depends on who
@@ -71,11 +72,15 @@ export async function writeStubPackage(dir: string, o: StubOptions): Promise<str
 
 const STUB_TOOL = '#!/bin/sh\n# stub of kpkg-test-base: scriptlets are not run in the test roots\nexit 0\n';
 
+/** What the stub system provides of nodejs by default: EL's and Fedora's nodejs are `1:20.x`. */
+export const BASE_NODEJS = '1:20.17.0';
+
 /**
  * The stub system: /bin/sh, /usr/sbin/useradd and /usr/sbin/groupadd as files, and
- * `nodejs = <nodejs>` (an EVR: `20.17.0`, or `1:20.17.0` as EL's nodejs has epoch 1).
+ * `nodejs = <nodejs>` (an EVR: `1:20.17.0` by default as EL's nodejs has epoch 1, `20.17.0` for
+ * a provider without epoch).
  */
-export async function writeBasePackage(dir: string, nodejs = '20.17.0'): Promise<string> {
+export async function writeBasePackage(dir: string, nodejs = BASE_NODEJS): Promise<string> {
   const tool = (path: string): PackageFile => ({ path, kind: 'file', mode: 0o755, content: STUB_TOOL });
   return writeStubPackage(dir, {
     name: BASE_PACKAGE,
@@ -164,6 +169,10 @@ export class InstallRoot {
       '--noplugins',
       '--nogpgcheck',
       '--setopt=tsflags=noscripts',
+      // metadata_expire=0 is not enough: libdnf expires the cache when its age in whole seconds is
+      // above metadata_expire (Repo::Impl::isExpired), so metadata fetched in the same second (an
+      // upgrade right after an install and a fast build) would be reused without the new packages
+      '--refresh',
       `--repofrompath=${REPO_ID},${this.repo.url}`,
       `--repo=${REPO_ID}`,
       ...args,
