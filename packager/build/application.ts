@@ -59,7 +59,9 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
   add({ path: c.prefix, kind: 'dir', mode: 0o755 });
   add({ path: `${c.prefix}/bin`, kind: 'dir', mode: 0o755 });
   for (const launcher of input.launchers) {
-    add({ path: `${c.prefix}/bin/${launcher.name}`, kind: 'file', mode: 0o755, content: launcherScript(c, version, launcher) });
+    const path = `${c.prefix}/bin/${launcher.name}`;
+    if (owned.has(path)) throw new KpkgError('INVALID_DESCRIPTOR', `component.json: /files: a mapped file is installed as ${path}, where the launcher of ${launcher.name} goes`);
+    add({ path, kind: 'file', mode: 0o755, content: launcherScript(c, version, launcher) });
   }
   // Conventions win over what the file mapping says of these directories. The configuration
   // (Puppet renders it) is readable by the service's group only; the service writes its logs.
