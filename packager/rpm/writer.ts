@@ -8,14 +8,15 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
+import { constants as zlibConstants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
 import { KpkgError, ioError } from '../errors.js';
-import { type Compression, createCompressor, payloadCompressorName, payloadFlags } from './compress.js';
+import { type Compression, createCompressor, payloadCompressorName, payloadFlags, resolveLevel } from './compress.js';
 import { encodeNewcHeader, encodeStrippedHeader, encodeTrailer, NEWC_MAX_SIZE, pad4 } from './cpio.js';
 import {
   RPMSENSE_EQUAL,
@@ -486,8 +487,87 @@ function streamCompressor(compressor: Transform, spoolPath: string): BlockCompre
   };
 }
 
+/** An empty final deflate block (fixed Huffman codes, end-of-block only): RFC 1951 3.2.3, 3.2.6. */
+const DEFLATE_LAST_BLOCK = Buffer.from([0x03, 0x00]);
+/** How far back deflate matches reach (RFC 1951: 32 KiB): each block is primed with that much. */
+const DEFLATE_WINDOW = 32 * 1024;
+/** Blocks compressed at once: at most libuv's default thread pool (4), at most the cores. */
+const GZIP_WIDTH = Math.max(1, Math.min(4, availableParallelism()));
+
+/**
+ * gzip on all cores, as pigz does: each block is deflated on its own in the thread pool, primed
+ * with the 32 KiB of archive before it (so matches reach back as in one serial stream; a reader
+ * needs nothing of this) and ended with a sync flush (byte-aligned, not final). In order, with an
+ * empty final block, the pieces make one ordinary deflate stream in one gzip member (RFC 1952),
+ * a few bytes per block longer than zlib's serial one. The output depends on the input only,
+ * never on timing. Memory: GZIP_WIDTH + 1 blocks, their output and a zlib state each.
+ */
+async function parallelGzip(level: number, spoolPath: string): Promise<BlockCompressor> {
+  let spool: FileHandle;
+  try {
+    spool = await open(spoolPath, 'w');
+  } catch (e) {
+    throw ioError('create', spoolPath, e);
+  }
+  const pieces: Promise<Buffer>[] = [];
+  const hash = createHash('sha256');
+  let size = 0;
+  let crc = 0;
+  let isize = 0;
+  let previous: Buffer = Buffer.alloc(0);
+  const emit = async (chunk: Buffer) => {
+    hash.update(chunk);
+    size += chunk.length;
+    try {
+      await spool.write(chunk, 0, chunk.length, null);
+    } catch (e) {
+      throw ioError('write', spoolPath, e);
+    }
+  };
+  // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=Unix, XFL as zlib sets it (2: level 9, 4: levels 0-1)
+  await emit(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, level === 9 ? 2 : level < 2 ? 4 : 0, 0x03]));
+  return {
+    async write(block) {
+      crc = crc32(block, crc);
+      isize = (isize + block.length) % 0x100000000;
+      const options: ZlibOptions = {
+        level,
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        // room for the whole output (deflateBound: n + n/4096 + a little), so that zlib
+        // finishes the block in one thread-pool task instead of calling back per 16 KiB
+        chunkSize: block.length + (block.length >> 8) + 1024,
+      };
+      if (previous.length > 0) options.dictionary = previous;
+      const piece = new Promise<Buffer>((resolve, reject) => deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out))));
+      piece.catch(() => undefined); // awaited in order below; this keeps it from being "unhandled" meanwhile
+      pieces.push(piece);
+      previous = block.length >= DEFLATE_WINDOW ? block.subarray(block.length - DEFLATE_WINDOW) : Buffer.concat([previous, block]).subarray(-DEFLATE_WINDOW);
+      // GZIP_WIDTH blocks compress while the caller gathers the next one
+      while (pieces.length > GZIP_WIDTH) await emit(await (pieces.shift() as Promise<Buffer>));
+    },
+    async end() {
+      while (pieces.length > 0) await emit(await (pieces.shift() as Promise<Buffer>));
+      const trailer = Buffer.alloc(10);
+      DEFLATE_LAST_BLOCK.copy(trailer, 0);
+      trailer.writeUInt32LE(crc >>> 0, 2); // CRC32 of the archive
+      trailer.writeUInt32LE(isize, 6); // ISIZE: its length modulo 2^32
+      await emit(trailer);
+      try {
+        await spool.close();
+      } catch (e) {
+        throw ioError('write', spoolPath, e);
+      }
+      return { size, digest: hash.digest('hex') };
+    },
+    destroy() {
+      spool.close().catch(() => undefined);
+    },
+  };
+}
+
 async function writePayload(records: FileRecord[], spoolPath: string, compression: Compression, level: number | undefined, large: boolean): Promise<PayloadResult> {
-  const compressor = streamCompressor(createCompressor(compression, level), spoolPath);
+  const compressor =
+    compression === 'gzip' ? await parallelGzip(resolveLevel('gzip', level) as number, spoolPath) : streamCompressor(createCompressor(compression, level), spoolPath);
   const alt = createHash('sha256');
   let archiveSize = 0;
   const writeBlock = async (block: Buffer) => {
