@@ -4,6 +4,7 @@
  * processing components, the log directory and the system user. Decides contents only; the bytes
  * are the RPM writer's business.
  */
+import { NAGIOS_PLUGIN_DIR, pluginName } from '../descriptor/names.js';
 import type { Component } from '../descriptor/types.js';
 import { KpkgError } from '../errors.js';
 import type { MappedFile } from '../descriptor/files.js';
@@ -33,7 +34,6 @@ export interface ApplicationInput {
 
 export const SYSTEMD_UNIT_DIR = '/usr/lib/systemd/system';
 export const CRON_DIR = '/etc/cron.d';
-export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
 /**
  * The epoch of the nodejs packages of RHEL, Fedora and their rebuilds (`nodejs-1:20.x`). A bound
  * without epoch is older than any of them, so `nodejs < 21` would never be met and `nodejs >= 20`
@@ -41,10 +41,6 @@ export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
  */
 export const NODEJS_EPOCH = 1;
 
-/** `check_<module>`, or the module itself when it is already named check_... */
-export function pluginName(c: Component): string {
-  return c.module.startsWith('check_') ? c.module : `check_${c.module}`;
-}
 
 export function applicationSpec(input: ApplicationInput): PackageSpec {
   const { component: c, version, release } = input;
@@ -92,7 +88,7 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
   // a monitoring component's plugin is where Nagios and NRPE look, unless the component put its own there
   if (c.type === 'monitoring' && !files.some((f) => f.path.startsWith(`${NAGIOS_PLUGIN_DIR}/`))) {
     const plugin = input.launchers.find((l) => l.name.startsWith('check_')) ?? input.launchers[0];
-    if (plugin) add({ path: `${NAGIOS_PLUGIN_DIR}/${pluginName(c)}`, kind: 'symlink', target: `${c.prefix}/bin/${plugin.name}` });
+    if (plugin) add({ path: `${NAGIOS_PLUGIN_DIR}/${pluginName(c.module)}`, kind: 'symlink', target: `${c.prefix}/bin/${plugin.name}` });
   }
 
   const nodeRange = c.nodeEngine ?? '*';

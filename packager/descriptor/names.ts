@@ -21,7 +21,7 @@ export const PUPPET_METAPARAMETERS = [
 ] as const;
 
 /** Parameters the generated module defines for itself (see DESIGN.md, The two RPMs). */
-export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe'] as const;
+export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir'] as const;
 
 /** Every name a config key cannot have. */
 export const RESERVED_KEY_NAMES: ReadonlySet<string> = new Set<string>([
@@ -37,4 +37,16 @@ export const PUPPET_RESERVED_CLASS_NAMES: ReadonlySet<string> = new Set<string>(
 /** Puppet module and class name of a component: its name with '-' as '_'. */
 export function moduleName(name: string): string {
   return name.replace(/-/g, '_');
+}
+
+/** Where Nagios and NRPE find plugins (DESIGN.md, runtime contract). */
+export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
+
+/**
+ * The Nagios plugin of a monitoring component: `check_<module>`, or the module itself when it is
+ * already named check_... The application package installs it under this name and the Puppet
+ * module's NRPE command runs it.
+ */
+export function pluginName(module: string): string {
+  return module.startsWith('check_') ? module : `check_${module}`;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import semver from 'semver';
 import { CONFIG_KEY_TYPES, type Component, type ConfigKey, type ConfigKeyType, type ConfigValue } from '../descriptor/types.js';
+import { MODULE_PARAMETERS, NAGIOS_PLUGIN_DIR, pluginName } from '../descriptor/names.js';
 import { KpkgError } from '../errors.js';
 import { templatesDir } from '../util/paths.js';
 import {
@@ -33,20 +34,6 @@ export interface ModuleFile {
   mode?: number;
 }
 
-/** Where NRPE finds the Nagios plugin of a monitoring component (DESIGN.md, runtime contract). */
-export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
-
-/**
- * The Nagios plugin of a monitoring component: `check_<module>`, or the module itself when it is
- * already named check_... The application package installs it under this name
- * (packager/build/application.ts, pluginName): the two must agree.
- */
-export function pluginName(module: string): string {
-  return module.startsWith('check_') ? module : `check_${module}`;
-}
-
-/** Parameters every generated class has: a config key cannot have these names. */
-export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir'] as const;
 
 // Names a class parameter cannot have (Puppet refuses them or they would hide a built-in
 // variable), and the local variables of init.pp (a parameter cannot be reassigned).

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { Component, ConfigKey, ConfigValue } from '../../../packager/descriptor/types.js';
 import { KpkgError } from '../../../packager/errors.js';
 import { unHieraText } from '../../../packager/puppet/escape.js';
-import { MODULE_PARAMETERS, renderPuppetModule, TEMPLATE_HELPERS, type ModuleFile } from '../../../packager/puppet/module.js';
+import { MODULE_PARAMETERS } from '../../../packager/descriptor/names.js';
+import { renderPuppetModule, TEMPLATE_HELPERS, type ModuleFile } from '../../../packager/puppet/module.js';
 import { templatesDir } from '../../../packager/util/paths.js';
 
 const HOSTILE = "it's ${x} %{facts.os.family} $(id)";
