@@ -4,6 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildResult, BuiltArtifact } from '../../../packager/build/build.js';
 import { run, runBufferOk, runOk, tmpDir, type RunOptions, type RunResult } from '../tools.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -49,24 +50,8 @@ export function writeTree(dir: string, files: Record<string, string | object>): 
   }
 }
 
-export interface BuiltArtifact {
-  role: 'application' | 'deployment' | 'sources';
-  file: string;
-  name: string;
-  nevra?: string;
-  size: number;
-  sha256: string;
-}
-
-export interface BuildJson {
-  component: string;
-  version: string;
-  release: string;
-  artifacts: BuiltArtifact[];
-}
-
 export interface Built {
-  json: BuildJson;
+  json: BuildResult;
   output: string;
   /** The application RPM, the deployment RPM and the sources tarball (absolute paths). */
   app: string;
@@ -91,7 +76,7 @@ export function kpkgBuild(dir: string, opts: BuildOptions = {}): Built {
   const epoch = opts.sourceDateEpoch === undefined ? SOURCE_DATE_EPOCH : opts.sourceDateEpoch;
   const res = kpkg(args, { env: { SOURCE_DATE_EPOCH: epoch === null ? undefined : String(epoch) } });
   if (res.status !== 0) throw new Error(`kpkg ${args.join(' ')} exited with ${res.status}\n--- stderr\n${res.stderr}\n--- stdout\n${res.stdout}`);
-  const json = JSON.parse(res.stdout) as BuildJson;
+  const json = JSON.parse(res.stdout) as BuildResult;
   const file = (role: BuiltArtifact['role']) => {
     const found = json.artifacts.filter((a) => a.role === role);
     if (found.length !== 1) throw new Error(`kpkg build --json names ${found.length} ${role} artefacts:\n${res.stdout}`);
