@@ -491,7 +491,3 @@ export async function payloadManifest(pkg: RpmPackage): Promise<{ path: string; 
   }
   return out;
 }
-
-export function assertRpm(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new KpkgError('BAD_PACKAGE', message);
-}

@@ -33,8 +33,3 @@ export function templatesDir(...parts: string[]): string {
 export function schemaDir(...parts: string[]): string {
   return join(packageRoot(), 'schema', ...parts);
 }
-
-/** The version of generator-kelkoo itself. */
-export function toolVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
