@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { FormatError, KpkgError, ioError } from '../errors.js';
+import { FormatError, ioError } from '../errors.js';
 import { createDecompressor, detectCompression } from './compress.js';
 import { parseCpioHeader, pad4, type CpioEntry } from './cpio.js';
 import { Header, HEADER_INTRO_SIZE, readIntro } from './header.js';
