@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, KpkgError } from '../errors.js';
 import { registerBuild } from './commands/build.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerSign } from './commands/sign.js';
 import { registerValidate } from './commands/validate.js';
 
 /**
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerBuild(program);
   registerInspect(program);
+  registerSign(program);
   registerValidate(program);
   const debug = argv.includes('--debug');
   try {

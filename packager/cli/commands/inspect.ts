@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describe, readRpm, verifyDigests, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
 import { formatDependency } from '../../rpm/dependency.js';
+import { packageSignatures, type PackageSignature } from '../../sign/signatures.js';
 
 export interface InspectOptions {
   json?: boolean;
@@ -9,6 +10,8 @@ export interface InspectOptions {
 export interface InspectResult extends RpmInfo {
   file: string;
   digests: Awaited<ReturnType<typeof verifyDigests>>;
+  /** OpenPGP signatures, header-only first (not verified: that needs the public key) */
+  signatures: PackageSignature[];
 }
 
 /** What `rpm -qip` and `rpm -qlvp` show, without rpm installed. */
@@ -16,7 +19,7 @@ export async function inspect(path: string): Promise<InspectResult> {
   const pkg = await readRpm(path);
   const info = describe(pkg);
   const digests = await verifyDigests(pkg);
-  return { file: path, ...info, digests };
+  return { file: path, ...info, digests, signatures: packageSignatures(pkg.signature) };
 }
 
 export function registerInspect(program: Command): void {
@@ -43,6 +46,7 @@ export function renderText(r: InspectResult): string {
   out += FIELD('Group', r.group);
   out += FIELD('Size', r.installSize);
   out += FIELD('License', r.license);
+  out += FIELD('Signature', r.signatures[0]?.summary ?? '(none)');
   out += FIELD('Source RPM', r.sourceRpm ?? '(none)');
   out += FIELD('Build Date', r.buildTime !== undefined ? new Date(r.buildTime * 1000).toUTCString() : '(none)');
   out += FIELD('Build Host', r.buildHost);

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { KpkgError } from '../../errors.js';
+import { readRpm } from '../../rpm/reader.js';
+import { loadSigningKey } from '../../sign/openpgp.js';
+import { signRpm, type SignResult } from '../../sign/rpm.js';
+
+export interface SignOptions {
+  /** secret key file, armored or binary; passphrase from KPKG_SIGN_PASSPHRASE */
+  key: string;
+  json?: boolean;
+}
+
+/**
+ * Signs each package in place. Every package is read before anything is signed, so an
+ * unreadable one (exit 2) or an unusable key (exit 1) leaves all of them untouched.
+ */
+export async function sign(paths: string[], options: SignOptions): Promise<SignResult[]> {
+  if (paths.length === 0) throw new KpkgError('USAGE', 'no package given');
+  for (const path of paths) {
+    await readRpm(path).catch((e: unknown) => {
+      if (e instanceof KpkgError && e.code === 'IO') throw new KpkgError('INVALID_INPUT', `${e.message}: not a readable package`, { cause: e });
+      if (e instanceof KpkgError && e.code === 'BAD_PACKAGE') throw new KpkgError('BAD_PACKAGE', `${path}: ${e.message}`, { cause: e });
+      throw e;
+    });
+  }
+  const key = await loadSigningKey(options.key);
+  const results: SignResult[] = [];
+  for (const path of paths) results.push(await signRpm(path, key));
+  return results;
+}
+
+export function registerSign(program: Command): void {
+  program
+    .command('sign')
+    .description(`add an OpenPGP signature to packages, in place (passphrase from KPKG_SIGN_PASSPHRASE)`)
+    .argument('<rpm...>', 'package files')
+    .requiredOption('-k, --key <file>', 'OpenPGP secret key, armored or binary (RSA 2048-4096 or Ed25519)')
+    .option('--json', 'print what was signed as JSON')
+    .action(async (paths: string[], options: SignOptions) => {
+      const results = await sign(paths, options);
+      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : results.map((r) => `signed ${r.file} (${r.algorithm} key ${r.keyId})\n`).join(''));
+    });
+}
