@@ -18,6 +18,8 @@ import { packageFileName, sourceDateEpochFromEnv, writeRpm, type PackageSpec } f
 import { applicationSpec, type Launcher } from './application.js';
 import { deploymentSpec } from './deployment.js';
 import { productionPackages } from './node-deps.js';
+import { loadSigningKey } from '../sign/openpgp.js';
+import { signRpm } from '../sign/rpm.js';
 import { writeSourcesTarball } from './sources.js';
 
 export interface BuildOptions {
@@ -26,6 +28,8 @@ export interface BuildOptions {
   release?: string;
   skipBuild?: boolean;
   compression?: Compression;
+  /** OpenPGP secret key file: both RPMs are signed before they are moved into place */
+  signKey?: string;
   /** Messages for a person watching (progress); nothing is printed when absent. */
   log?: (message: string) => void;
 }
@@ -65,6 +69,8 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const release = options.release ?? component.release ?? '1';
   if (!RELEASE_RE.test(release)) throw new KpkgError('USAGE', `release ${JSON.stringify(release)}: only letters, digits and . _ + ~ ^ are allowed`);
   const version = rpmVersionFromSemver(component.version);
+  // before anything is built, so that a wrong passphrase fails fast
+  const signingKey = options.signKey !== undefined ? await loadSigningKey(options.signKey) : undefined;
 
   if (component.hasBuildScript && !options.skipBuild) {
     log(`running the build script of ${component.name} (npm run build)`);
@@ -95,6 +101,10 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       const file = packageFileName(spec);
       log(`writing ${file} (${spec.files.length} files)`);
       const written = await writeRpm(spec, join(staging, file), { ...(options.compression ? { compression: options.compression } : {}), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+      if (signingKey) {
+        log(`signing ${file} with key ${signingKey.keyId}`);
+        await signRpm(join(staging, file), signingKey);
+      }
       staged.push({ role, file, name: spec.name, nevra: written.nevra });
     }
     const sources = `${component.name}-${component.version}-sources.tar.gz`;

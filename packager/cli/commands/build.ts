@@ -21,6 +21,7 @@ export function registerBuild(program: Command): void {
     .option('-r, --release <n>', 'RPM release (default: the release of component.json, else 1)')
     .option('--skip-build', 'do not run the component\'s build script')
     .option('--compress <algo>', 'payload compression: gzip, zstd, xz', 'gzip')
+    .option('--sign-key <file>', 'sign both RPMs with this OpenPGP secret key (passphrase from KPKG_SIGN_PASSPHRASE)')
     .option('--json', 'print what was written as JSON (for CI)')
     .action(async (dir: string, flags: BuildFlags) => {
       if (!['gzip', 'zstd', 'xz'].includes(flags.compress ?? 'gzip')) throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip, zstd or xz`);
@@ -31,6 +32,7 @@ export function registerBuild(program: Command): void {
         ...(flags.release ? { release: flags.release } : {}),
         ...(flags.skipBuild ? { skipBuild: true } : {}),
         compression: (flags.compress ?? 'gzip') as Compression,
+        ...(flags.signKey ? { signKey: flags.signKey } : {}),
         ...(interactive ? { log: (m: string) => process.stderr.write(`kpkg: ${m}\n`) } : {}),
       });
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderBuild(result));
