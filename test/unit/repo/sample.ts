@@ -1,0 +1,47 @@
+// A hand-made repository record for the tests of xml.ts and metadata.ts.
+import type { RepoPackage } from '../../../packager/repo/types.js';
+
+export function sampleRecord(over: Partial<RepoPackage> = {}): RepoPackage {
+  return {
+    pkgid: 'a'.repeat(64),
+    checksumType: 'sha256',
+    name: 'shop',
+    arch: 'noarch',
+    epoch: '0',
+    version: '1.0',
+    release: '1',
+    summary: 'summary',
+    description: 'description',
+    packager: '',
+    url: '',
+    timeFile: 1700000001,
+    timeBuild: 1700000000,
+    sizePackage: 1234,
+    sizeInstalled: 99,
+    sizeArchive: 400,
+    href: 'Packages/shop-1.0-1.noarch.rpm',
+    license: 'MIT',
+    vendor: '',
+    group: 'Unspecified',
+    buildhost: 'h',
+    sourcerpm: '',
+    headerStart: 280,
+    headerEnd: 1000,
+    provides: [{ name: 'shop', flags: 'EQ', epoch: '0', ver: '1.0', rel: '1' }],
+    requires: [{ name: '/bin/sh', pre: true }, { name: 'nodejs', flags: 'GE', epoch: '1', ver: '20' }],
+    conflicts: [],
+    obsoletes: [],
+    suggests: [],
+    enhances: [],
+    recommends: [],
+    supplements: [],
+    files: [
+      { path: '/etc/shop', type: 'dir' },
+      { path: '/etc/shop/app.conf', type: '' },
+      { path: '/opt/shop/run.log', type: 'ghost' },
+      { path: '/opt/shop/bin/shop', type: '' },
+    ],
+    changelog: [{ author: 'Dev <dev@example.com> - 1.0-1', date: 1700000000, text: '- first' }],
+    ...over,
+  };
+}
