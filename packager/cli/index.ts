@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, KpkgError } from '../errors.js';
 import { registerBuild } from './commands/build.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerPublish } from './commands/publish.js';
+import { registerRepo } from './commands/repo.js';
 import { registerSign } from './commands/sign.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -17,6 +19,8 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerBuild(program);
   registerInspect(program);
+  registerPublish(program);
+  registerRepo(program);
   registerSign(program);
   registerValidate(program);
   const debug = argv.includes('--debug');

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { KpkgError } from '../../errors.js';
+import type { MetadataCompression } from '../../repo/metadata.js';
+import { publish, type PublishResult, type RepoOptions } from '../../repo/publish.js';
+
+export interface RepoFlags {
+  repo?: string;
+  compress?: string;
+  grace?: string;
+  lockTimeout?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** The options every repository command shares, from its flags. */
+export function repoOptions(flags: RepoFlags): RepoOptions {
+  const options: RepoOptions = {};
+  if (flags.compress !== undefined) {
+    if (flags.compress !== 'gzip' && flags.compress !== 'zstd') throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip or zstd`);
+    options.compress = flags.compress as MetadataCompression;
+  }
+  const seconds = (flag: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new KpkgError('USAGE', `${flag} ${value}: expected a number of seconds`);
+    return n * 1000;
+  };
+  const grace = seconds('--grace', flags.grace);
+  if (grace !== undefined) options.graceMs = grace;
+  const lockTimeout = seconds('--lock-timeout', flags.lockTimeout);
+  if (lockTimeout !== undefined) options.lockTimeoutMs = lockTimeout;
+  if (!flags.quiet && !flags.json) options.log = (m) => process.stderr.write(`kpkg: ${m}\n`);
+  return options;
+}
+
+/** Adds the options of every repository command to `cmd`. */
+export function withRepoOptions(cmd: Command): Command {
+  return cmd
+    .option('--compress <algo>', 'metadata compression: gzip or zstd (default: as the repository, else gzip)')
+    .option('--grace <seconds>', 'how long files the new repomd.xml no longer lists stay for readers of the old one', '900')
+    .option('--lock-timeout <seconds>', 'how long to wait for another publisher', '300')
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'print nothing but errors');
+}
+
+export function renderResult(r: PublishResult, flags: RepoFlags): string {
+  if (flags.json) return `${JSON.stringify(r, null, 2)}\n`;
+  if (flags.quiet) return '';
+  const lines = [
+    ...r.added.map((h) => `added     ${h}`),
+    ...r.unchanged.map((h) => `unchanged ${h}`),
+    ...r.removed.map((h) => `removed   ${h}`),
+    `${r.repo}: ${r.packages} package${r.packages === 1 ? '' : 's'}${r.metadataWritten ? '' : ', metadata unchanged'}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerPublish(program: Command): void {
+  withRepoOptions(
+    program
+      .command('publish')
+      .description('add packages to a yum repository and update its metadata (packages go to <repo>/Packages/<first letter>/)')
+      .argument('<rpm...>', 'package files')
+      .requiredOption('--repo <dir>', 'the repository directory (created if needed)'),
+  ).action(async (rpms: string[], flags: RepoFlags) => {
+    const result = await publish(rpms, flags.repo!, repoOptions(flags));
+    process.stdout.write(renderResult(result, flags));
+  });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { KpkgError } from '../../errors.js';
+import { checkRepository, indexRepository, pruneRepository } from '../../repo/publish.js';
+import { renderResult, repoOptions, withRepoOptions, type RepoFlags } from './publish.js';
+
+export function registerRepo(program: Command): void {
+  const repo = program.command('repo').description('maintain a yum repository made by kpkg publish');
+  withRepoOptions(
+    repo
+      .command('index')
+      .description('rebuild the metadata from the packages present, reading every one')
+      .argument('<dir>', 'the repository directory'),
+  ).action(async (dir: string, flags: RepoFlags) => {
+    process.stdout.write(renderResult(await indexRepository(dir, repoOptions(flags)), flags));
+  });
+  withRepoOptions(
+    repo
+      .command('prune')
+      .description('keep the N newest versions of each package name (per architecture)')
+      .argument('<dir>', 'the repository directory')
+      .requiredOption('--keep <n>', 'versions to keep per name'),
+  ).action(async (dir: string, flags: RepoFlags & { keep: string }) => {
+    const keep = Number(flags.keep);
+    if (!Number.isInteger(keep) || keep < 1) throw new KpkgError('USAGE', `--keep ${flags.keep}: expected a whole number, 1 or more`);
+    process.stdout.write(renderResult(await pruneRepository(dir, keep, repoOptions(flags)), flags));
+  });
+  repo
+    .command('check')
+    .description('check what readers see: repomd.xml checksums, every listed package present with its checksum')
+    .argument('<dir>', 'the repository directory')
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, flags: { json?: boolean }) => {
+      const report = await checkRepository(dir);
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : [...report.problems, `${dir}: ${report.packages} packages, ${report.ok ? 'OK' : 'NOT OK'}`].join('\n') + '\n');
+      if (!report.ok) throw new KpkgError('IO', `${dir}: ${report.problems.length} problem(s)`);
+    });
+}

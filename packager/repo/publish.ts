@@ -1,0 +1,568 @@
+/**
+ * Publishing into a yum repository: `kpkg publish`, `kpkg repo index`, `kpkg repo prune`.
+ *
+ * Layout: packages under `Packages/<first letter>/<name>-<version>-<release>.<arch>.rpm` (the
+ * Fedora/EL layout; createrepo_c finds them there too), metadata in `repodata/`, kpkg's own
+ * state in `.kpkg/` (store.ts).
+ *
+ * Guarantees, and how:
+ *  - one publisher at a time: every command holds `.kpkg/lock` (lock.ts) from reading the state to
+ *    the last write;
+ *  - published packages are immutable: a package whose file name or NEVRA is published with other
+ *    bytes is refused (PACKAGE_CONFLICT, exit 2) before anything is written; the same bytes again
+ *    change nothing;
+ *  - readers never see a missing or mismatched file, and a publisher killed at any moment leaves a
+ *    valid repository, by the order of the writes: each package is copied to a temporary name,
+ *    fsynced, renamed into place; then the new metadata files, under new (checksum) names beside
+ *    the old ones; then `.kpkg/state.json`; then `repomd.xml`, by one rename of an fsynced
+ *    temporary file, followed by an fsync of the directory. Files that the new repomd.xml no
+ *    longer lists (old metadata, pruned packages) are deleted by a later run once they have been
+ *    unlisted for the grace period (15 minutes by default), so a reader holding the previous
+ *    repomd.xml still finds everything it names. A run killed before its repomd.xml rename left
+ *    only files no repomd.xml names (removed later) and a state that the next run completes.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { KpkgError, ioError } from '../errors.js';
+import { fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
+import { compareEVR } from '../rpm/version.js';
+import { acquireLock, type Lock } from './lock.js';
+import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
+import { packageRecord } from './record.js';
+import {
+  compact,
+  emptyState,
+  filterSegment,
+  fsyncDir,
+  kpkgDir,
+  loadState,
+  nevraKey,
+  readSegmentEntries,
+  removeTemporaries,
+  removeUnusedSegments,
+  saveState,
+  segmentsDir,
+  storedPackage,
+  tempName,
+  writeDurable,
+  writeMetadataFromSegments,
+  writeSegment,
+  type RepoState,
+  type SegmentRef,
+  type StoredPackage,
+} from './store.js';
+import type { RepoPackage } from './types.js';
+
+export const DEFAULT_GRACE_MS = 15 * 60_000;
+export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
+
+export interface RepoOptions {
+  /** Metadata compression; default: what the repository uses, else gzip. */
+  compress?: MetadataCompression;
+  /** How long unlisted files stay for readers of the previous repomd.xml (default 15 minutes). */
+  graceMs?: number;
+  /** How long to wait for another publisher (default 5 minutes). */
+  lockTimeoutMs?: number;
+  /** Progress messages. */
+  log?: (message: string) => void;
+  /** Packages read at once (default 8). */
+  concurrency?: number;
+}
+
+export interface PublishResult {
+  repo: string;
+  /** Packages copied in, relative paths. */
+  added: string[];
+  /** Packages given that were already published with the same bytes. */
+  unchanged: string[];
+  /** Packages removed from the metadata (prune). */
+  removed: string[];
+  /** Whether repodata/ was rewritten. */
+  metadataWritten: boolean;
+  packages: number;
+}
+
+/** A package read from disk, ready to publish. */
+interface Candidate {
+  source: string;
+  record: RepoPackage;
+  digests: DigestReport;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading packages
+
+/** sha256 of the file, its digests checked, its record: one pass over the file. */
+export async function readCandidate(path: string, href?: string): Promise<Candidate> {
+  let src: ByteSource;
+  try {
+    src = await fileSource(path);
+  } catch (e) {
+    throw new KpkgError('BAD_PACKAGE', `${path}: cannot read the package (${(e as Error).message})`, { cause: e });
+  }
+  try {
+    const pkg = await readRpmFrom(src, path);
+    const hash = createHash('sha256');
+    hash.update(await src.read(0, pkg.payloadOffset, 'package'));
+    let next = pkg.payloadOffset;
+    // verifyDigests reads the payload once, in order: hash the whole file as it goes
+    const tee: ByteSource = {
+      size: src.size,
+      async read(pos, length, structure) {
+        const b = await src.read(pos, length, structure);
+        if (pos === next) {
+          hash.update(b);
+          next += b.length;
+        }
+        return b;
+      },
+      close: async () => undefined,
+    };
+    const digests = await verifyDigests(pkg, tee);
+    if (next < src.size) hash.update(await src.read(next, src.size - next, 'payload'));
+    if (!digests.ok) {
+      const bad = Object.entries(digests)
+        .filter(([, v]) => v === 'bad')
+        .map(([k]) => k);
+      throw new KpkgError('BAD_PACKAGE', `${path}: the package is corrupted (${bad.length ? `${bad.join(', ')} do not match` : 'no digest to check'})`);
+    }
+    const mtime = Math.floor((await stat(path)).mtimeMs / 1000);
+    const record = packageRecord(pkg, { href: href ?? '', sha256: hash.digest('hex'), size: src.size, mtime });
+    if (href === undefined) record.href = packageHref(record);
+    return { source: path, record, digests };
+  } catch (e) {
+    if (e instanceof KpkgError && e.code === 'BAD_PACKAGE') {
+      throw e.message.startsWith(path) ? e : new KpkgError('BAD_PACKAGE', `${path}: ${e.message}`, { cause: e });
+    }
+    if (e instanceof KpkgError) throw e;
+    throw new KpkgError('BAD_PACKAGE', `${path}: cannot read the package (${(e as Error).message})`, { cause: e });
+  } finally {
+    await src.close();
+  }
+}
+
+/** `Packages/<first letter>/<name>-<version>-<release>.<arch>.rpm`, the name rpmbuild gives. */
+export function packageHref(p: Pick<RepoPackage, 'name' | 'version' | 'release' | 'arch'>): string {
+  const file = `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`;
+  return `Packages/${p.name.charAt(0).toLowerCase()}/${file}`;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the lock and the state
+
+interface Session {
+  repo: string;
+  lock: Lock;
+  state: RepoState;
+  options: RepoOptions;
+}
+
+async function withRepository<T>(repo: string, what: string, options: RepoOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+  try {
+    await mkdir(segmentsDir(repo), { recursive: true });
+    await mkdir(join(repo, 'repodata'), { recursive: true });
+  } catch (e) {
+    throw ioError('create', repo, e);
+  }
+  const lock = await acquireLock(join(kpkgDir(repo), 'lock'), {
+    timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    what,
+    onWait: (o) => options.log?.(`waiting for the publisher holding ${repo}${o ? ` (pid ${o.pid} on ${o.host})` : ''}`),
+  });
+  try {
+    // we hold the lock: any temporary file is from a publisher that was killed
+    await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata')]);
+    const state = (await loadState(repo)) ?? emptyState(options.compress ?? 'gzip');
+    return await fn({ repo, lock, state, options });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Whether repodata/repomd.xml is what the state says it should be. */
+async function repomdCurrent(repo: string, state: RepoState): Promise<boolean> {
+  if (state.metadata.length === 0) return false;
+  try {
+    const text = await readFile(join(repo, 'repodata', 'repomd.xml'), 'utf8');
+    if (text !== renderRepomd(state.metadata, state.revision)) return false;
+    for (const m of state.metadata) await stat(join(repo, m.href));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the metadata for `packages` in `segments`, the state, then repomd.xml; then deletes what
+ * has been unlisted for longer than the grace period.
+ */
+async function commit(s: Session, packages: StoredPackage[], segments: SegmentRef[], unlisted: string[] = []): Promise<RepoState> {
+  const { repo, options } = s;
+  const compress = options.compress ?? s.state.compress;
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+  const merged = await compact(repo, compress, segments);
+  // the segment a package is in, after merging
+  const segOf = new Map<string, string>();
+  for (const seg of merged) {
+    for (const e of await readSegmentEntries(repo, seg.id)) segOf.set(e.pkgid, seg.id);
+  }
+  const pkgs = packages.map((p) => ({ ...p, segment: segOf.get(p.pkgid) ?? p.segment })).sort((a, b) => (a.href < b.href ? -1 : a.href > b.href ? 1 : 0));
+  const metadata = [];
+  for (const type of METADATA_TYPES) metadata.push(await writeMetadataFromSegments(repo, compress, merged, type));
+  await fsyncDir(join(repo, 'repodata'));
+
+  const now = Date.now();
+  const listed = new Set<string>([...metadata.map((m) => m.href), ...pkgs.map((p) => p.href)]);
+  const pending = new Map<string, number>();
+  for (const p of s.state.pending) if (!listed.has(p.path)) pending.set(p.path, p.since);
+  for (const p of unlisted) if (!listed.has(p) && !pending.has(p)) pending.set(p, now);
+  // every file of repodata/ the new repomd.xml does not list: old metadata, or written by a
+  // publisher killed before its repomd.xml
+  for (const name of await readdir(join(repo, 'repodata'))) {
+    const path = `repodata/${name}`;
+    if (name.startsWith('.') || name === 'repomd.xml' || name === 'repomd.xml.asc' || listed.has(path) || pending.has(path)) continue;
+    pending.set(path, now);
+  }
+  const expired = [...pending].filter(([, since]) => now - since >= graceMs).map(([path]) => path);
+  for (const p of expired) pending.delete(p);
+
+  const revision = Math.max(Math.floor(now / 1000), s.state.revision + 1);
+  const state: RepoState = {
+    format: s.state.format,
+    compress,
+    packages: pkgs,
+    segments: merged,
+    metadata,
+    revision,
+    pending: [...pending].map(([path, since]) => ({ path, since })).sort((a, b) => (a.path < b.path ? -1 : 1)),
+  };
+  await s.lock.assertHeld();
+  await saveState(repo, state);
+  await s.lock.assertHeld();
+  await writeDurable(join(repo, 'repodata', 'repomd.xml'), renderRepomd(metadata, revision));
+  options.log?.(`repodata/repomd.xml: revision ${revision}, ${pkgs.length} packages`);
+
+  for (const p of expired) await rm(join(repo, p), { force: true }).catch(() => undefined);
+  await removeUnusedSegments(repo, merged);
+  s.state = state;
+  return state;
+}
+
+/**
+ * Deletes what has been unlisted for longer than the grace period, without touching the
+ * metadata (a run that had nothing else to do).
+ */
+async function collectGarbage(s: Session): Promise<void> {
+  const now = Date.now();
+  const graceMs = s.options.graceMs ?? DEFAULT_GRACE_MS;
+  const expired = s.state.pending.filter((p) => now - p.since >= graceMs);
+  if (expired.length === 0) return;
+  const state: RepoState = { ...s.state, pending: s.state.pending.filter((p) => now - p.since < graceMs) };
+  await s.lock.assertHeld();
+  await saveState(s.repo, state);
+  for (const p of expired) await rm(join(s.repo, p.path), { force: true }).catch(() => undefined);
+  s.state = state;
+}
+
+/** Copies `from` into the repository at `href`: temporary name, fsync, rename, fsync of the directory. */
+async function copyIn(repo: string, from: string, href: string): Promise<void> {
+  const to = join(repo, ...href.split('/'));
+  const dir = join(to, '..');
+  await mkdir(dir, { recursive: true });
+  const tmp = tempName(to);
+  try {
+    await copyFile(from, tmp);
+    const fh = await open(tmp, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // keep the source's mtime: the record's file time, as `cp -p`
+    const st = await stat(from);
+    await utimes(tmp, st.atime, st.mtime);
+    await rename(tmp, to);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw ioError('copy into the repository', to, e);
+  }
+  await fsyncDir(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// publish
+
+/**
+ * Adds `rpms` to the repository `repo`: refuses them all (PACKAGE_CONFLICT) when one would
+ * replace a published package with other bytes, else copies the new ones in and updates the
+ * metadata, reading only the new packages.
+ */
+export async function publish(rpms: readonly string[], repo: string, options: RepoOptions = {}): Promise<PublishResult> {
+  if (rpms.length === 0) throw new KpkgError('USAGE', 'no package to publish');
+  // read (and check) every package before taking the lock: the slow part, done in parallel
+  const candidates = await mapLimit(rpms, options.concurrency ?? 8, (p) => readCandidate(p));
+  return withRepository(repo, `kpkg publish ${rpms.length} package(s)`, options, async (s) => {
+    if (s.state.packages.length === 0 && s.state.metadata.length === 0 && (await findPackages(repo, new Set())).length > 0) {
+      // a repository kpkg did not make (createrepo_c's): adopt what is there first
+      options.log?.(`${repo}: not published by kpkg before: indexing the packages present`);
+      await reindex(s);
+    }
+    const byHref = new Map(s.state.packages.map((p) => [p.href, p]));
+    const byNevra = new Map(s.state.packages.map((p) => [nevraKey(p), p]));
+    const fresh = new Map<string, Candidate>(); // by href
+    const unchanged: string[] = [];
+    const conflicts: string[] = [];
+    for (const c of candidates) {
+      const r = c.record;
+      const published = byHref.get(r.href) ?? byNevra.get(nevraKey(r));
+      const batch = fresh.get(r.href) ?? [...fresh.values()].find((f) => nevraKey(f.record) === nevraKey(r));
+      const other = published ?? (batch ? { pkgid: batch.record.pkgid, href: batch.record.href, source: batch.source } : undefined);
+      if (other === undefined) {
+        fresh.set(r.href, c);
+      } else if (other.pkgid === r.pkgid) {
+        if (published) unchanged.push(r.href);
+      } else {
+        const what = published ? `is published as ${published.href} with other bytes (sha256 ${published.pkgid})` : `is also given as ${(other as { source: string }).source} with other bytes`;
+        conflicts.push(`${c.source}: ${nevraKey(r)} ${what}; published packages are never replaced: give it a new release`);
+      }
+    }
+    if (conflicts.length > 0) throw new KpkgError('PACKAGE_CONFLICT', conflicts.join('\n'));
+
+    const added = [...fresh.values()];
+    const current = await repomdCurrent(repo, s.state);
+    const compressChange = options.compress !== undefined && options.compress !== s.state.compress;
+    if (added.length === 0 && current && !compressChange) {
+      await collectGarbage(s);
+      return { repo, added: [], unchanged, removed: [], metadataWritten: false, packages: s.state.packages.length };
+    }
+    for (const c of added) {
+      await copyIn(repo, c.source, c.record.href);
+      options.log?.(`${c.record.href}`);
+    }
+    const segments = [...s.state.segments];
+    const packages = [...s.state.packages];
+    if (added.length > 0) {
+      const seg = await writeSegment(repo, options.compress ?? s.state.compress, added.map((c) => c.record));
+      segments.push(seg);
+      for (const c of added) packages.push(storedPackage(c.record, seg.id));
+    }
+    const state = await commit(s, packages, segments);
+    return { repo, added: added.map((c) => c.record.href), unchanged, removed: [], metadataWritten: true, packages: state.packages.length };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// index
+
+/** Every `.rpm` under `repo` (relative paths, `/`-separated, sorted) but kpkg's and repodata's own, and `skip`. */
+async function findPackages(repo: string, skip: ReadonlySet<string>): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      throw ioError('read the directory', dir, e);
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const full = join(dir, e.name);
+      const rel = relative(repo, full).split(sep).join('/');
+      if (e.isDirectory()) {
+        if (rel === 'repodata') continue;
+        await walk(full);
+      } else if (e.isFile() && e.name.endsWith('.rpm') && !skip.has(rel)) {
+        out.push(rel);
+      }
+    }
+  };
+  await walk(repo);
+  return out.sort();
+}
+
+async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
+  const { repo, options } = s;
+  const pendingPaths = new Set(s.state.pending.map((p) => p.path));
+  const files = await findPackages(repo, pendingPaths);
+  options.log?.(`${repo}: reading ${files.length} packages`);
+  const candidates = await mapLimit(files, options.concurrency ?? 8, (rel) => readCandidate(join(repo, ...rel.split('/')), rel));
+  const known = new Map(s.state.packages.map((p) => [p.href, p]));
+  const conflicts: string[] = [];
+  const byNevra = new Map<string, Candidate>();
+  const records: RepoPackage[] = [];
+  for (const c of candidates) {
+    const r = c.record;
+    const before = known.get(r.href);
+    if (before && before.pkgid !== r.pkgid) {
+      conflicts.push(`${r.href}: changed since it was published (sha256 ${before.pkgid}, now ${r.pkgid}); put the published file back, or remove it and publish the new one under a new release`);
+      continue;
+    }
+    const twin = byNevra.get(nevraKey(r));
+    if (twin) {
+      if (twin.record.pkgid !== r.pkgid) conflicts.push(`${r.href}: ${nevraKey(r)} is also ${twin.record.href}, with other bytes`);
+      continue; // the same bytes twice: listed once
+    }
+    byNevra.set(nevraKey(r), c);
+    records.push(r);
+  }
+  if (conflicts.length > 0) throw new KpkgError('PACKAGE_CONFLICT', conflicts.join('\n'));
+  const seg = await writeSegment(repo, options.compress ?? s.state.compress, records);
+  await commit(s, records.map((r) => storedPackage(r, seg.id)), [seg]);
+  return { records };
+}
+
+/** Rebuilds the metadata from the packages present under `repo`, reading every one. */
+export async function indexRepository(repo: string, options: RepoOptions = {}): Promise<PublishResult> {
+  return withRepository(repo, 'kpkg repo index', options, async (s) => {
+    const before = new Set(s.state.packages.map((p) => p.href));
+    const { records } = await reindex(s);
+    return { repo, added: records.map((r) => r.href).filter((h) => !before.has(h)), unchanged: records.map((r) => r.href).filter((h) => before.has(h)), removed: [...before].filter((h) => !records.some((r) => r.href === h)), metadataWritten: true, packages: records.length };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// prune
+
+/**
+ * The packages to remove to keep the `keep` newest versions (rpm's EVR order) of each name and
+ * architecture.
+ */
+export function packagesToPrune<P extends Pick<StoredPackage, 'name' | 'arch' | 'epoch' | 'version' | 'release'>>(packages: readonly P[], keep: number): P[] {
+  const groups = new Map<string, P[]>();
+  for (const p of packages) {
+    const k = `${p.name}\0${p.arch}`;
+    const g = groups.get(k);
+    if (g) g.push(p);
+    else groups.set(k, [p]);
+  }
+  const out: P[] = [];
+  const evr = (p: P) => ({ epoch: Number(p.epoch || '0'), version: p.version, release: p.release });
+  for (const g of groups.values()) {
+    g.sort((a, b) => compareEVR(evr(b), evr(a)));
+    out.push(...g.slice(keep));
+  }
+  return out;
+}
+
+/**
+ * Keeps the `keep` newest versions of each package name (per architecture): the others leave the
+ * metadata now and the disk after the grace period.
+ */
+export async function pruneRepository(repo: string, keep: number, options: RepoOptions = {}): Promise<PublishResult> {
+  if (!Number.isInteger(keep) || keep < 1) throw new KpkgError('USAGE', `--keep ${keep}: expected a whole number, 1 or more`);
+  return withRepository(repo, `kpkg repo prune --keep ${keep}`, options, async (s) => {
+    const doomed = packagesToPrune(s.state.packages, keep);
+    if (doomed.length === 0 && (await repomdCurrent(repo, s.state))) {
+      await collectGarbage(s);
+      return { repo, added: [], unchanged: [], removed: [], metadataWritten: false, packages: s.state.packages.length };
+    }
+    const gone = new Set(doomed.map((p) => p.pkgid));
+    const affected = new Set(doomed.map((p) => p.segment));
+    const compress = options.compress ?? s.state.compress;
+    const segments: SegmentRef[] = [];
+    for (const seg of s.state.segments) {
+      if (!affected.has(seg.id)) segments.push(seg);
+      else {
+        const kept = await filterSegment(repo, seg, compress, (id) => !gone.has(id));
+        if (kept) segments.push(kept);
+      }
+    }
+    const packages = s.state.packages.filter((p) => !gone.has(p.pkgid));
+    await commit(s, packages, segments, doomed.map((p) => p.href));
+    for (const p of doomed) options.log?.(`removed ${p.href}`);
+    return { repo, added: [], unchanged: [], removed: doomed.map((p) => p.href), metadataWritten: true, packages: packages.length };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+export interface CheckReport {
+  ok: boolean;
+  packages: number;
+  problems: string[];
+}
+
+/**
+ * What a reader needs of the repository, checked as dnf would: repomd.xml lists files present
+ * with their checksums and sizes, and every package primary lists is present with its checksum.
+ * Takes no lock: it looks at what a reader sees.
+ */
+export async function checkRepository(repo: string): Promise<CheckReport> {
+  const problems: string[] = [];
+  let repomd: string;
+  try {
+    repomd = await readFile(join(repo, 'repodata', 'repomd.xml'), 'utf8');
+  } catch (e) {
+    return { ok: false, packages: 0, problems: [`repodata/repomd.xml: ${(e as Error).message}`] };
+  }
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  let primaryXml: string | undefined;
+  for (const m of repomd.matchAll(/<data type="(\w+)">([\s\S]*?)<\/data>/g)) {
+    const body = m[2]!;
+    const href = /<location href="([^"]+)"/.exec(body)?.[1];
+    const checksum = /<checksum type="sha256">([0-9a-f]+)</.exec(body)?.[1];
+    const openChecksum = /<open-checksum type="sha256">([0-9a-f]+)</.exec(body)?.[1];
+    const size = Number(/<size>(\d+)</.exec(body)?.[1]);
+    if (!href) {
+      problems.push(`repomd.xml: ${m[1]} has no location`);
+      continue;
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(join(repo, href));
+    } catch {
+      problems.push(`${href}: listed by repomd.xml, missing`);
+      continue;
+    }
+    if (sha(data) !== checksum) problems.push(`${href}: sha256 ${sha(data)}, repomd.xml says ${checksum}`);
+    if (data.length !== size) problems.push(`${href}: ${data.length} bytes, repomd.xml says ${size}`);
+    const open = await decompress(href, data);
+    if (sha(open) !== openChecksum) problems.push(`${href}: open sha256 ${sha(open)}, repomd.xml says ${openChecksum}`);
+    if (m[1] === 'primary') primaryXml = open.toString('utf8');
+  }
+  if (primaryXml === undefined) return { ok: false, packages: 0, problems: [...problems, 'repomd.xml lists no primary'] };
+  let packages = 0;
+  for (const m of primaryXml.matchAll(/<package type="rpm">([\s\S]*?)<\/package>/g)) {
+    packages++;
+    const body = m[1]!;
+    const href = /<location href="([^"]+)"/.exec(body)?.[1] ?? '';
+    const checksum = /<checksum type="sha256" pkgid="YES">([0-9a-f]+)</.exec(body)?.[1];
+    try {
+      const data = await readFile(join(repo, href));
+      if (sha(data) !== checksum) problems.push(`${href}: sha256 ${sha(data)}, primary says ${checksum}`);
+    } catch {
+      problems.push(`${href}: listed by primary, missing`);
+    }
+  }
+  const declared = Number(/packages="(\d+)"/.exec(primaryXml)?.[1]);
+  if (declared !== packages) problems.push(`primary: says packages="${declared}", lists ${packages}`);
+  return { ok: problems.length === 0, packages, problems };
+}
+
+async function decompress(href: string, data: Buffer): Promise<Buffer> {
+  const { gunzipSync } = await import('node:zlib');
+  if (href.endsWith('.gz')) return gunzipSync(data);
+  if (href.endsWith('.zst')) {
+    const { createDecompressor } = await import('../rpm/compress.js');
+    const { Readable } = await import('node:stream');
+    const parts: Buffer[] = [];
+    for await (const chunk of Readable.from([data]).pipe(createDecompressor('zstd'))) parts.push(chunk as Buffer);
+    return Buffer.concat(parts);
+  }
+  return data;
+}

@@ -1,0 +1,451 @@
+/**
+ * What kpkg keeps beside a repository so that adding a package costs little however many are
+ * published: `<repo>/.kpkg/`.
+ *
+ *   .kpkg/lock                      the publishers' lock (lock.ts)
+ *   .kpkg/state.json                the published packages (pkgid, href, NEVRA, size, segment),
+ *                                   the segments in order, what repomd.xml lists, files awaiting
+ *                                   deletion; replaced atomically, before repomd.xml
+ *   .kpkg/segments/<id>.json        per package of the segment: pkgid and the byte range of its
+ *                                   chunk in each of the three uncompressed XML texts
+ *   .kpkg/segments/<id>.<type>.xml            the segment's chunks, uncompressed (for the
+ *                                             open-checksum and for pruning)
+ *   .kpkg/segments/<id>.<type>.xml.gz|.zst    the same, compressed as one gzip member / zstd frame
+ *
+ * A metadata file is then: a compressed member holding the XML header (with the package count),
+ * every segment's compressed member as stored, a member holding the footer. Concatenated gzip
+ * members are one valid gzip file (RFC 1952 2.2; zlib's gzread, hence libsolv and librepo, read
+ * on past the end of a member), and concatenated zstd frames one valid zstd stream. So adding one
+ * package compresses that package's chunks only and copies the rest. Segments merge as a binary
+ * counter (a new one joins the previous while it is at least as large), by concatenation again:
+ * a repository of N packages has at most log2(N) + 1 segments and is never recompressed whole.
+ * `kpkg repo index` writes one segment for everything (the best compression).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Writable } from 'node:stream';
+import { KpkgError, ioError } from '../errors.js';
+import { createCompressor } from '../rpm/compress.js';
+import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
+import type { MetadataType, RepoPackage } from './types.js';
+
+export const STATE_FORMAT = 1;
+
+/** One published package as the state remembers it: enough to refuse, prune and locate. */
+export interface StoredPackage {
+  pkgid: string;
+  href: string;
+  name: string;
+  epoch: string;
+  version: string;
+  release: string;
+  arch: string;
+  size: number;
+  segment: string;
+}
+
+export interface SegmentRef {
+  id: string;
+  count: number;
+  compress: MetadataCompression;
+}
+
+export interface PendingDeletion {
+  /** Relative to the repository root. */
+  path: string;
+  /** Milliseconds since the epoch: when it stopped being referenced. */
+  since: number;
+}
+
+export interface RepoState {
+  format: typeof STATE_FORMAT;
+  compress: MetadataCompression;
+  packages: StoredPackage[];
+  segments: SegmentRef[];
+  /** What repomd.xml lists (and must list) for this state. */
+  metadata: MetadataFileInfo[];
+  revision: number;
+  pending: PendingDeletion[];
+}
+
+export interface SegmentEntry {
+  pkgid: string;
+  /** [start, end) in the uncompressed text of each type. */
+  ranges: Record<MetadataType, [number, number]>;
+}
+
+const SUFFIX: Record<MetadataCompression, string> = { gzip: '.gz', zstd: '.zst' };
+
+export function kpkgDir(repo: string): string {
+  return join(repo, '.kpkg');
+}
+export function segmentsDir(repo: string): string {
+  return join(repo, '.kpkg', 'segments');
+}
+export function statePath(repo: string): string {
+  return join(repo, '.kpkg', 'state.json');
+}
+
+export function emptyState(compress: MetadataCompression = 'gzip'): RepoState {
+  return { format: STATE_FORMAT, compress, packages: [], segments: [], metadata: [], revision: 0, pending: [] };
+}
+
+/** The state of `repo`, undefined when kpkg has never published there. */
+export async function loadState(repo: string): Promise<RepoState | undefined> {
+  const path = statePath(repo);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError('read', path, e);
+  }
+  let state: RepoState;
+  try {
+    state = JSON.parse(text) as RepoState;
+  } catch (e) {
+    throw new KpkgError('IO', `${path} is not valid JSON: ${(e as Error).message} (run kpkg repo index to rebuild it)`, { cause: e });
+  }
+  if (state.format !== STATE_FORMAT) throw new KpkgError('IO', `${path}: unknown format ${String(state.format)} (written by another kpkg version?)`);
+  return state;
+}
+
+export function nevraKey(p: Pick<StoredPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
+  return `${p.name}-${p.epoch === '0' || p.epoch === '' ? '' : `${p.epoch}:`}${p.version}-${p.release}.${p.arch}`;
+}
+
+export function storedPackage(rec: RepoPackage, segment: string): StoredPackage {
+  return { pkgid: rec.pkgid, href: rec.href, name: rec.name, epoch: rec.epoch, version: rec.version, release: rec.release, arch: rec.arch, size: rec.sizePackage, segment };
+}
+
+// ---------------------------------------------------------------------------------------------
+// durable writes
+
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // some file systems refuse fsync on a directory: the rename is as durable as they make it
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** A unique temporary name beside `path`, hidden and ending in .tmp (swept by the next publisher). */
+export function tempName(path: string): string {
+  const base = path.slice(dirname(path).length + 1);
+  return join(dirname(path), `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Writes `data` to a temporary file, fsyncs it, renames it to `path`, fsyncs the directory. */
+export async function writeDurable(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempName(path);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw ioError('write', path, e);
+  }
+  await fsyncDir(dirname(path));
+}
+
+export async function saveState(repo: string, state: RepoState): Promise<void> {
+  await writeDurable(statePath(repo), `${JSON.stringify(state)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// compression
+
+/** `data` compressed as one gzip member or one zstd frame (our payload compressors, default levels). */
+export async function compressMember(algo: MetadataCompression, data: Uint8Array): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from([data]),
+    createCompressor(algo),
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out.push(chunk);
+        done();
+      },
+    }),
+  );
+  return Buffer.concat(out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// segments
+
+function segmentFile(repo: string, id: string, type: MetadataType | 'json', compress?: MetadataCompression): string {
+  if (type === 'json') return join(segmentsDir(repo), `${id}.json`);
+  return join(segmentsDir(repo), `${id}.${type}.xml${compress ? SUFFIX[compress] : ''}`);
+}
+
+function newSegmentId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Writes one segment holding `texts` (one uncompressed XML text per type) described by `entries`. */
+async function writeSegmentTexts(repo: string, compress: MetadataCompression, texts: Record<MetadataType, Buffer>, entries: SegmentEntry[]): Promise<SegmentRef> {
+  const id = newSegmentId();
+  await Promise.all(
+    METADATA_TYPES.map(async (type) => {
+      await writeDurableNoDirSync(segmentFile(repo, id, type), texts[type]);
+      await writeDurableNoDirSync(segmentFile(repo, id, type, compress), await compressMember(compress, texts[type]));
+    }),
+  );
+  await writeDurableNoDirSync(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`);
+  await fsyncDir(segmentsDir(repo));
+  return { id, count: entries.length, compress };
+}
+
+async function writeDurableNoDirSync(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempName(path);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw ioError('write', path, e);
+  }
+}
+
+/** A new segment for `records`, their chunks rendered by xml.ts. */
+export async function writeSegment(repo: string, compress: MetadataCompression, records: readonly RepoPackage[]): Promise<SegmentRef> {
+  const entries: SegmentEntry[] = records.map((r) => ({ pkgid: r.pkgid, ranges: {} as SegmentEntry['ranges'] }));
+  const texts = {} as Record<MetadataType, Buffer>;
+  for (const type of METADATA_TYPES) {
+    const parts: Buffer[] = [];
+    let pos = 0;
+    records.forEach((rec, i) => {
+      const b = Buffer.from(CHUNKERS[type](rec), 'utf8');
+      entries[i]!.ranges[type] = [pos, pos + b.length];
+      pos += b.length;
+      parts.push(b);
+    });
+    texts[type] = Buffer.concat(parts);
+  }
+  return writeSegmentTexts(repo, compress, texts, entries);
+}
+
+export async function readSegmentEntries(repo: string, id: string): Promise<SegmentEntry[]> {
+  const path = segmentFile(repo, id, 'json');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as SegmentEntry[];
+  } catch (e) {
+    throw ioError('read', path, e);
+  }
+}
+
+async function readSegmentText(repo: string, id: string, type: MetadataType): Promise<Buffer> {
+  const path = segmentFile(repo, id, type);
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw ioError('read', path, e);
+  }
+}
+
+/**
+ * One segment holding `segments` in order: their compressed members concatenated as they are
+ * (no recompression) when they share the compression, else recompressed.
+ */
+export async function mergeSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[]): Promise<SegmentRef> {
+  const id = newSegmentId();
+  const entries: SegmentEntry[] = [];
+  const shift: Record<MetadataType, number> = { primary: 0, filelists: 0, other: 0 };
+  for (const seg of segments) {
+    for (const e of await readSegmentEntries(repo, seg.id)) {
+      const ranges = {} as SegmentEntry['ranges'];
+      for (const type of METADATA_TYPES) ranges[type] = [e.ranges[type][0] + shift[type], e.ranges[type][1] + shift[type]];
+      entries.push({ pkgid: e.pkgid, ranges });
+    }
+    for (const type of METADATA_TYPES) shift[type] += (await stat(segmentFile(repo, seg.id, type))).size;
+  }
+  await Promise.all(
+    METADATA_TYPES.map(async (type) => {
+      await concatFiles(
+        segmentFile(repo, id, type),
+        segments.map((s) => segmentFile(repo, s.id, type)),
+      );
+      if (segments.every((s) => s.compress === compress)) {
+        await concatFiles(
+          segmentFile(repo, id, type, compress),
+          segments.map((s) => segmentFile(repo, s.id, type, s.compress)),
+        );
+      } else {
+        await writeDurableNoDirSync(segmentFile(repo, id, type, compress), await compressMember(compress, await readFile(segmentFile(repo, id, type))));
+      }
+    }),
+  );
+  await writeDurableNoDirSync(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`);
+  await fsyncDir(segmentsDir(repo));
+  return { id, count: entries.length, compress };
+}
+
+/** A new segment holding the packages of `seg` whose pkgid `keep` accepts (recompressed). */
+export async function filterSegment(repo: string, seg: SegmentRef, compress: MetadataCompression, keep: (pkgid: string) => boolean): Promise<SegmentRef | undefined> {
+  const entries = await readSegmentEntries(repo, seg.id);
+  const kept = entries.filter((e) => keep(e.pkgid));
+  if (kept.length === 0) return undefined;
+  const texts = {} as Record<MetadataType, Buffer>;
+  const newEntries: SegmentEntry[] = kept.map((e) => ({ pkgid: e.pkgid, ranges: {} as SegmentEntry['ranges'] }));
+  for (const type of METADATA_TYPES) {
+    const text = await readSegmentText(repo, seg.id, type);
+    let pos = 0;
+    const parts = kept.map((e, i) => {
+      const [s, end] = e.ranges[type];
+      newEntries[i]!.ranges[type] = [pos, pos + end - s];
+      pos += end - s;
+      return text.subarray(s, end);
+    });
+    texts[type] = Buffer.concat(parts);
+  }
+  return writeSegmentTexts(repo, compress, texts, newEntries);
+}
+
+async function concatFiles(to: string, from: readonly string[]): Promise<void> {
+  const tmp = tempName(to);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      for (const f of from) {
+        for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) await fh.write(chunk as Buffer);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, to);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw ioError('write', to, e);
+  }
+}
+
+/**
+ * Binary-counter compaction: while the last segment is at least as large as the one before it,
+ * the two become one (by concatenation). Returns the new list; replaced segments are left on disk
+ * for the caller to remove once the state no longer names them.
+ */
+export async function compact(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[]): Promise<SegmentRef[]> {
+  const out = [...segments];
+  // a segment of another compression is rewritten once, on its own
+  for (let i = 0; i < out.length; i++) {
+    if (out[i]!.compress !== compress) out[i] = await mergeSegments(repo, compress, [out[i]!]);
+  }
+  while (out.length >= 2 && out[out.length - 1]!.count >= out[out.length - 2]!.count) {
+    const b = out.pop()!;
+    const a = out.pop()!;
+    out.push(await mergeSegments(repo, compress, [a, b]));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// metadata files from segments
+
+/**
+ * Writes `repodata/<sha256>-<type>.xml.gz|.zst` for the segments: a header member, the segments'
+ * members, a footer member. Checksums and sizes as writeMetadataFile (metadata.ts) gives them.
+ */
+export async function writeMetadataFromSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[], type: MetadataType): Promise<MetadataFileInfo> {
+  const repodata = join(repo, 'repodata');
+  await mkdir(repodata, { recursive: true });
+  const count = segments.reduce((n, s) => n + s.count, 0);
+  const header = Buffer.from(metadataHeader(type, count), 'utf8');
+  const footer = Buffer.from(metadataFooter(type), 'utf8');
+  const packed = createHash('sha256');
+  const openHash = createHash('sha256');
+  let size = 0;
+  let openSize = 0;
+  const tmp = join(repodata, `.${type}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      const put = async (b: Buffer) => {
+        packed.update(b);
+        size += b.length;
+        await fh.write(b);
+      };
+      const seen = (b: Buffer) => {
+        openHash.update(b);
+        openSize += b.length;
+      };
+      seen(header);
+      await put(await compressMember(compress, header));
+      for (const seg of segments) {
+        for await (const chunk of createReadStream(segmentFile(repo, seg.id, type), { highWaterMark: 1 << 20 })) seen(chunk as Buffer);
+        for await (const chunk of createReadStream(segmentFile(repo, seg.id, type, compress), { highWaterMark: 1 << 20 })) await put(chunk as Buffer);
+      }
+      seen(footer);
+      await put(await compressMember(compress, footer));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw ioError('write', tmp, e);
+  }
+  const checksum = packed.digest('hex');
+  const name = `${checksum}-${type}.xml${SUFFIX[compress]}`;
+  const final = join(repodata, name);
+  try {
+    await rename(tmp, final);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw ioError('rename', final, e);
+  }
+  const timestamp = Math.floor((await stat(final)).mtimeMs / 1000);
+  return { type, href: `repodata/${name}`, checksum, openChecksum: openHash.digest('hex'), size, openSize, timestamp };
+}
+
+// ---------------------------------------------------------------------------------------------
+// clean-up
+
+/** Removes temporary files left by killed publishers (call with the lock held). */
+export async function removeTemporaries(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => unlink(join(dir, n)).catch(() => undefined)));
+  }
+}
+
+/** Removes the segment files that `keep` does not name (call after the state naming them is saved). */
+export async function removeUnusedSegments(repo: string, keep: readonly SegmentRef[]): Promise<void> {
+  const ids = new Set(keep.map((s) => s.id));
+  let names: string[];
+  try {
+    names = await readdir(segmentsDir(repo));
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names
+      .filter((n) => !n.startsWith('.') && !ids.has(n.slice(0, n.indexOf('.'))))
+      .map((n) => unlink(join(segmentsDir(repo), n)).catch(() => undefined)),
+  );
+}
