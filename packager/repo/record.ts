@@ -156,9 +156,86 @@ const DEP_TAGS: readonly [DepKey | 'oldsuggests' | 'oldenhances', number, number
   ['oldenhances', RPMTAG_OLDENHANCESNAME, RPMTAG_OLDENHANCESFLAGS, RPMTAG_OLDENHANCESVERSION],
 ];
 
-function headerFiles(h: Header): RepoFile[] {
-  const baseNames = h.strings(Tag.BASENAMES);
-  const dirNames = h.strings(Tag.DIRNAMES);
+/**
+ * The strings of a header as createrepo_c sees them. Our reader decodes every string as UTF-8
+ * (invalid bytes become U+FFFD); createrepo_c instead converts a string that is not valid UTF-8
+ * from Latin-1 (cr_latin1_to_utf8() in src/xml_dump.c: bytes 0x80-0xBF and C0 controls other
+ * than tab, LF, CR dropped, 0xC0-0xFF converted). So a string holding U+FFFD is decoded again
+ * from the header's bytes when we have them.
+ */
+interface Strings {
+  str(tag: number): string;
+  strs(tag: number): string[];
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+export function latin1ToUtf8(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) {
+    if (b < 0x80) {
+      if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) continue;
+      out += String.fromCharCode(b);
+    } else if (b >= 0xc0) {
+      out += String.fromCharCode(b);
+    }
+  }
+  return out;
+}
+
+/** The raw bytes of the strings of `tag` in a stored header, or undefined. */
+function rawStrings(bytes: Buffer, tag: number): Buffer[] | undefined {
+  if (bytes.length < 16) return undefined;
+  const il = bytes.readUInt32BE(8);
+  const dl = bytes.readUInt32BE(12);
+  const store = 16 + il * 16;
+  if (store + dl > bytes.length) return undefined;
+  for (let i = 0; i < il; i++) {
+    const e = 16 + i * 16;
+    if (bytes.readUInt32BE(e) !== tag) continue;
+    const type = bytes.readUInt32BE(e + 4);
+    if (type !== 6 && type !== 8 && type !== 9) return undefined; // STRING, STRING_ARRAY, I18NSTRING
+    const count = type === 6 ? 1 : bytes.readUInt32BE(e + 12);
+    let p = store + bytes.readUInt32BE(e + 8);
+    const out: Buffer[] = [];
+    for (let k = 0; k < count; k++) {
+      const nul = bytes.indexOf(0, p);
+      if (nul < 0 || nul >= store + dl) return undefined;
+      out.push(bytes.subarray(p, nul));
+      p = nul + 1;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+function headerStrings(h: Header, bytes: Buffer | undefined): Strings {
+  const fix = (tag: number, values: string[]): string[] => {
+    if (!bytes || !values.some((v) => v.includes('\ufffd'))) return values;
+    const raw = rawStrings(bytes, tag);
+    if (!raw || raw.length < values.length) return values;
+    return values.map((v, i) => {
+      if (!v.includes('\ufffd')) return v;
+      const b = raw[i] as Buffer;
+      try {
+        return UTF8.decode(b);
+      } catch {
+        return latin1ToUtf8(b);
+      }
+    });
+  };
+  return {
+    str: (tag) => {
+      const v = h.string(tag);
+      return v === undefined ? '' : (fix(tag, [v])[0] as string);
+    },
+    strs: (tag) => fix(tag, h.strings(tag)),
+  };
+}
+
+function headerFiles(h: Header, S: Strings): RepoFile[] {
+  const baseNames = S.strs(Tag.BASENAMES);
+  const dirNames = S.strs(Tag.DIRNAMES);
   const dirIndexes = h.numbers(Tag.DIRINDEXES);
   const flags = h.numbers(Tag.FILEFLAGS);
   const modes = h.numbers(Tag.FILEMODES);
@@ -177,7 +254,7 @@ function headerFiles(h: Header): RepoFile[] {
   return out;
 }
 
-function dependencies(h: Header, files: ReadonlySet<string>, options: Required<RecordOptions>): Record<DepKey, RepoDependency[]> {
+function dependencies(h: Header, S: Strings, files: ReadonlySet<string>, options: Required<RecordOptions>): Record<DepKey, RepoDependency[]> {
   const out: Record<DepKey, RepoDependency[]> = {
     provides: [],
     conflicts: [],
@@ -196,9 +273,9 @@ function dependencies(h: Header, files: ReadonlySet<string>, options: Required<R
     if ((key === 'oldsuggests' || key === 'oldenhances') && !options.legacyWeakDeps) continue;
     // createrepo_c reads a kind only when its three tags are all present
     if (!h.has(nameTag) || !h.has(flagsTag) || !h.has(versionTag)) continue;
-    const names = h.strings(nameTag);
+    const names = S.strs(nameTag);
     const flagsArr = h.numbers(flagsTag);
-    const versions = h.strings(versionTag);
+    const versions = S.strs(versionTag);
     const n = Math.min(names.length, flagsArr.length, versions.length);
     let libc: RepoDependency | undefined;
     for (let i = 0; i < n; i++) {
@@ -263,11 +340,11 @@ function dependencies(h: Header, files: ReadonlySet<string>, options: Required<R
  * times are made distinct by bumping the older entries by one second each, as createrepo_c does
  * ("Ugly but works!"); authors lose trailing spaces.
  */
-function changelog(h: Header, limit: number): RepoChangelog[] {
+function changelog(h: Header, S: Strings, limit: number): RepoChangelog[] {
   if (!h.has(Tag.CHANGELOGTIME) || !h.has(Tag.CHANGELOGNAME) || !h.has(Tag.CHANGELOGTEXT)) return [];
   const times = h.numbers(Tag.CHANGELOGTIME);
-  const names = h.strings(Tag.CHANGELOGNAME);
-  const texts = h.strings(Tag.CHANGELOGTEXT);
+  const names = S.strs(Tag.CHANGELOGNAME);
+  const texts = S.strs(Tag.CHANGELOGTEXT);
   const n = Math.min(times.length, names.length, texts.length, limit === -1 ? Infinity : Math.max(0, limit));
   const list: RepoChangelog[] = []; // list[0] is the most recently processed entry, as the C list
   let lastTime = 0;
@@ -312,15 +389,16 @@ function* strings(rec: RepoPackage): Generator<[string, string]> {
  * Throws KpkgError('BAD_PACKAGE') when a string holds a character XML 1.0 cannot carry:
  * createrepo_c refuses such packages too.
  */
-export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'headerOffset' | 'payloadOffset'>, file: PackageFile, options: RecordOptions = {}): RepoPackage {
+export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'headerOffset' | 'payloadOffset'> & Partial<Pick<RpmPackage, 'headerBytes'>>, file: PackageFile, options: RecordOptions = {}): RepoPackage {
   const opts: Required<RecordOptions> = {
     changelogLimit: options.changelogLimit ?? DEFAULT_CHANGELOG_LIMIT,
     transPre: options.transPre ?? false,
     legacyWeakDeps: options.legacyWeakDeps ?? true,
   };
   const h = pkg.header;
-  const s = (tag: number) => h.string(tag) ?? '';
-  const files = headerFiles(h);
+  const S = headerStrings(h, pkg.headerBytes);
+  const s = S.str;
+  const files = headerFiles(h, S);
   // rpm merges the signature's sizes into the header on reading (headerMergeLegacySigs), and
   // headerGet(LONGARCHIVESIZE) falls back to the 32-bit ARCHIVESIZE
   const archive =
@@ -354,9 +432,9 @@ export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'he
     sourcerpm: s(Tag.SOURCERPM),
     headerStart: pkg.headerOffset,
     headerEnd: pkg.payloadOffset,
-    ...dependencies(h, new Set(files.map((f) => f.path)), opts),
+    ...dependencies(h, S, new Set(files.map((f) => f.path)), opts),
     files,
-    changelog: changelog(h, opts.changelogLimit),
+    changelog: changelog(h, S, opts.changelogLimit),
   };
   for (const [field, value] of strings(rec)) {
     const bad = forbiddenXmlChar(value);

@@ -59,12 +59,14 @@ export function escapeText(s: string): string {
 }
 
 /**
- * Escapes an attribute value for double quotes, as libxml2 does: also `"`, and tab, LF and CR
- * as character references (attribute-value normalisation would turn them into spaces).
+ * Escapes an attribute value for double quotes, as libxml2 2.9 does for a node without a
+ * document encoding (xmlBufAttrSerializeTxtContent): also `"`; tab, LF and CR as character
+ * references (attribute-value normalisation would turn them into spaces); and every non-ASCII
+ * character as `&#xHEX;`, so that the bytes equal createrepo_c's.
  */
 export function escapeAttr(s: string): string {
   assertXmlChars(s);
-  return s.replace(/[&<>"\r\n\t]/g, (c) => ATTR_ESCAPES[c] as string);
+  return s.replace(/[&<>"\r\n\t]|[^\x00-\x7f]/gu, (c) => ATTR_ESCAPES[c] ?? `&#x${(c.codePointAt(0) as number).toString(16).toUpperCase()};`);
 }
 
 function text(indent: string, tag: string, value: string): string {

@@ -4,7 +4,7 @@
 // other, and the repomd entries that do not depend on compression. Then dnf reads a repository
 // whose repodata is ours: repoquery lists every package, install works into an empty root.
 import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, expect, it } from 'vitest';
@@ -38,7 +38,7 @@ function ownSpecs(): PackageSpec[] {
   // 12 entries, newest first as rpm keeps them; three share a time; authors with trailing spaces
   for (let i = 0; i < 12; i++) {
     const time = SDE - (i < 3 ? 0 : i) * 86_400;
-    changelog.push({ time, author: `Dev ${i} <dev${i}@example.com> - 1.${i}-1   `, text: `- change ${i} ${i === 0 ? hostile : ''}` });
+    changelog.push({ time, author: `Dév ${i} <dev${i}@example.com> - 1.${i}-1   `, text: `- change ${i} ${i === 0 ? hostile : ''}` });
   }
   return [
     {
@@ -61,6 +61,7 @@ function ownSpecs(): PackageSpec[] {
         { name: 'config(kpkg-rules)', flags: RPMSENSE_EQUAL, version: '4:2.0.1-3.el9' },
         { name: 'self-provided', flags: RPMSENSE_GREATER | RPMSENSE_EQUAL, version: '1.0' },
         { name: 'unversioned-cap' },
+        { name: 'cap(café_日本_😀)', flags: RPMSENSE_EQUAL, version: '1' },
       ],
       requires: [
         { name: '/bin/sh', flags: RPMSENSE_SCRIPT_PRE },
@@ -125,6 +126,47 @@ function ownSpecs(): PackageSpec[] {
   ];
 }
 
+/**
+ * A spec whose strings are Latin-1, not UTF-8 (rpm 4.18 builds it with a warning when told to):
+ * createrepo_c converts such strings (dropping bytes 0x80-0xBF); built as binary and source RPM.
+ */
+const LATIN1_SPEC = Buffer.from(
+  [
+    'Name: latin',
+    'Version: 1.0',
+    'Release: 1',
+    'Summary: caf\xe9 cr\xe8me',
+    'License: MIT',
+    'BuildArch: noarch',
+    'Requires(pretrans): pre-thing',
+    'Requires: libc.so.6(GLIBC_2.4), libc.so.6(GLIBC_2.28)',
+    '%description',
+    'Na\xefve text \xab quoted \xbb',
+    '%install',
+    'mkdir -p %{buildroot}/usr/share/latin',
+    'echo x > %{buildroot}/usr/share/latin/f\xe9e.txt',
+    '%files',
+    '/usr/share/latin',
+    '%changelog',
+    '* Tue Nov 14 2023 J\xf6rg <j@example.com> - 1.0-1',
+    '- \xe9t\xe9',
+    '',
+  ].join('\n'),
+  'latin1',
+);
+
+function rpmbuildLatin1(into: string): void {
+  const top = tmpDir('repo-md-rpmbuild');
+  const spec = join(top, 'latin.spec');
+  writeFileSync(spec, LATIN1_SPEC);
+  const defs = ['--define', `_topdir ${top}`, '--define', '_invalid_encoding_terminates_build 0', '--define', '__os_install_post %{nil}', '--define', '_build_id_links none'];
+  const env = { SOURCE_DATE_EPOCH: String(SDE), TZ: 'UTC', HOME: top };
+  runOk('rpmbuild', ['-bb', '--quiet', ...defs, spec], { env });
+  runOk('rpmbuild', ['-bs', '--quiet', ...defs, spec], { env });
+  copyFileSync(join(top, 'RPMS', 'noarch', 'latin-1.0-1.noarch.rpm'), join(into, 'latin-1.0-1.noarch.rpm'));
+  copyFileSync(join(top, 'SRPMS', 'latin-1.0-1.src.rpm'), join(into, 'latin-1.0-1.src.rpm'));
+}
+
 function sha256(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
@@ -179,7 +221,7 @@ function byPkgid(root: XmlElement, type: string): Map<string, XmlElement> {
   return m;
 }
 
-describeWithTools(['createrepo_c', 'dnf', 'zstd'], 'repository metadata: ours against createrepo_c, read by dnf', () => {
+describeWithTools(['createrepo_c', 'dnf', 'rpmbuild', 'zstd'], 'repository metadata: ours against createrepo_c, read by dnf', () => {
   const repo = tmpDir('repo-md');
   const crOut = tmpDir('repo-md-createrepo');
   let ours: RepoPackage[] = [];
@@ -187,6 +229,7 @@ describeWithTools(['createrepo_c', 'dnf', 'zstd'], 'repository metadata: ours ag
   beforeAll(async () => {
     for (const f of readdirSync(FIXTURES).filter((n) => n.endsWith('.rpm'))) copyFileSync(join(FIXTURES, f), join(repo, f));
     for (const spec of ownSpecs()) await writeRpm(spec, join(repo, packageFileName(spec)), { sourceDateEpoch: SDE });
+    rpmbuildLatin1(repo);
     runOk('createrepo_c', ['--quiet', '--no-database', '--outputdir', crOut, repo]);
     ours = await records(repo);
     await writeMetadata(repo, ours, { compress: 'gzip' });
@@ -196,7 +239,11 @@ describeWithTools(['createrepo_c', 'dnf', 'zstd'], 'repository metadata: ours ag
     const cr = readRepomd(join(crOut, 'repodata'));
     const primary = byPkgid(metadataTree(crOut, cr, 'primary'), 'primary');
     expect([...primary.keys()].sort()).toEqual(ours.map((r) => r.pkgid).sort());
-    expect(ours.length).toBe(5);
+    expect(ours.length).toBe(7);
+    const latin = ours.filter((r) => r.name === 'latin');
+    expect(latin.map((r) => r.arch).sort()).toEqual(['noarch', 'src']);
+    expect(latin[0]!.summary).toBe('café crème');
+    expect(latin[0]!.description).toBe('Naïve text  quoted '); // « and » (0xAB, 0xBB) dropped, as createrepo_c
   });
 
   for (const type of ['primary', 'filelists', 'other'] as const) {
@@ -252,7 +299,7 @@ describeWithTools(['createrepo_c', 'dnf', 'zstd'], 'repository metadata: ours ag
     const res = root.dnfOk(['repoquery', '-a', '--qf', '%{name}-%{epoch}:%{version}-%{release}.%{arch}']);
     const listed = res.stdout.split('\n').filter((l) => /^[\w~.-]+-\d+:/.test(l)).sort();
     expect(listed).toEqual(
-      ['hello-0:1.2.3-1.noarch', 'kpkg-plain-0:1.0-1.noarch', 'kpkg-rules-4:2.0.1-3.el9.x86_64', 'unicode-names-0:0.9.0~rc.1-1.noarch', 'world-2:0.4.0-3.noarch'].sort(),
+      ['hello-0:1.2.3-1.noarch', 'kpkg-plain-0:1.0-1.noarch', 'latin-0:1.0-1.noarch', 'latin-0:1.0-1.src', 'kpkg-rules-4:2.0.1-3.el9.x86_64', 'unicode-names-0:0.9.0~rc.1-1.noarch', 'world-2:0.4.0-3.noarch'].sort(),
     );
     const req = root.dnfOk(['repoquery', '--requires', 'kpkg-rules']).stdout;
     expect(req).toContain('glibc >= 2.28');

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
-import { DEFAULT_CHANGELOG_LIMIT, flagsName, packageRecord, splitEVR } from '../../../packager/repo/record.js';
+import { DEFAULT_CHANGELOG_LIMIT, flagsName, latin1ToUtf8, packageRecord, splitEVR } from '../../../packager/repo/record.js';
 import type { RepoDependency } from '../../../packager/repo/types.js';
 import { filelistsChunk, isPrimaryFile, otherChunk, primaryChunk } from '../../../packager/repo/xml.js';
 import {
@@ -247,6 +247,39 @@ describe('packageRecord rules (createrepo_c parsehdr.c)', () => {
     const p = header((h) => h.set(Tag.SUMMARY, TagType.STRING, 'bell\u0007'));
     expect(() => packageRecord(p, FILE)).toThrow(KpkgError);
     expect(() => packageRecord(p, FILE)).toThrow(/summary .*U\+0007/);
+  });
+});
+
+describe('strings that are not UTF-8 (cr_latin1_to_utf8)', () => {
+  it('converts Latin-1 as createrepo_c: 0xC0-0xFF kept, 0x80-0xBF and C0 controls dropped', () => {
+    expect(latin1ToUtf8(Buffer.from('caf\xe9 \xab\xbb\x85 \x01\tok\xff', 'latin1'))).toBe('café  \tokÿ');
+  });
+
+  it('re-reads a string from the header bytes when UTF-8 decoding failed, and leaves valid UTF-8 alone', () => {
+    const h = new Header()
+      .set(Tag.NAME, TagType.STRING, 'pkg')
+      .set(Tag.VERSION, TagType.STRING, '1')
+      .set(Tag.RELEASE, TagType.STRING, '1')
+      .set(Tag.SUMMARY, TagType.I18NSTRING, ['café'])
+      .set(Tag.DESCRIPTION, TagType.I18NSTRING, ['naïve \ufffd'])
+      .set(Tag.CHANGELOGTIME, TagType.INT32, [1])
+      .set(Tag.CHANGELOGNAME, TagType.STRING_ARRAY, ['Jörg'])
+      .set(Tag.CHANGELOGTEXT, TagType.STRING_ARRAY, ['- ok']);
+    const bytes = h.encode(Tag.HEADERIMMUTABLE);
+    // 'é' (C3 A9) -> E9 41 and 'ö' (C3 B6) -> F6 42: the same length, no longer UTF-8
+    const patch = (word: string, ch: string, to: number[]) => {
+      const at = bytes.indexOf(Buffer.from(ch), bytes.indexOf(Buffer.from(word)));
+      expect(at).toBeGreaterThan(0);
+      Buffer.from(to).copy(bytes, at);
+    };
+    patch('café', 'é', [0xe9, 0x41]);
+    patch('Jörg', 'ö', [0xf6, 0x42]);
+    const header = Header.decode(bytes, 0, 'header').header;
+    expect(header.string(Tag.SUMMARY)).toContain('\ufffd');
+    const rec = packageRecord({ header, signature: new Header(), headerOffset: 0, payloadOffset: bytes.length, headerBytes: bytes }, FILE);
+    expect(rec.summary).toBe('caféA');
+    expect(rec.changelog[0]!.author).toBe('JöBrg');
+    expect(rec.description).toBe('naïve \ufffd'); // valid UTF-8 holding U+FFFD stays
   });
 });
 

@@ -27,6 +27,9 @@ describe('XML escaping', () => {
   it('escapes as libxml2: & < > and CR in text; also " tab LF in attributes; nothing else', () => {
     expect(escapeText(`<&>"'\t\n\r]]>é`)).toBe(`&lt;&amp;&gt;"'\t\n&#13;]]&gt;é`);
     expect(escapeAttr(`<&>"'\t\n\r`)).toBe(`&lt;&amp;&gt;&quot;'&#9;&#10;&#13;`);
+    // non-ASCII in attributes as hexadecimal references, as libxml2 2.9 (createrepo_c) writes them
+    expect(escapeAttr('café 日本 😀')).toBe('caf&#xE9; &#x65E5;&#x672C; &#x1F600;');
+    expect(escapeText('café 😀')).toBe('café 😀');
   });
 
   it('refuses characters XML 1.0 cannot carry', () => {
