@@ -199,8 +199,9 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
     throw ioError('create the lock', path, e);
   }
   try {
+    // no fsync: after a crash of the machine the owner is gone anyway, and an empty or torn lock
+    // file is broken once it has stayed unreadable for 2 s
     await fh.writeFile(`${JSON.stringify(owner)}\n`);
-    await fh.sync();
   } finally {
     await fh.close();
   }

@@ -23,9 +23,10 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { KpkgError, ioError } from '../errors.js';
-import { fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
+import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
 import { compareEVR } from '../rpm/version.js';
 import { acquireLock, type Lock } from './lock.js';
 import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
@@ -93,42 +94,61 @@ interface Candidate {
 // ---------------------------------------------------------------------------------------------
 // reading packages
 
+/** Packages up to this size are read with one read (most are): far fewer system calls. */
+const WHOLE_FILE_LIMIT = 64 << 20;
+
 /** sha256 of the file, its digests checked, its record: one pass over the file. */
 export async function readCandidate(path: string, href?: string): Promise<Candidate> {
   let src: ByteSource;
+  let mtime: number;
+  let whole: Buffer | undefined;
   try {
-    src = await fileSource(path);
+    const st = statSync(path);
+    mtime = Math.floor(st.mtimeMs / 1000);
+    if (st.isFile() && st.size <= WHOLE_FILE_LIMIT) {
+      whole = readFileSync(path);
+      src = bufferSource(whole);
+    } else {
+      src = await fileSource(path);
+    }
   } catch (e) {
-    throw new KpkgError('BAD_PACKAGE', `${path}: cannot read the package (${(e as Error).message})`, { cause: e });
+    throw new KpkgError('BAD_PACKAGE', `${path}: cannot read the package (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   try {
     const pkg = await readRpmFrom(src, path);
-    const hash = createHash('sha256');
-    hash.update(await src.read(0, pkg.payloadOffset, 'package'));
-    let next = pkg.payloadOffset;
-    // verifyDigests reads the payload once, in order: hash the whole file as it goes
-    const tee: ByteSource = {
-      size: src.size,
-      async read(pos, length, structure) {
-        const b = await src.read(pos, length, structure);
-        if (pos === next) {
-          hash.update(b);
-          next += b.length;
-        }
-        return b;
-      },
-      close: async () => undefined,
-    };
-    const digests = await verifyDigests(pkg, tee);
-    if (next < src.size) hash.update(await src.read(next, src.size - next, 'payload'));
+    let sha256: string;
+    let digests: DigestReport;
+    if (whole) {
+      digests = await verifyDigests(pkg, src);
+      sha256 = createHash('sha256').update(whole).digest('hex');
+    } else {
+      const hash = createHash('sha256');
+      hash.update(await src.read(0, pkg.payloadOffset, 'package'));
+      let next = pkg.payloadOffset;
+      // verifyDigests reads the payload once, in order: hash the whole file as it goes
+      const tee: ByteSource = {
+        size: src.size,
+        async read(pos, length, structure) {
+          const b = await src.read(pos, length, structure);
+          if (pos === next) {
+            hash.update(b);
+            next += b.length;
+          }
+          return b;
+        },
+        close: async () => undefined,
+      };
+      digests = await verifyDigests(pkg, tee);
+      if (next < src.size) hash.update(await src.read(next, src.size - next, 'payload'));
+      sha256 = hash.digest('hex');
+    }
     if (!digests.ok) {
       const bad = Object.entries(digests)
         .filter(([, v]) => v === 'bad')
         .map(([k]) => k);
       throw new KpkgError('BAD_PACKAGE', `${path}: the package is corrupted (${bad.length ? `${bad.join(', ')} do not match` : 'no digest to check'})`);
     }
-    const mtime = Math.floor((await stat(path)).mtimeMs / 1000);
-    const record = packageRecord(pkg, { href: href ?? '', sha256: hash.digest('hex'), size: src.size, mtime });
+    const record = packageRecord(pkg, { href: href ?? '', sha256, size: src.size, mtime });
     if (href === undefined) record.href = packageHref(record);
     return { source: path, record, digests };
   } catch (e) {
@@ -430,7 +450,15 @@ export async function indexRepository(repo: string, options: RepoOptions = {}): 
   return withRepository(repo, 'kpkg repo index', options, async (s) => {
     const before = new Set(s.state.packages.map((p) => p.href));
     const { records } = await reindex(s);
-    return { repo, added: records.map((r) => r.href).filter((h) => !before.has(h)), unchanged: records.map((r) => r.href).filter((h) => before.has(h)), removed: [...before].filter((h) => !records.some((r) => r.href === h)), metadataWritten: true, packages: records.length };
+    const now = new Set(records.map((r) => r.href));
+    return {
+      repo,
+      added: records.map((r) => r.href).filter((h) => !before.has(h)),
+      unchanged: records.map((r) => r.href).filter((h) => before.has(h)),
+      removed: [...before].filter((h) => !now.has(h)),
+      metadataWritten: true,
+      packages: records.length,
+    };
   });
 }
 
