@@ -7,16 +7,15 @@
  *   `gpg --quick-gen-key ... ed25519` makes). The RFC 9580 Ed25519 algorithm (27) is refused: rpm
  *   4.18 does not know it.
  * - SHA-256 or stronger: SHA-1 signatures are refused by RHEL 9's crypto policy.
- * - The primary key signs when it can: rpm before 4.18 does not check signatures made by
- *   subkeys. A key whose primary cannot sign falls back to its signing subkey (rpm >= 4.18
- *   imports subkeys and checks those signatures).
+ * - The primary key signs when it can: old rpm does not check signatures made by subkeys. A key
+ *   whose primary cannot sign falls back to its signing subkey: rpm 4.18 imports subkeys and
+ *   checks those signatures (test/system/sign.test.ts), older rpm may not.
  * - openpgp.js writes the Issuer Key ID subpacket non-critical (rpm < 4.17 refuses a critical
  *   one) and the issuer fingerprint subpacket non-critical for v4 signatures.
  *
  * Key material is never put in an error message: errors name the file and the key ID only.
  */
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import * as openpgp from 'openpgp';
 import { KpkgError, ioError } from '../errors.js';
 import { parseSignaturePacket, type SignatureInfo } from './packet.js';
@@ -29,6 +28,10 @@ export interface SigningKey {
   /** the (sub)key that signs, 16 lower-case hex digits */
   keyId: string;
   signerKeyId: openpgp.KeyID;
+  /** the secret (sub)key packet that signs */
+  signerPacket: openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket;
+  /** true when the primary key cannot sign and a subkey does (rpm 4.18 checks those, older rpm may not) */
+  subkey: boolean;
   fingerprint: string;
   /** 'RSA' or 'EdDSA': decides the rpm signature tags */
   algorithm: 'RSA' | 'EdDSA';
@@ -100,6 +103,8 @@ export async function loadSigningKeyFrom(bytes: Uint8Array, source: string, pass
     key,
     keyId: signer.getKeyID().toHex(),
     signerKeyId: signer.getKeyID(),
+    signerPacket: signer.keyPacket as openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket,
+    subkey: signer !== key,
     fingerprint: signer.getFingerprint().toUpperCase(),
     algorithm,
     publicKeyArmored: key.toPublic().armor(),
@@ -110,7 +115,7 @@ async function chooseSigner(key: openpgp.PrivateKey, source: string): Promise<op
   try {
     return await key.getSigningKey(key.getKeyID(), null, undefined, FULL_CONFIG());
   } catch {
-    // the primary cannot sign: a signing subkey (rpm >= 4.18 checks subkey signatures)
+    // the primary cannot sign: a signing subkey (rpm 4.18 checks subkey signatures)
   }
   try {
     return await key.getSigningKey(undefined, null, undefined, FULL_CONFIG());
@@ -121,24 +126,44 @@ async function chooseSigner(key: openpgp.PrivateKey, source: string): Promise<op
 
 type Data = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
+/** What SignaturePacket.sign reads of the signed data: a binary literal with no text. */
+interface SignedData {
+  text: null;
+  getBytes(clone?: boolean): Uint8Array | ReadableStream<Uint8Array>;
+}
+
+/** The parts of openpgp.js's SignaturePacket that its type declarations leave out. */
+interface SigningPacket {
+  sign(key: openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket, data: SignedData, date: Date, detached: boolean, config: openpgp.Config): Promise<void>;
+  params: unknown;
+  signedHashValue: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
 /**
  * A detached binary v4 signature (one signature packet) over `data`, which may be a stream of
  * chunks so that a package of any size is signed in bounded memory.
+ *
+ * The packet is made with openpgp.js's SignaturePacket rather than openpgp.sign(): sign() wraps
+ * the data in a literal data packet that tees a stream and keeps the untouched branch in memory,
+ * the whole package. SignaturePacket.sign is what sign() calls underneath, with the same
+ * subpackets (creation time, issuer key ID, issuer fingerprint, openpgp.js's salt notation).
  */
 export async function signDetachedBinary(data: Data, key: SigningKey): Promise<Buffer> {
-  const stream = data instanceof Uint8Array ? undefined : (Readable.toWeb(Readable.from(data)) as unknown as ReadableStream<Uint8Array>);
+  const bytes = data instanceof Uint8Array ? data : pullStream(data);
   try {
-    const message = stream ? await openpgp.createMessage({ binary: stream, format: 'binary' }) : await openpgp.createMessage({ binary: data as Uint8Array, format: 'binary' });
-    const signed = (await openpgp.sign({
-      message,
-      signingKeys: key.key,
-      signingKeyIDs: key.signerKeyId,
-      detached: true,
-      format: 'binary',
-      config: SIGN_CONFIG,
-    })) as Uint8Array | ReadableStream<Uint8Array>;
-    const bytes = signed instanceof Uint8Array ? signed : await readAll(signed);
-    const sig = Buffer.from(bytes);
+    const packet = new openpgp.SignaturePacket();
+    packet.signatureType = openpgp.enums.signature.binary;
+    packet.publicKeyAlgorithm = key.signerPacket.algorithm;
+    packet.hashAlgorithm = openpgp.enums.hash.sha256;
+    const signing = packet as unknown as SigningPacket;
+    await signing.sign(key.signerPacket, { text: null, getBytes: () => bytes }, new Date(), true, FULL_CONFIG());
+    // with streamed data, the signature values are computed as the stream is read: wait for them
+    signing.params = await signing.params;
+    if (signing.signedHashValue !== null && !(signing.signedHashValue instanceof Uint8Array)) signing.signedHashValue = await readAll(signing.signedHashValue);
+    const list = new openpgp.PacketList<openpgp.SignaturePacket>();
+    list.push(packet);
+    const written = list.write() as Uint8Array | ReadableStream<Uint8Array>;
+    const sig = Buffer.from(written instanceof Uint8Array ? written : await readAll(written));
     checkSignature(sig, key);
     return sig;
   } catch (e) {
@@ -152,6 +177,27 @@ export async function signDetached(data: Uint8Array | string, key: SigningKey): 
   const bin = await signDetachedBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : data, key);
   const sig = await openpgp.readSignature({ binarySignature: bin });
   return sig.armor();
+}
+
+/**
+ * A web stream that reads `data` only when openpgp.js asks for more: memory stays bounded
+ * (Readable.toWeb on Node 20 reads ahead without limit).
+ */
+function pullStream(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = Symbol.asyncIterator in data ? data[Symbol.asyncIterator]() : (data as Iterable<Uint8Array>)[Symbol.iterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await it.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await it.return?.();
+      },
+    },
+    { highWaterMark: 1 },
+  );
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

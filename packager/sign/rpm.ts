@@ -22,6 +22,8 @@ export interface SignResult {
   file: string;
   keyId: string;
   algorithm: SigningKey['algorithm'];
+  /** signed by a subkey, the primary key being unable to sign */
+  subkey: boolean;
   /** signature tags written */
   tags: number[];
   /** file size before and after */
@@ -57,7 +59,7 @@ export async function signRpm(path: string, key: SigningKey): Promise<SignResult
     await src.close();
   }
   const size = await rewrite(path, lead, sigHeader, headerOffset);
-  return { file: path, keyId: key.keyId, algorithm: key.algorithm, tags: key.algorithm === 'RSA' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG], sizeBefore, size };
+  return { file: path, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG], sizeBefore, size };
 }
 
 /**

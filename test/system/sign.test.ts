@@ -28,21 +28,25 @@ interface GpgKey {
 const work = tmpDir('sign');
 const homes: string[] = [];
 
-function gpgKey(name: string, algo: string, passphrase?: string): GpgKey {
+function gpgKey(name: string, algo: string, passphrase?: string, signingSubkey?: string): GpgKey {
   const home = join(work, `gnupg-${name}`);
   mkdirSync(home);
   chmodSync(home, 0o700);
   homes.push(home);
   const pass = passphrase === undefined ? ['--passphrase', ''] : ['--passphrase', passphrase];
   const gpg = (...args: string[]) => runOk('gpg', ['--batch', '--homedir', home, '--pinentry-mode', 'loopback', ...args], { env: { HOME: work }, timeout: 120_000 });
-  gpg(...pass, '--quick-gen-key', `${name} <${name}@example.invalid>`, algo, 'sign', 'never');
+  gpg(...pass, '--quick-gen-key', `${name} <${name}@example.invalid>`, algo, signingSubkey ? 'cert' : 'sign', 'never');
   const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg('--with-colons', '--list-secret-keys').stdout)?.[1];
   if (!fpr) throw new Error(`no fingerprint for ${name}`);
+  if (signingSubkey) gpg(...pass, '--quick-add-key', fpr, signingSubkey, 'sign', 'never');
+  // the key ID that signs: the last one listed (the subkey when there is one)
+  const fprs = [...gpg('--with-colons', '--list-secret-keys').stdout.matchAll(/^fpr:+([0-9A-F]{40}):/gm)].map((m) => m[1] as string);
+  const signer = fprs[fprs.length - 1] as string;
   const secret = join(work, `${name}.sec.asc`);
   writeFileSync(secret, gpg(...pass, '--armor', '--export-secret-keys', fpr).stdout);
   const publicKey = join(work, `${name}.pub.asc`);
   writeFileSync(publicKey, gpg('--armor', '--export', fpr).stdout);
-  return { name, home, keyId: fpr.slice(-16).toLowerCase(), secret, publicKey, ...(passphrase !== undefined ? { passphrase } : {}) };
+  return { name, home, keyId: signer.slice(-16).toLowerCase(), secret, publicKey, ...(passphrase !== undefined ? { passphrase } : {}) };
 }
 
 /** An rpm database holding the given public keys; HOME is private, so nothing reads ~/.rpmdb. */
@@ -64,7 +68,7 @@ function checkSigShort(db: string, rpm: string) {
 const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 describeWithTools(['gpg', 'gpgconf', 'rpmkeys', 'rpm'], 'kpkg sign, checked by rpm 4.18', () => {
-  const keys: Record<'rsa2048' | 'rsa4096' | 'ed25519' | 'locked', GpgKey> = {} as never;
+  const keys: Record<'rsa2048' | 'rsa4096' | 'ed25519' | 'locked' | 'subkey', GpgKey> = {} as never;
   let db = '';
   let emptyDb = '';
 
@@ -73,6 +77,8 @@ describeWithTools(['gpg', 'gpgconf', 'rpmkeys', 'rpm'], 'kpkg sign, checked by r
     keys.rsa4096 = gpgKey('rsa4096', 'rsa4096');
     keys.ed25519 = gpgKey('ed25519', 'ed25519');
     keys.locked = gpgKey('locked', 'rsa2048', 'pass phrase');
+    // a certification-only primary with an Ed25519 signing subkey
+    keys.subkey = gpgKey('subkey', 'rsa2048', undefined, 'ed25519');
     db = rpmdb('all', Object.values(keys));
     emptyDb = rpmdb('empty', []);
   }, 300_000);
@@ -89,7 +95,7 @@ describeWithTools(['gpg', 'gpgconf', 'rpmkeys', 'rpm'], 'kpkg sign, checked by r
     return p;
   }
 
-  const ALGO = { rsa2048: 'RSA', rsa4096: 'RSA', ed25519: 'EdDSA', locked: 'RSA' } as const;
+  const ALGO = { rsa2048: 'RSA', rsa4096: 'RSA', ed25519: 'EdDSA', locked: 'RSA', subkey: 'EdDSA' } as const;
 
   for (const name of ['rsa2048', 'rsa4096', 'ed25519'] as const) {
     it(`${name}: packages kpkg build writes and signs pass rpmkeys -K (header and header+payload signatures)`, () => {
@@ -111,8 +117,9 @@ describeWithTools(['gpg', 'gpgconf', 'rpmkeys', 'rpm'], 'kpkg sign, checked by r
         expect(checkSigShort(db, p).stdout).toBe(`${p}: digests signatures OK\n`);
         // what rpm -qpi shows, kpkg inspect shows
         const rpmSig = /^Signature\s*: (.*)$/m.exec(runOk('rpm', ['-qpi', p], { env: { HOME: work, TZ: 'UTC' } }).stdout)?.[1];
-        const ours = /^Signature\s*: (.*)$/m.exec(kpkg(['inspect', p]).stdout)?.[1];
-        expect(ours).toBe(rpmSig);
+        const inspected = kpkg(['inspect', p]);
+        const ours = /^Signature\s*: (.*)$/m.exec(inspected.stdout)?.[1];
+        expect(ours, `kpkg inspect: status ${inspected.status} ${inspected.stderr}`).toBe(rpmSig);
         expect(ours).toMatch(new RegExp(`Key ID ${key.keyId}$`));
       }
     }, 120_000);
@@ -130,6 +137,16 @@ describeWithTools(['gpg', 'gpgconf', 'rpmkeys', 'rpm'], 'kpkg sign, checked by r
       });
     }, 120_000);
   }
+
+  it('a key whose primary cannot sign signs with its signing subkey, which rpm 4.18 checks', () => {
+    const p = rpmbuildCopy('subkey');
+    const r = kpkg(['sign', '--key', keys.subkey.secret, p]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`signed ${p} (EdDSA subkey ${keys.subkey.keyId})\n`);
+    const v = checkSig(db, p);
+    expect(v.stdout).toMatch(new RegExp(`Header V4 EdDSA/SHA256 Signature, key ID ${keys.subkey.keyId.slice(-8)}: OK`));
+    expect(v.status).toBe(0);
+  });
 
   it('a package signed again with another key carries only the new signatures', () => {
     const p = rpmbuildCopy('resign');

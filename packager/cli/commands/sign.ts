@@ -38,6 +38,6 @@ export function registerSign(program: Command): void {
     .option('--json', 'print what was signed as JSON')
     .action(async (paths: string[], options: SignOptions) => {
       const results = await sign(paths, options);
-      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : results.map((r) => `signed ${r.file} (${r.algorithm} key ${r.keyId})\n`).join(''));
+      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : results.map((r) => `signed ${r.file} (${r.algorithm} ${r.subkey ? 'subkey' : 'key'} ${r.keyId})\n`).join(''));
     });
 }
