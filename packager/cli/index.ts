@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeFor, KpkgError } from '../errors.js';
 import { registerBuild } from './commands/build.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerNew } from './commands/new.js';
 import { registerPublish } from './commands/publish.js';
 import { registerRepo } from './commands/repo.js';
 import { registerSign } from './commands/sign.js';
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerBuild(program);
   registerInspect(program);
+  registerNew(program);
   registerPublish(program);
   registerRepo(program);
   registerSign(program);
