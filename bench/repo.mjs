@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// kpkg's yum repository against createrepo_c, in one run, as ratios. dist/ must be built
+// (`npm run build`).
+//
+//   node bench/repo.mjs [--sizes 1000,5000] [--reps 5]
+//
+// For each size N:
+//   - full index of N packages: `kpkg repo index DIR` vs `createrepo_c --no-database --workers 2 DIR`
+//     (repodata/ and .kpkg/ removed before each run);
+//   - one more package into that repository: `kpkg publish one.rpm --repo DIR` vs copying it in
+//     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round.
+// Every timed command is a fresh process timed from spawn to exit; medians over the rounds.
+// The packages (small, a few files, dependencies and a changelog, written by our writer) are made
+// once and cached under bench/.work/repo-packages/.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const WORK = join(BENCH, '.work');
+const PKGS = join(WORK, 'repo-packages');
+const KPKG = join(ROOT, 'dist', 'bin', 'kpkg.js');
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: process.env.BENCH_REPO_SIZES ?? '1000,5000' },
+    reps: { type: 'string', default: process.env.BENCH_REPS ?? '5' },
+  },
+});
+const SIZES = args.sizes.split(',').map(Number).filter((n) => n > 0);
+const REPS = Math.max(1, Number(args.reps) || 5);
+const EXTRA = REPS + 1; // the packages added one at a time
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const die = (m) => {
+  process.stderr.write(`bench/repo: ${m}\n`);
+  process.exit(1);
+};
+if (!existsSync(KPKG)) die(`${KPKG} is missing: run npm run build first`);
+if (spawnSync('createrepo_c', ['--version']).status !== 0) die('createrepo_c is not on PATH');
+
+const name = (i) => `bench-pkg-${String(i).padStart(5, '0')}`;
+const fileOf = (i) => `${name(i)}-1.${i % 7}.0-1.noarch.rpm`;
+
+/** Writes packages 0..count-1 that are not there yet. */
+async function makePackages(count) {
+  mkdirSync(PKGS, { recursive: true });
+  const have = new Set(readdirSync(PKGS));
+  const missing = [];
+  for (let i = 0; i < count; i++) if (!have.has(fileOf(i))) missing.push(i);
+  if (missing.length === 0) return;
+  log(`writing ${missing.length} packages into ${PKGS} (once)`);
+  const { writeRpm } = await import(join(ROOT, 'dist', 'packager', 'rpm', 'writer.js'));
+  for (const i of missing) {
+    const n = name(i);
+    await writeRpm(
+      {
+        name: n,
+        version: `1.${i % 7}.0`,
+        release: '1',
+        arch: 'noarch',
+        summary: `bench package ${i}`,
+        description: `A package of the repository bench, number ${i}.`,
+        license: 'Apache-2.0',
+        url: 'https://example.com/bench',
+        provides: [{ name: `${n}-api`, flags: 8, version: '1.0' }],
+        requires: [{ name: '/bin/sh' }, { name: name((i * 31) % Math.max(1, count)), flags: 12, version: '1.0' }],
+        changelog: [{ time: 1_700_000_000, author: 'Bench <bench@example.com> - 1.0-1', text: `- package ${i}` }],
+        files: [
+          { path: `/opt/${n}`, kind: 'dir' },
+          { path: `/opt/${n}/bin`, kind: 'dir' },
+          { path: `/opt/${n}/bin/${n}`, kind: 'file', mode: 0o755, content: `#!/bin/sh\necho ${i}\n` },
+          { path: `/opt/${n}/lib`, kind: 'dir' },
+          { path: `/opt/${n}/lib/index.js`, kind: 'file', content: `module.exports = ${i};\n`.repeat(20) },
+          { path: `/opt/${n}/lib/package.json`, kind: 'file', content: JSON.stringify({ name: n, version: '1.0.0' }) },
+          { path: `/etc/${n}.conf`, kind: 'file', config: true, noreplace: true, content: `port=${8000 + (i % 1000)}\n` },
+        ],
+      },
+      join(PKGS, fileOf(i)),
+      { sourceDateEpoch: 1_700_000_000 },
+    );
+  }
+}
+
+function timed(cmd, argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) die(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+
+/** A fresh directory holding copies of packages 0..n-1. */
+function populate(dir, n) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) copyFileSync(join(PKGS, fileOf(i)), join(dir, fileOf(i)));
+}
+
+const results = [];
+await makePackages(Math.max(...SIZES) + EXTRA);
+for (const n of SIZES) {
+  const kdir = join(WORK, `repo-kpkg-${n}`);
+  const cdir = join(WORK, `repo-createrepo-${n}`);
+  populate(kdir, n);
+  populate(cdir, n);
+  // full index
+  const kIndex = [];
+  const cIndex = [];
+  for (let r = 0; r <= REPS; r++) {
+    rmSync(join(kdir, 'repodata'), { recursive: true, force: true });
+    rmSync(join(kdir, '.kpkg'), { recursive: true, force: true });
+    rmSync(join(cdir, 'repodata'), { recursive: true, force: true });
+    const k = timed(process.execPath, [KPKG, 'repo', 'index', '-q', kdir]);
+    const c = timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cdir]);
+    if (r > 0) {
+      // round 0 warms the page cache
+      kIndex.push(k);
+      cIndex.push(c);
+    }
+  }
+  // one more package, REPS times
+  const kAdd = [];
+  const cAdd = [];
+  for (let r = 0; r <= REPS; r++) {
+    const extra = fileOf(n + r);
+    const k = timed(process.execPath, [KPKG, 'publish', '-q', '--repo', kdir, join(PKGS, extra)]);
+    copyFileSync(join(PKGS, extra), join(cdir, extra));
+    const c = timed('createrepo_c', ['--quiet', '--update', '--no-database', '--workers', '2', cdir]);
+    if (r > 0) {
+      kAdd.push(k);
+      cAdd.push(c);
+    }
+  }
+  const check = spawnSync(process.execPath, [KPKG, 'repo', 'check', kdir], { encoding: 'utf8' });
+  if (check.status !== 0) die(`kpkg repo check ${kdir} failed: ${check.stdout}${check.stderr}`);
+  const row = { n, kIndex: median(kIndex), cIndex: median(cIndex), kAdd: median(kAdd), cAdd: median(cAdd) };
+  results.push(row);
+  log(
+    `N=${n}: full index kpkg ${fmt(row.kIndex)} vs createrepo_c ${fmt(row.cIndex)} (ratio ${(row.kIndex / row.cIndex).toFixed(2)}, target <= 2); ` +
+      `add one kpkg ${fmt(row.kAdd)} vs createrepo_c --update ${fmt(row.cAdd)} (ratio ${(row.kAdd / row.cAdd).toFixed(2)}, target <= 1, aim 0.5)`,
+  );
+}
+log();
+log('| N | index kpkg | index createrepo_c | ratio | add one kpkg | add one createrepo_c --update | ratio |');
+log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results) {
+  log(`| ${r.n} | ${fmt(r.kIndex)} | ${fmt(r.cIndex)} | ${(r.kIndex / r.cIndex).toFixed(2)} | ${fmt(r.kAdd)} | ${fmt(r.cAdd)} | ${(r.kAdd / r.cAdd).toFixed(2)} |`);
+}
