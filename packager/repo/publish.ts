@@ -24,12 +24,15 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { KpkgError, ioError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { KpkgError, ioError, type ErrorCode } from '../errors.js';
 import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
 import { compareEVR } from '../rpm/version.js';
 import { acquireLock, type Lock } from './lock.js';
-import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
+import { CHUNKERS, METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
 import { packageRecord } from './record.js';
 import {
   compact,
@@ -53,7 +56,7 @@ import {
   type SegmentRef,
   type StoredPackage,
 } from './store.js';
-import type { RepoPackage } from './types.js';
+import type { MetadataType, RepoPackage } from './types.js';
 
 export const DEFAULT_GRACE_MS = 15 * 60_000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
@@ -88,7 +91,9 @@ export interface PublishResult {
 interface Candidate {
   source: string;
   record: RepoPackage;
-  digests: DigestReport;
+  digests?: DigestReport;
+  /** Its three chunks, when rendered where it was read. */
+  chunks?: Record<MetadataType, string>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,6 +171,71 @@ export async function readCandidate(path: string, href?: string): Promise<Candid
 export function packageHref(p: Pick<RepoPackage, 'name' | 'version' | 'release' | 'arch'>): string {
   const file = `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`;
   return `Packages/${p.name.charAt(0).toLowerCase()}/${file}`;
+}
+
+// Reading many packages (an index) is CPU-bound: header decoding, three hashes, XML. With more
+// than one core it is spread over worker threads, each reading a contiguous share and rendering
+// the chunks. Only from the compiled module (a worker cannot load the TypeScript source).
+const WORKER_MIN_PACKAGES = 64;
+
+interface ReadJob {
+  kpkgReadPackages: true;
+  items: { path: string; href?: string }[];
+}
+
+type ReadReply = { ok: true; results: Candidate[] } | { ok: false; code: string; message: string };
+
+function renderChunks(rec: RepoPackage): Record<MetadataType, string> {
+  return { primary: CHUNKERS.primary(rec), filelists: CHUNKERS.filelists(rec), other: CHUNKERS.other(rec) };
+}
+
+if (!isMainThread && (workerData as ReadJob | undefined)?.kpkgReadPackages) {
+  const job = workerData as ReadJob;
+  void (async () => {
+    try {
+      const results: Candidate[] = [];
+      for (const it of job.items) {
+        const c = await readCandidate(it.path, it.href);
+        results.push({ source: c.source, record: c.record, chunks: renderChunks(c.record) });
+      }
+      parentPort!.postMessage({ ok: true, results } satisfies ReadReply);
+    } catch (e) {
+      parentPort!.postMessage({ ok: false, code: e instanceof KpkgError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) } satisfies ReadReply);
+    }
+  })();
+}
+
+/** Reads `items` (in order), on worker threads when there are many and several cores. */
+async function readMany(items: readonly { path: string; href?: string }[], concurrency: number): Promise<Candidate[]> {
+  const threads = Math.min(availableParallelism(), 4);
+  const self = fileURLToPath(import.meta.url);
+  if (items.length < WORKER_MIN_PACKAGES || threads < 2 || !self.endsWith('.js')) {
+    return mapLimit(items, concurrency, async (it) => {
+      const c = await readCandidate(it.path, it.href);
+      return { ...c, chunks: renderChunks(c.record) };
+    });
+  }
+  const per = Math.ceil(items.length / threads);
+  const shares = Array.from({ length: threads }, (_, i) => items.slice(i * per, (i + 1) * per)).filter((s) => s.length > 0);
+  const replies = await Promise.all(
+    shares.map(
+      (share) =>
+        new Promise<ReadReply>((resolve, reject) => {
+          const worker = new Worker(self, { workerData: { kpkgReadPackages: true, items: share } satisfies ReadJob });
+          worker.once('message', (m: ReadReply) => {
+            resolve(m);
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  const out: Candidate[] = [];
+  for (const r of replies) {
+    if (!r.ok) throw new KpkgError(r.code as ErrorCode, r.message);
+    out.push(...r.results);
+  }
+  return out;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -334,7 +404,7 @@ async function copyIn(repo: string, from: string, href: string): Promise<void> {
 export async function publish(rpms: readonly string[], repo: string, options: RepoOptions = {}): Promise<PublishResult> {
   if (rpms.length === 0) throw new KpkgError('USAGE', 'no package to publish');
   // read (and check) every package before taking the lock: the slow part, done in parallel
-  const candidates = await mapLimit(rpms, options.concurrency ?? 8, (p) => readCandidate(p));
+  const candidates = await readMany(rpms.map((path) => ({ path })), options.concurrency ?? 8);
   return withRepository(repo, `kpkg publish ${rpms.length} package(s)`, options, async (s) => {
     if (s.state.packages.length === 0 && s.state.metadata.length === 0 && (await findPackages(repo, new Set())).length > 0) {
       // a repository kpkg did not make (createrepo_c's): adopt what is there first
@@ -376,7 +446,7 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
     const segments = [...s.state.segments];
     const packages = [...s.state.packages];
     if (added.length > 0) {
-      const seg = await writeSegment(repo, options.compress ?? s.state.compress, added.map((c) => c.record));
+      const seg = await writeSegment(repo, options.compress ?? s.state.compress, added.map((c) => c.record), added.map((c) => c.chunks));
       segments.push(seg);
       for (const c of added) packages.push(storedPackage(c.record, seg.id));
     }
@@ -419,11 +489,13 @@ async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
   const pendingPaths = new Set(s.state.pending.map((p) => p.path));
   const files = await findPackages(repo, pendingPaths);
   options.log?.(`${repo}: reading ${files.length} packages`);
-  const candidates = await mapLimit(files, options.concurrency ?? 8, (rel) => readCandidate(join(repo, ...rel.split('/')), rel));
+  const candidates = await readMany(files.map((rel) => ({ path: join(repo, ...rel.split('/')), href: rel })), options.concurrency ?? 8);
+  options.log?.(`${repo}: read ${candidates.length} packages`);
   const known = new Map(s.state.packages.map((p) => [p.href, p]));
   const conflicts: string[] = [];
   const byNevra = new Map<string, Candidate>();
   const records: RepoPackage[] = [];
+  const chunks: (Record<MetadataType, string> | undefined)[] = [];
   for (const c of candidates) {
     const r = c.record;
     const before = known.get(r.href);
@@ -438,9 +510,10 @@ async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
     }
     byNevra.set(nevraKey(r), c);
     records.push(r);
+    chunks.push(c.chunks);
   }
   if (conflicts.length > 0) throw new KpkgError('PACKAGE_CONFLICT', conflicts.join('\n'));
-  const seg = await writeSegment(repo, options.compress ?? s.state.compress, records);
+  const seg = await writeSegment(repo, options.compress ?? s.state.compress, records, chunks);
   await commit(s, records.map((r) => storedPackage(r, seg.id)), [seg]);
   return { records };
 }

@@ -228,14 +228,20 @@ async function writeDurableNoDirSync(path: string, data: string | Uint8Array): P
 }
 
 /** A new segment for `records`, their chunks rendered by xml.ts. */
-export async function writeSegment(repo: string, compress: MetadataCompression, records: readonly RepoPackage[]): Promise<SegmentRef> {
+export async function writeSegment(
+  repo: string,
+  compress: MetadataCompression,
+  records: readonly RepoPackage[],
+  /** The records' chunks when already rendered (by the workers that read the packages). */
+  rendered?: readonly (Readonly<Record<MetadataType, string>> | undefined)[],
+): Promise<SegmentRef> {
   const entries: SegmentEntry[] = records.map((r) => ({ pkgid: r.pkgid, ranges: {} as SegmentEntry['ranges'] }));
   const texts = {} as Record<MetadataType, Buffer>;
   for (const type of METADATA_TYPES) {
     const parts: Buffer[] = [];
     let pos = 0;
     records.forEach((rec, i) => {
-      const b = Buffer.from(CHUNKERS[type](rec), 'utf8');
+      const b = Buffer.from(rendered?.[i]?.[type] ?? CHUNKERS[type](rec), 'utf8');
       entries[i]!.ranges[type] = [pos, pos + b.length];
       pos += b.length;
       parts.push(b);
