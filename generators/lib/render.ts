@@ -36,12 +36,16 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** `src/_gitignore.hbs` -> `.gitignore`: npm pack would drop a real .gitignore from our package. */
+/**
+ * Template name -> file name: `.hbs` dropped; `_gitignore` -> `.gitignore` (npm pack would drop a
+ * real .gitignore from our package) and `app_test.ts` -> `app.test.ts` (our package.json's files
+ * leave out every `*.test.*`).
+ */
 export function outputName(templatePath: string): string {
   return templatePath
     .slice(0, -'.hbs'.length)
     .split('/')
-    .map((part) => (part.startsWith('_') ? `.${part.slice(1)}` : part))
+    .map((part) => (part.startsWith('_') ? `.${part.slice(1)}` : part).replace(/_test\.ts$/, '.test.ts'))
     .join('/');
 }
 

@@ -46,5 +46,6 @@ describe('answer validators (pure functions)', () => {
   it('template names: .hbs dropped, a leading _ becomes a dot (npm pack drops .gitignore files)', () => {
     expect(outputName('_gitignore.hbs')).toBe('.gitignore');
     expect(outputName('src/app.ts.hbs')).toBe('src/app.ts');
+    expect(outputName('test/app_test.ts.hbs')).toBe('test/app.test.ts');
   });
 });

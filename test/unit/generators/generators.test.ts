@@ -167,3 +167,17 @@ describe('kpkg new', () => {
     expect(await main(['node', 'kpkg', 'new', 'processing', 'job', '--defaults', '--schedule', 'soon'])).toBe(2);
   });
 });
+
+describe('the npm package', () => {
+  it('ships every archetype template, the generators yo finds and their compiled code', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { ROOT } = await import('./compiled.js');
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--silent'], { cwd: ROOT, encoding: 'utf8' })) as { files: { path: string }[] }[];
+    const shipped = new Set(packed[0]!.files.map((f) => f.path));
+    for (const f of files(join(ROOT, 'templates', 'archetypes'))) expect(shipped.has(`templates/archetypes/${f}`), f).toBe(true);
+    for (const g of ['app', ...TYPES]) {
+      expect(shipped.has(`generators/${g}/index.js`), g).toBe(true);
+      expect(shipped.has(`dist/generators/${g}/generator.js`), g).toBe(true);
+    }
+  });
+});

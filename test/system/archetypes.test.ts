@@ -1,0 +1,203 @@
+// Issue 4, shown with the real tools: this package packed and installed globally beside yo 7 (as
+// `npm install -g` does, into a prefix), then, as an unprivileged user (yo will not run as root),
+// for each archetype: `yo kelkoo:<type> <name> --defaults` and `kpkg new <type> <name> --defaults`
+// write the same component; `npm install`, `npm test` and `kpkg build` succeed; the application
+// RPM holds no devDependency; and the built tree, unpacked with rpm2cpio, runs with
+// KELKOO_CONFIG_DIR pointing at a config.json: the webapp and the web-service answer /health, the
+// batch runs once and exits 0, the Nagios plugin prints `OK - ...` and exits 0 (3 on a bad option).
+// Needs the npm registry (yo, and the generated components' dependencies).
+//
+// Not here yet: dnf installing the deployment RPM into an empty root, `puppet apply` of its
+// module rendering config.json, and the db-schema migrations against a real PostgreSQL.
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeWithTools, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TYPES = ['webapp', 'web-service', 'processing', 'db-schema', 'monitoring'] as const;
+type Type = (typeof TYPES)[number];
+
+/** Who runs yo and the components: `kpkgtest` (.ci/run creates it) when we are root, else ourselves. */
+function testUser(): { uid: number; gid: number } | undefined | 'missing' {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = run('id', ['-u', 'kpkgtest']);
+  const gid = run('id', ['-g', 'kpkgtest']);
+  if (uid.status !== 0 || gid.status !== 0) return 'missing';
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+function chownTree(path: string, user: { uid: number; gid: number } | undefined): void {
+  if (!user) return;
+  chownSync(path, user.uid, user.gid);
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    if (e.isDirectory()) chownTree(join(path, e.name), user);
+    else lchownSync(join(path, e.name), user.uid, user.gid); // the plugin link dangles outside an install root
+  }
+}
+
+function files(dir: string, root = dir): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...files(p, root));
+    else out.push(relative(root, p));
+  }
+  return out.sort();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const user = testUser();
+
+if (user === 'missing') {
+  describe('archetypes end to end', () => {
+    it.skipIf(!systemTestsRequired)('needs the unprivileged user kpkgtest (yo will not run as root): .ci/run creates it', () => {
+      throw new Error('no user kpkgtest (KPKG_SYSTEM_TESTS=required): useradd --create-home kpkgtest, as .ci/run does');
+    });
+  });
+} else {
+  describeWithTools(['npm', 'node', 'rpm2cpio', 'cpio'], 'archetypes end to end: yo 7 and kpkg new, npm install, npm test, kpkg build, run', () => {
+    const asUser: RunOptions = user ? { uid: user.uid, gid: user.gid } : {};
+    let work = '';
+    let env: Record<string, string> = {};
+    let kpkg = '';
+    const built = new Map<Type, { dir: string; app: string }>();
+
+    beforeAll(() => {
+      work = tmpDir('archetypes');
+      const prefix = join(work, 'prefix');
+      for (const d of ['home', 'cache', 'yo', 'new', 'prefix']) mkdirSync(join(work, d));
+      // --ignore-scripts: test:system built dist/ already; no rebuild under other suites' feet
+      runOk('npm', ['pack', ROOT, '--pack-destination', work, '--ignore-scripts', '--silent'], { cwd: work, timeout: 120_000 });
+      const tarball = readdirSync(work).find((f) => /^generator-kelkoo-.*\.tgz$/.test(f));
+      expect(tarball).toBeDefined();
+      chownTree(work, user);
+      env = {
+        HOME: join(work, 'home'),
+        PATH: `${join(prefix, 'bin')}:${process.env.PATH ?? ''}`,
+        npm_config_cache: join(work, 'cache'),
+        npm_config_update_notifier: 'false',
+        npm_config_fund: 'false',
+        npm_config_audit: 'false',
+        NO_UPDATE_NOTIFIER: '1',
+      };
+      runOk('npm', ['install', '--global', '--prefix', prefix, join(work, tarball!), 'yo@7'], { cwd: work, env, ...asUser, timeout: 600_000 });
+      kpkg = join(prefix, 'bin', 'kpkg');
+      const generators = runOk('yo', ['--generators', '--no-insight'], { cwd: work, env, ...asUser, timeout: 60_000 }).stdout;
+      for (const t of TYPES) expect(generators).toContain(t);
+    }, 900_000);
+
+    describe.each(TYPES)('%s', (type) => {
+      const name = `demo-${type}`;
+
+      it('yo kelkoo:<type> and kpkg new <type> write the same component, as a non-root user with no terminal', () => {
+        runOk('yo', [`kelkoo:${type}`, name, '--defaults', '--no-insight'], { cwd: join(work, 'yo'), env, ...asUser, timeout: 120_000, input: '' });
+        runOk(kpkg, ['new', type, name, '--defaults'], { cwd: join(work, 'new'), env, ...asUser, timeout: 120_000, input: '' });
+        const a = join(work, 'yo', name);
+        const b = join(work, 'new', name);
+        expect(files(a)).toEqual(files(b));
+        for (const f of files(a)) expect(readFileSync(join(a, f), 'utf8'), f).toBe(readFileSync(join(b, f), 'utf8'));
+        expect(files(a)).toEqual(expect.arrayContaining(['package.json', 'component.json', 'README.md', '.gitignore', '.yo-rc.json']));
+      });
+
+      it('npm install, npm test and kpkg build succeed; the application RPM holds no devDependency', () => {
+        const dir = join(work, 'yo', name);
+        runOk('npm', ['install'], { cwd: dir, env, ...asUser, timeout: 600_000 });
+        const test = runOk('npm', ['test'], { cwd: dir, env, ...asUser, timeout: 300_000 });
+        expect(test.stdout).toMatch(/# fail 0/);
+        const result = JSON.parse(runOk(kpkg, ['build', '--json'], { cwd: dir, env, ...asUser, timeout: 300_000 }).stdout) as { artifacts: { role: string; file: string }[] };
+        const app = result.artifacts.find((x) => x.role === 'application')!.file;
+        expect(result.artifacts.find((x) => x.role === 'deployment')?.file).toMatch(new RegExp(`${name}-deploy-0\\.1\\.0-1\\.noarch\\.rpm$`));
+        const listing = runOk('sh', ['-c', 'rpm2cpio "$1" | cpio -t --quiet', 'sh', app], { timeout: 60_000 }).stdout;
+        expect(listing).not.toMatch(/node_modules\/(typescript|@types)\//);
+        expect(listing).toContain(`./opt/kelkoo/${name}/package.json`);
+        if (type === 'db-schema') expect(listing).toContain(`./opt/kelkoo/${name}/node_modules/pg/package.json`);
+        built.set(type, { dir, app });
+      });
+
+      it('runs from the unpacked application RPM with KELKOO_CONFIG_DIR', async () => {
+        const b = built.get(type);
+        expect(b, 'built by the previous test').toBeDefined();
+        const tree = join(work, `tree-${type}`);
+        mkdirSync(tree);
+        runOk('sh', ['-c', 'rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames', 'sh', b!.app], { cwd: tree, timeout: 60_000 });
+        const prefix = join(tree, 'opt', 'kelkoo', name);
+        const configDir = join(work, `config-${type}`);
+        mkdirSync(configDir);
+        const writeConfig = (config: unknown) => writeFileSync(join(configDir, 'config.json'), JSON.stringify(config));
+        chownTree(tree, user);
+        chownTree(configDir, user);
+        const runEnv = { ...env, KELKOO_CONFIG_DIR: configDir };
+
+        if (type === 'webapp' || type === 'web-service') {
+          const port = await freePort();
+          writeConfig({ listen_port: port });
+          const child = spawn(join(prefix, 'bin', name), [], { env: { ...process.env, ...runEnv }, stdio: ['ignore', 'pipe', 'pipe'], ...asUser });
+          let output = '';
+          child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+          try {
+            let health: Response | undefined;
+            for (let i = 0; i < 100 && !health; i++) {
+              health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+              if (!health) await new Promise((r) => setTimeout(r, 100));
+            }
+            expect(health?.status, output).toBe(200);
+            if (type === 'webapp') {
+              const page = await fetch(`http://127.0.0.1:${port}/`);
+              expect(page.headers.get('content-type')).toMatch(/text\/html/);
+              expect(await page.text()).toMatch(/<h1>Welcome<\/h1>/);
+              expect((await fetch(`http://127.0.0.1:${port}/static/style.css`)).status).toBe(200);
+            } else {
+              const doc = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { openapi: string };
+              expect(doc.openapi).toMatch(/^3\./);
+              const created = await fetch(`http://127.0.0.1:${port}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x","quantity":1}' });
+              expect(created.status).toBe(201);
+            }
+            expect(output).toContain(`listening on port ${port}`);
+          } finally {
+            child.kill('SIGTERM');
+          }
+        } else if (type === 'processing') {
+          const input = join(work, 'batch-in');
+          mkdirSync(input);
+          writeFileSync(join(input, 'feed.txt'), 'one two three\n');
+          chownTree(input, user);
+          writeConfig({ input_dir: input, output_dir: join(work, 'batch-out'), lock_file: join(work, 'batch.lock') });
+          const r = run(join(prefix, 'bin', name), [], { env: runEnv, ...asUser, timeout: 60_000 });
+          expect(r.status, r.stderr).toBe(0);
+          expect(JSON.parse(readFileSync(join(work, 'batch-out', 'feed.txt.json'), 'utf8'))).toMatchObject({ words: 3 });
+          expect(existsSync(join(work, 'batch.lock'))).toBe(false);
+        } else if (type === 'monitoring') {
+          writeConfig({ path: '/', warning: 100, critical: 100 });
+          const plugin = join(prefix, 'bin', 'check_demo_monitoring');
+          const ok = run(plugin, [], { env: runEnv, ...asUser, timeout: 60_000 });
+          expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+          expect(ok.stdout.split('\n')[0]).toMatch(/^OK - [\d.]+% of \/ used \| used=[\d.]+%;100;100;0;100$/);
+          const bad = run(plugin, ['--bogus'], { env: runEnv, ...asUser, timeout: 60_000 });
+          expect(bad.status).toBe(3);
+          expect(bad.stdout).toMatch(/^UNKNOWN - unknown option "--bogus"/);
+        } else {
+          // no PostgreSQL here (yet): a refused connection is a clear one-line failure, exit 1
+          writeConfig({ db_host: '127.0.0.1', db_port: await freePort(), db_password: 'x' });
+          const r = run(join(prefix, 'bin', `${name}-migrate`), [], { env: runEnv, ...asUser, timeout: 60_000 });
+          expect(r.status).toBe(1);
+          expect(r.stderr).toMatch(new RegExp(`^${name}-migrate: .*ECONNREFUSED`));
+        }
+      });
+    });
+  });
+}
