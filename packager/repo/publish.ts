@@ -414,15 +414,17 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
     const byHref = new Map(s.state.packages.map((p) => [p.href, p]));
     const byNevra = new Map(s.state.packages.map((p) => [nevraKey(p), p]));
     const fresh = new Map<string, Candidate>(); // by href
+    const freshByNevra = new Map<string, Candidate>();
     const unchanged: string[] = [];
     const conflicts: string[] = [];
     for (const c of candidates) {
       const r = c.record;
       const published = byHref.get(r.href) ?? byNevra.get(nevraKey(r));
-      const batch = fresh.get(r.href) ?? [...fresh.values()].find((f) => nevraKey(f.record) === nevraKey(r));
+      const batch = fresh.get(r.href) ?? freshByNevra.get(nevraKey(r));
       const other = published ?? (batch ? { pkgid: batch.record.pkgid, href: batch.record.href, source: batch.source } : undefined);
       if (other === undefined) {
         fresh.set(r.href, c);
+        freshByNevra.set(nevraKey(r), c);
       } else if (other.pkgid === r.pkgid) {
         if (published) unchanged.push(r.href);
       } else {
