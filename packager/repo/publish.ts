@@ -275,7 +275,11 @@ async function withRepository<T>(repo: string, what: string, options: RepoOption
   });
   try {
     // we hold the lock: any temporary file is from a publisher that was killed
-    await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata')]);
+    const packageDirs = await readdir(join(repo, 'Packages')).then(
+      (names) => names.map((n) => join(repo, 'Packages', n)),
+      () => [],
+    );
+    await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata'), ...packageDirs]);
     const state = (await loadState(repo)) ?? emptyState(options.compress ?? 'gzip');
     return await fn({ repo, lock, state, options });
   } finally {
