@@ -1,23 +1,41 @@
-// npm run demo: builds the RPMs of the example component in examples/hello and says where they are.
+// npm run demo: scaffolds a webapp with the archetype's defaults (kpkg new webapp hello-web
+// --defaults) into demo-output/, builds its RPMs with kpkg build, and says where they are.
+// Works offline after `npm ci`: the component has no runtime dependency, and its build (tsc, with
+// @types/node) finds this repository's node_modules, as npm run and tsc look in parent directories.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kpkg = join(root, 'dist', 'bin', 'kpkg.js');
-const output = join(root, 'demo-output', 'target');
-const example = join(root, 'examples', 'hello');
+const outputRoot = join(root, 'demo-output');
+const name = 'hello-web';
+const component = join(outputRoot, name);
+const output = join(outputRoot, 'target');
 
-console.log(`Building the example component ${relative(root, example)} with kpkg build...\n`);
-let result;
-try {
-  result = JSON.parse(execFileSync(process.execPath, [kpkg, 'build', example, '--output', output, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
-} catch (e) {
-  console.error(`demo: kpkg build failed (exit ${e.status ?? e.message})`);
-  process.exit(1);
+const rel = (p) => relative(process.cwd(), p) || '.';
+
+function kpkgRun(args, what, options = {}) {
+  try {
+    return execFileSync(process.execPath, [kpkg, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], ...options });
+  } catch (e) {
+    console.error(`demo: ${what} failed (exit ${e.status ?? e.message})`);
+    process.exit(1);
+  }
 }
+
+// a fresh component each time: the demo shows what the archetype writes today
+rmSync(component, { recursive: true, force: true });
+mkdirSync(outputRoot, { recursive: true });
+console.log(`Scaffolding a webapp with the defaults: kpkg new webapp ${name} --defaults (in ${rel(outputRoot)})...\n`);
+kpkgRun(['new', 'webapp', name, '--defaults'], 'kpkg new', { cwd: outputRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+
+console.log(`Building it: kpkg build ${rel(component)} (runs its npm run build, then writes the RPMs)...\n`);
+const result = JSON.parse(kpkgRun(['build', component, '--output', output, '--json'], 'kpkg build'));
 for (const a of result.artifacts) {
-  console.log(`  ${a.role.padEnd(12)} ${relative(process.cwd(), a.file)}  (${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}...)`);
+  console.log(`  ${a.role.padEnd(12)} ${rel(a.file)}  (${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}...)`);
 }
 const app = result.artifacts.find((a) => a.role === 'application');
-console.log(`\nLook inside without rpm installed:\n  node ${relative(process.cwd(), kpkg)} inspect ${relative(process.cwd(), app.file)}`);
+console.log(`\nLook inside without rpm installed:\n  node ${rel(kpkg)} inspect ${rel(app.file)}`);
+console.log(`Run it from its sources:\n  (cd ${rel(component)} && KELKOO_CONFIG_DIR=. npm start)   # then http://localhost:8080/`);
