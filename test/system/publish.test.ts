@@ -5,7 +5,8 @@
 //     127.0.0.1 (a child process: dnf runs synchronously here);
 //   - a changed package under a published NEVRA is refused (exit 2), the original kept;
 //   - four publishers at once all succeed and lose nothing;
-//   - publishers killed with SIGKILL at random moments of a large publish: after each kill the
+//   - publishers killed with SIGKILL at random moments of a large publish, half of them while they
+//     hold the lock (copying, writing metadata, state, repomd.xml): after each kill the
 //     repository is consistent (repomd.xml checksums and sizes match its files, every package that
 //     primary lists is present with its checksum) and dnf reads it; the next publisher recovers
 //     the dead one's lock.
@@ -65,6 +66,17 @@ function consistency(repo: string): string[] {
 
 function publishOk(repo: string, rpms: readonly string[], extra: readonly string[] = []): void {
   runOk(process.execPath, [KPKG, 'publish', '-q', '--repo', repo, ...extra, ...rpms]);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The pid recorded in the repository's lock file, if any. */
+function lockHolder(repo: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(repo, '.kpkg', 'lock'), 'utf8')) as { pid: number }).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 function startPublisher(repo: string, rpms: readonly string[]): ChildProcess {
@@ -178,14 +190,24 @@ describeAsRoot(['dnf', 'rpm'], 'kpkg publish, read by dnf', () => {
     for (let i = 0; i < 200; i++) all.push(await writeStubPackage(dir, { name: `many-${String(i).padStart(3, '0')}`, version: '1.0', files: [{ path: `/opt/many/${i}`, kind: 'file', content: `${i}\n`.repeat(50) }] }));
     const root = new InstallRoot(new YumRepo(killed), 'kill');
     let kills = 0;
+    let insideKills = 0;
     for (let round = 0; round < 10; round++) {
       // 20 new packages a round, and what earlier rounds may have lost; the kill sweeps the run
       // from node's start-up to the end of the commit (about 0.7 s for 200 packages here)
       const batch = all.slice(0, (round + 1) * 20);
       const child = startPublisher(killed, batch);
       const done = exited(child);
-      await new Promise((r) => setTimeout(r, 100 + round * 70 + Math.floor(Math.random() * 40)));
-      if (child.kill('SIGKILL')) kills++;
+      if (round % 2 === 0) {
+        // inside the critical section: once this publisher holds the lock (copies, segments,
+        // metadata files, state, repomd.xml follow), plus 0 to 150 ms
+        const deadline = Date.now() + 20_000;
+        while (child.exitCode === null && lockHolder(killed) !== child.pid && Date.now() < deadline) await sleep(2);
+        await sleep(Math.floor(Math.random() * 150));
+        if (lockHolder(killed) === child.pid && child.kill('SIGKILL')) insideKills++;
+      } else {
+        await sleep(100 + round * 70 + Math.floor(Math.random() * 40));
+        if (child.kill('SIGKILL')) kills++;
+      }
       const r = await done;
       if (r.signal === null) expect(r, r.stderr).toMatchObject({ code: 0 });
       if (!existsSync(join(killed, 'repodata', 'repomd.xml'))) continue; // killed before the first repomd.xml
@@ -193,7 +215,8 @@ describeAsRoot(['dnf', 'rpm'], 'kpkg publish, read by dnf', () => {
       const q = root.dnfOk(['repoquery', '-q', '-a', '--qf', '%{name}']);
       expect(q.stdout.split('\n').filter(Boolean)).toHaveLength(listed.length);
     }
-    expect(kills).toBeGreaterThan(0);
+    expect(kills + insideKills).toBeGreaterThan(0);
+    expect(insideKills).toBeGreaterThan(0);
     publishOk(killed, all);
     expect(consistency(killed)).toHaveLength(200);
     expect(root.dnfOk(['repoquery', '-q', '-a']).stdout.split('\n').filter(Boolean)).toHaveLength(200);
