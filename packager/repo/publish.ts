@@ -189,6 +189,12 @@ function renderChunks(rec: RepoPackage): Record<MetadataType, string> {
   return { primary: CHUNKERS.primary(rec), filelists: CHUNKERS.filelists(rec), other: CHUNKERS.other(rec) };
 }
 
+/** The fields of a record that the state, the conflict checks and the messages use. */
+function summary(r: RepoPackage): RepoPackage {
+  const { pkgid, href, name, epoch, version, release, arch, sizePackage } = r;
+  return { pkgid, href, name, epoch, version, release, arch, sizePackage } as RepoPackage;
+}
+
 if (!isMainThread && (workerData as ReadJob | undefined)?.kpkgReadPackages) {
   const job = workerData as ReadJob;
   void (async () => {
@@ -196,7 +202,9 @@ if (!isMainThread && (workerData as ReadJob | undefined)?.kpkgReadPackages) {
       const results: Candidate[] = [];
       for (const it of job.items) {
         const c = await readCandidate(it.path, it.href);
-        results.push({ source: c.source, record: c.record, chunks: renderChunks(c.record) });
+        // with its chunks rendered, the main thread needs only what the state keeps: cloning the
+        // whole record (files, dependencies, changelog) back would cost more than reading it
+        results.push({ source: c.source, record: summary(c.record), chunks: renderChunks(c.record) });
       }
       parentPort!.postMessage({ ok: true, results } satisfies ReadReply);
     } catch (e) {
