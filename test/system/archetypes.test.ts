@@ -7,15 +7,16 @@
 // batch runs once and exits 0, the Nagios plugin prints `OK - ...` and exits 0 (3 on a bad option).
 // Needs the npm registry (yo, and the generated components' dependencies).
 //
-// Not here yet: dnf installing the deployment RPM into an empty root, `puppet apply` of its
-// module rendering config.json, and the db-schema migrations against a real PostgreSQL.
+// The db-schema migrations apply to a PostgreSQL started by the test (initdb, pg_ctl), and a second
+// run changes nothing. Not here yet: dnf installing the deployment RPM into an empty root and
+// `puppet apply` of its module rendering config.json (config.json is written by the test).
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { describeWithTools, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TYPES = ['webapp', 'web-service', 'processing', 'db-schema', 'monitoring'] as const;
@@ -197,6 +198,51 @@ if (user === 'missing') {
           expect(r.status).toBe(1);
           expect(r.stderr).toMatch(new RegExp(`^${name}-migrate: .*ECONNREFUSED`));
         }
+      });
+    });
+
+    const [initdb, pgCtl, psql] = [postgresTool('initdb'), postgresTool('pg_ctl'), postgresTool('psql')];
+    describeWithTools([initdb, pgCtl, psql], 'db-schema against a real PostgreSQL', () => {
+      let data = '';
+      let port = 0;
+      afterAll(() => {
+        if (data) run(pgCtl, ['-D', data, '-m', 'immediate', 'stop'], { env, ...asUser, timeout: 60_000 });
+      });
+
+      it('<name>-migrate applies the migrations in order, each recorded in the history table; a second run changes nothing', async () => {
+        const b = built.get('db-schema');
+        expect(b, 'built by the db-schema tests above').toBeDefined();
+        const name = 'demo-db-schema';
+        const pgDir = join(work, 'pg');
+        mkdirSync(pgDir);
+        writeFileSync(join(pgDir, 'pw'), 'superpass\n');
+        chownTree(pgDir, user);
+        data = join(pgDir, 'data');
+        port = await freePort();
+        runOk(initdb, ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(pgDir, 'pw')}`, '--no-sync'], { env, ...asUser, timeout: 120_000 });
+        runOk(pgCtl, ['-D', data, '-w', '-t', '60', '-l', join(pgDir, 'log'), '-o', `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1`, 'start'], { env, ...asUser, timeout: 120_000 });
+        const sql = (db: string, command: string, pw = 'superpass', who = 'postgres') =>
+          runOk(psql, ['-h', '127.0.0.1', '-p', String(port), '-U', who, '-d', db, '-v', 'ON_ERROR_STOP=1', '-At', '-c', command], { env: { ...env, PGPASSWORD: pw }, ...asUser, timeout: 60_000 }).stdout.trim();
+        sql('postgres', "CREATE ROLE demo_db_schema LOGIN PASSWORD 'it''s \"secret\"'");
+        sql('postgres', 'CREATE DATABASE demo_db_schema OWNER demo_db_schema');
+
+        const configDir = join(work, 'config-db-schema-pg');
+        mkdirSync(configDir);
+        // as Puppet renders it: every key, the password in clear inside the 0640 file
+        writeFileSync(join(configDir, 'config.json'), JSON.stringify({ db_host: '127.0.0.1', db_port: port, db_name: 'demo_db_schema', db_user: 'demo_db_schema', db_password: `it's "secret"` }));
+        chownTree(configDir, user);
+        const migrate = join(work, 'tree-db-schema', 'opt', 'kelkoo', name, 'bin', `${name}-migrate`);
+        const first = run(migrate, [], { env: { ...env, KELKOO_CONFIG_DIR: configDir }, ...asUser, timeout: 60_000 });
+        expect(first.status, first.stderr).toBe(0);
+        expect(first.stdout).toMatch(/applied 001-create-example\.sql\napplied 002-example-label-index\.sql\n/);
+        const history = () => sql('demo_db_schema', 'SELECT version, file FROM schema_history ORDER BY version', `it's "secret"`, 'demo_db_schema');
+        expect(history()).toBe('1|001-create-example.sql\n2|002-example-label-index.sql');
+        expect(sql('demo_db_schema', "SELECT indexname FROM pg_indexes WHERE tablename = 'example' AND indexname = 'example_label'")).toBe('example_label');
+
+        const second = run(migrate, [], { env: { ...env, KELKOO_CONFIG_DIR: configDir }, ...asUser, timeout: 60_000 });
+        expect(second.status, second.stderr).toBe(0);
+        expect(second.stdout).toMatch(/up to date/);
+        expect(history()).toBe('1|001-create-example.sql\n2|002-example-label-index.sql');
       });
     });
   });
