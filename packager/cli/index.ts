@@ -1,12 +1,20 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, KpkgError } from '../errors.js';
-import { registerBuild } from './commands/build.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerNew } from './commands/new.js';
-import { registerPublish } from './commands/publish.js';
-import { registerRepo } from './commands/repo.js';
-import { registerSign } from './commands/sign.js';
-import { registerValidate } from './commands/validate.js';
+type Register = (program: Command) => void;
+
+/**
+ * The commands, each loaded only when it runs: `kpkg publish` need not load Puppet templates,
+ * ajv or openpgp. `kpkg --help` and unknown commands load them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  build: async () => (await import('./commands/build.js')).registerBuild,
+  inspect: async () => (await import('./commands/inspect.js')).registerInspect,
+  new: async () => (await import('./commands/new.js')).registerNew,
+  publish: async () => (await import('./commands/publish.js')).registerPublish,
+  repo: async () => (await import('./commands/repo.js')).registerRepo,
+  sign: async () => (await import('./commands/sign.js')).registerSign,
+  validate: async () => (await import('./commands/validate.js')).registerValidate,
+};
 
 /**
  * Parses argv and dispatches to a command. Commands are plain async functions that throw;
@@ -18,13 +26,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--debug', 'show stack traces of errors')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerBuild(program);
-  registerInspect(program);
-  registerNew(program);
-  registerPublish(program);
-  registerRepo(program);
-  registerSign(program);
-  registerValidate(program);
+  const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  const wanted = name !== undefined && name in COMMANDS ? [name] : Object.keys(COMMANDS);
+  for (const command of wanted) (await (COMMANDS[command] as () => Promise<Register>)())(program);
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);
