@@ -6,8 +6,7 @@
  * repomd.xml into place: that is the publisher's job (publish.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -126,12 +125,23 @@ export async function writeMetadataFile(
     },
   });
 
+  let fh: FileHandle | undefined;
   try {
     await mkdir(repodataDir, { recursive: true });
-    const out = createWriteStream(tmp, { flags: 'wx' });
-    await pipeline(xml(), countOpen, createCompressor(compress), countPacked, out as Writable);
-    await fsyncFile(tmp);
+    // our own handle, closed by us: after a failure nothing can still be creating or writing it
+    fh = await open(tmp, 'wx');
+    const handle = fh;
+    const sink = new Writable({
+      write(buf: Buffer, _enc, done) {
+        writeAll(handle, buf).then(() => done(), done);
+      },
+    });
+    await pipeline(xml(), countOpen, createCompressor(compress), countPacked, sink);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
   } catch (e) {
+    await fh?.close().catch(() => undefined);
     await rm(tmp, { force: true });
     if (e instanceof KpkgError) throw e;
     throw ioError('write', tmp, e);
@@ -150,13 +160,9 @@ export async function writeMetadataFile(
   return { type, href: `repodata/${name}`, checksum, openChecksum: open_.digest('hex'), size, openSize, timestamp };
 }
 
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let done = 0;
+  while (done < buf.length) done += (await fh.write(buf, done, buf.length - done)).bytesWritten;
 }
 
 /**
@@ -181,6 +187,15 @@ export function renderRepomd(entries: readonly MetadataFileInfo[], revision: num
   }
   out += '</repomd>\n';
   return out;
+}
+
+/**
+ * createrepo_c's package order (task_cmp in src/createrepo_c.c): by file name, then by the whole
+ * location, each compared as bytes (strcmp). Sort records with it to get createrepo_c's files.
+ */
+export function compareHref(a: { href: string }, b: { href: string }): number {
+  const base = (h: string) => h.slice(h.lastIndexOf('/') + 1);
+  return Buffer.compare(Buffer.from(base(a.href)), Buffer.from(base(b.href))) || Buffer.compare(Buffer.from(a.href), Buffer.from(b.href));
 }
 
 export interface WriteMetadataOptions extends WriteMetadataFileOptions {

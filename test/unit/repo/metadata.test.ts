@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
-import { CHUNKERS, metadataFooter, metadataHeader, renderRepomd, writeMetadata, writeMetadataFile } from '../../../packager/repo/metadata.js';
+import { CHUNKERS, compareHref, metadataFooter, metadataHeader, renderRepomd, writeMetadata, writeMetadataFile } from '../../../packager/repo/metadata.js';
 import { createDecompressor } from '../../../packager/rpm/compress.js';
 import { parseXml } from './xml-parse.js';
 import { sampleRecord } from './sample.js';
@@ -152,5 +152,10 @@ describe('writeMetadata and renderRepomd', () => {
     expect(root.children[0]!.text).toBe('r<1>&');
     expect(root.children.slice(1).map((d) => d.attrs.type)).toEqual(['primary', 'filelists', 'other']);
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<repomd ')).toBe(true);
+  });
+
+  it('compareHref sorts as createrepo_c: file name first, then location, as bytes', () => {
+    const hrefs = ['b/a-1.rpm', 'a/b-1.rpm', 'a/a-1.rpm', 'z-\u{1F600}.rpm', 'z-\uFFFD.rpm', 'A-1.rpm'];
+    expect([...hrefs].map((href) => ({ href })).sort(compareHref).map((r) => r.href)).toEqual(['A-1.rpm', 'a/a-1.rpm', 'b/a-1.rpm', 'a/b-1.rpm', 'z-\uFFFD.rpm', 'z-\u{1F600}.rpm']);
   });
 });
