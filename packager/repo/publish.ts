@@ -57,6 +57,10 @@ import {
   type StoredPackage,
 } from './store.js';
 import type { MetadataType, RepoPackage } from './types.js';
+import type { SigningKey } from '../sign/openpgp.js';
+
+// signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
+const signing = () => import('./signing.js');
 
 export const DEFAULT_GRACE_MS = 15 * 60_000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 300_000;
@@ -72,6 +76,11 @@ export interface RepoOptions {
   log?: (message: string) => void;
   /** Packages read at once (default 8). */
   concurrency?: number;
+  /**
+   * Signs packages that arrive unsigned (a copy, never the caller's file) and repodata/repomd.xml
+   * (repomd.xml.asc, repomd.xml.key): see signing.ts.
+   */
+  signKey?: SigningKey;
 }
 
 export interface PublishResult {
@@ -94,6 +103,10 @@ interface Candidate {
   digests?: DigestReport;
   /** Its three chunks, when rendered where it was read. */
   chunks?: Record<MetadataType, string>;
+  /** The file to copy into the repository when it is not `source`: a copy we signed. */
+  copyFrom?: string;
+  /** For a copy we signed: the content digest (signing.ts) of the unsigned original. */
+  content?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,7 +349,7 @@ async function commit(s: Session, packages: StoredPackage[], segments: SegmentRe
   // publisher killed before its repomd.xml
   for (const name of await readdir(join(repo, 'repodata'))) {
     const path = `repodata/${name}`;
-    if (name.startsWith('.') || name === 'repomd.xml' || name === 'repomd.xml.asc' || listed.has(path) || pending.has(path)) continue;
+    if (name.startsWith('.') || name === 'repomd.xml' || name === 'repomd.xml.asc' || name === 'repomd.xml.key' || listed.has(path) || pending.has(path)) continue;
     pending.set(path, now);
   }
   const expired = [...pending].filter(([, since]) => now - since >= graceMs).map(([path]) => path);
@@ -354,9 +367,20 @@ async function commit(s: Session, packages: StoredPackage[], segments: SegmentRe
   };
   await s.lock.assertHeld();
   await saveState(repo, state);
-  await s.lock.assertHeld();
-  await writeDurable(join(repo, 'repodata', 'repomd.xml'), renderRepomd(metadata, revision));
-  options.log?.(`repodata/repomd.xml: revision ${revision}, ${pkgs.length} packages`);
+  const repomd = renderRepomd(metadata, revision);
+  // signed before repomd.xml is replaced; the signature renamed in right after it (signing.ts)
+  const signature = options.signKey ? await (await signing()).prepareRepomdSignature(repo, repomd, options.signKey) : undefined;
+  await s.lock.assertHeld().catch(async (e: unknown) => {
+    await signature?.abandon();
+    throw e;
+  });
+  await writeDurable(join(repo, 'repodata', 'repomd.xml'), repomd).catch(async (e: unknown) => {
+    await signature?.abandon();
+    throw e;
+  });
+  if (signature) await signature.install();
+  else await rm(join(repo, 'repodata', 'repomd.xml.asc'), { force: true }); // index or prune of a signed repository: a stale signature is worse than none
+  options.log?.(`repodata/repomd.xml: revision ${revision}, ${pkgs.length} packages${signature ? `, signed with key ${options.signKey!.keyId}` : ''}`);
 
   for (const p of expired) await rm(join(repo, p), { force: true }).catch(() => undefined);
   await removeUnusedSegments(repo, merged);
@@ -415,9 +439,27 @@ async function copyIn(repo: string, from: string, href: string): Promise<void> {
  */
 export async function publish(rpms: readonly string[], repo: string, options: RepoOptions = {}): Promise<PublishResult> {
   if (rpms.length === 0) throw new KpkgError('USAGE', 'no package to publish');
+  // with a key, unsigned packages are published as signed copies (signing.ts)
+  const staged = options.signKey ? await (await signing()).stageSigned(rpms, options.signKey, options.log) : undefined;
+  try {
+    return await publishStaged(rpms, staged?.packages, repo, options);
+  } finally {
+    await staged?.cleanup();
+  }
+}
+
+async function publishStaged(rpms: readonly string[], staged: import('./signing.js').StagedPackage[] | undefined, repo: string, options: RepoOptions): Promise<PublishResult> {
   // read (and check) every package before taking the lock: the slow part, done in parallel
-  const candidates = await readMany(rpms.map((path) => ({ path })), options.concurrency ?? 8);
+  const candidates = await readMany((staged?.map((p) => p.path) ?? rpms).map((path) => ({ path })), options.concurrency ?? 8);
+  staged?.forEach((p, i) => {
+    const c = candidates[i]!;
+    if (p.content === undefined) return;
+    c.copyFrom = p.path;
+    c.source = p.original;
+    c.content = p.content;
+  });
   return withRepository(repo, `kpkg publish ${rpms.length} package(s)`, options, async (s) => {
+    if (!options.signKey) await (await signing()).refuseUnsignedIntoSigned(repo);
     if (s.state.packages.length === 0 && s.state.metadata.length === 0 && (await findPackages(repo, new Set())).length > 0) {
       // a repository kpkg did not make (createrepo_c's): adopt what is there first
       options.log?.(`${repo}: not published by kpkg before: indexing the packages present`);
@@ -437,7 +479,7 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
       if (other === undefined) {
         fresh.set(r.href, c);
         freshByNevra.set(nevraKey(r), c);
-      } else if (other.pkgid === r.pkgid) {
+      } else if (other.pkgid === r.pkgid || (c.content !== undefined && (await sameContent(repo, c.content, published, batch)))) {
         if (published) unchanged.push(r.href);
       } else {
         const what = published ? `is published as ${published.href} with other bytes (sha256 ${published.pkgid})` : `is also given as ${(other as { source: string }).source} with other bytes`;
@@ -451,10 +493,20 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
     const compressChange = options.compress !== undefined && options.compress !== s.state.compress;
     if (added.length === 0 && current && !compressChange) {
       await collectGarbage(s);
+      if (options.signKey) {
+        // nothing to add, but the signature may be missing, stale (a publisher killed between
+        // the two renames) or by another key
+        const sign = await signing();
+        if (!(await sign.signatureCurrent(repo, options.signKey))) {
+          await s.lock.assertHeld();
+          await sign.signCurrentRepomd(repo, options.signKey);
+          options.log?.(`repodata/repomd.xml: signed with key ${options.signKey.keyId}`);
+        }
+      }
       return { repo, added: [], unchanged, removed: [], metadataWritten: false, packages: s.state.packages.length };
     }
     for (const c of added) {
-      await copyIn(repo, c.source, c.record.href);
+      await copyIn(repo, c.copyFrom ?? c.source, c.record.href);
       options.log?.(`${c.record.href}`);
     }
     const segments = [...s.state.segments];
@@ -467,6 +519,19 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
     const state = await commit(s, packages, segments);
     return { repo, added: added.map((c) => c.record.href), unchanged, removed: [], metadataWritten: true, packages: state.packages.length };
   });
+}
+
+/**
+ * For a package we signed (its unsigned original's content digest `content`): whether the
+ * published twin, or the twin earlier in the batch, has the same main header and payload, that
+ * is, is the same package signed at another time (signing.ts explains why file bytes cannot tell).
+ */
+async function sameContent(repo: string, content: string, published: StoredPackage | undefined, batch: Candidate | undefined): Promise<boolean> {
+  if (published) {
+    const digest = await (await signing()).contentDigest(join(repo, ...published.href.split('/'))).catch(() => undefined);
+    return digest === content;
+  }
+  return batch?.content === content;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import type { MetadataCompression } from '../../repo/metadata.js';
 import { publish, type PublishResult, type RepoOptions } from '../../repo/publish.js';
+import { loadSigningKey } from '../../sign/openpgp.js';
 
 export interface RepoFlags {
   repo?: string;
@@ -10,6 +11,7 @@ export interface RepoFlags {
   lockTimeout?: string;
   json?: boolean;
   quiet?: boolean;
+  signKey?: string;
 }
 
 /** The options every repository command shares, from its flags. */
@@ -61,9 +63,13 @@ export function registerPublish(program: Command): void {
       .command('publish')
       .description('add packages to a yum repository and update its metadata (packages go to <repo>/Packages/<first letter>/)')
       .argument('<rpm...>', 'package files')
-      .requiredOption('--repo <dir>', 'the repository directory (created if needed)'),
+      .requiredOption('--repo <dir>', 'the repository directory (created if needed)')
+      .option('--sign-key <file>', 'OpenPGP secret key: signs packages that arrive unsigned and writes repodata/repomd.xml.asc and repomd.xml.key (passphrase from KPKG_SIGN_PASSPHRASE)'),
   ).action(async (rpms: string[], flags: RepoFlags) => {
-    const result = await publish(rpms, flags.repo!, repoOptions(flags));
+    const options = repoOptions(flags);
+    // the key first: a missing file or a wrong passphrase fails (exit 1) before anything is read or written
+    if (flags.signKey !== undefined) options.signKey = await loadSigningKey(flags.signKey);
+    const result = await publish(rpms, flags.repo!, options);
     process.stdout.write(renderResult(result, flags));
   });
 }
