@@ -8,14 +8,16 @@
 // Needs the npm registry (yo, and the generated components' dependencies).
 //
 // The db-schema migrations apply to a PostgreSQL started by the test (initdb, pg_ctl), and a second
-// run changes nothing. Not here yet: dnf installing the deployment RPM into an empty root and
-// `puppet apply` of its module rendering config.json (config.json is written by the test).
+// run changes nothing. Then dnf installs each deployment RPM (pulling the application) into an
+// empty root, `puppet apply` of the installed module renders config.json, and the installed files
+// run with it. Not here: the migrations from the dnf-installed tree (they run from the RPM's tree).
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canRunDnf, InstallRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
 import { describeWithTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +61,76 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** What config.json holds for a run of `type` in this test: a free port, private directories, thresholds that cannot fire. */
+async function settingsFor(type: Type, runDir: string): Promise<Record<string, string | number>> {
+  mkdirSync(runDir, { recursive: true });
+  switch (type) {
+    case 'webapp':
+    case 'web-service':
+      return { listen_port: await freePort() };
+    case 'processing':
+      mkdirSync(join(runDir, 'in'));
+      writeFileSync(join(runDir, 'in', 'feed.txt'), 'one two three\n');
+      return { input_dir: join(runDir, 'in'), output_dir: join(runDir, 'out'), lock_file: join(runDir, 'batch.lock') };
+    case 'monitoring':
+      return { path: '/', warning: 100, critical: 100 };
+    case 'db-schema':
+      return { db_host: '127.0.0.1', db_port: await freePort(), db_password: `it's "x"` };
+  }
+}
+
+/** Runs what was installed under `prefix` with its settings in `configDir`, and checks the runtime contract. */
+async function exercise(type: Type, prefix: string, configDir: string, settings: Record<string, string | number>, opts: RunOptions): Promise<void> {
+  const name = `demo-${type}`;
+  if (type === 'webapp' || type === 'web-service') {
+    const port = settings.listen_port as number;
+    const child = spawn(join(prefix, 'bin', name), [], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}) });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      let health: Response | undefined;
+      for (let i = 0; i < 100 && !health; i++) {
+        health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+        if (!health) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(health?.status, output).toBe(200);
+      if (type === 'webapp') {
+        const page = await fetch(`http://127.0.0.1:${port}/`);
+        expect(page.headers.get('content-type')).toMatch(/text\/html/);
+        expect(await page.text()).toMatch(/<h1>Welcome<\/h1>/);
+        expect((await fetch(`http://127.0.0.1:${port}/static/style.css`)).status).toBe(200);
+      } else {
+        const doc = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { openapi: string };
+        expect(doc.openapi).toMatch(/^3\./);
+        const created = await fetch(`http://127.0.0.1:${port}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x","quantity":1}' });
+        expect(created.status).toBe(201);
+      }
+      expect(output).toContain(`listening on port ${port} (settings from ${configDir})`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  } else if (type === 'processing') {
+    const r = run(join(prefix, 'bin', name), [], { ...opts, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(settings.output_dir as string, 'feed.txt.json'), 'utf8'))).toMatchObject({ words: 3 });
+    expect(existsSync(settings.lock_file as string)).toBe(false);
+  } else if (type === 'monitoring') {
+    const plugin = join(prefix, 'bin', 'check_demo_monitoring');
+    const ok = run(plugin, [], { ...opts, timeout: 60_000 });
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout.split('\n')[0]).toMatch(/^OK - [\d.]+% of \/ used \| used=[\d.]+%;100;100;0;100$/);
+    const bad = run(plugin, ['--bogus'], { ...opts, timeout: 60_000 });
+    expect(bad.status).toBe(3);
+    expect(bad.stdout).toMatch(/^UNKNOWN - unknown option "--bogus"/);
+  } else {
+    // no database at this port: a clear one-line failure, exit 1 (the PostgreSQL suite below migrates for real)
+    const r = run(join(prefix, 'bin', `${name}-migrate`), [], { ...opts, timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^${name}-migrate: .*ECONNREFUSED`));
+  }
 }
 
 const user = testUser();
@@ -135,69 +207,61 @@ if (user === 'missing') {
         const tree = join(work, `tree-${type}`);
         mkdirSync(tree);
         runOk('sh', ['-c', 'rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames', 'sh', b!.app], { cwd: tree, timeout: 60_000 });
-        const prefix = join(tree, 'opt', 'kelkoo', name);
         const configDir = join(work, `config-${type}`);
         mkdirSync(configDir);
-        const writeConfig = (config: unknown) => writeFileSync(join(configDir, 'config.json'), JSON.stringify(config));
+        const settings = await settingsFor(type, join(work, `run-${type}`));
+        writeFileSync(join(configDir, 'config.json'), JSON.stringify(settings));
         chownTree(tree, user);
         chownTree(configDir, user);
-        const runEnv = { ...env, KELKOO_CONFIG_DIR: configDir };
+        chownTree(join(work, `run-${type}`), user);
+        await exercise(type, join(tree, 'opt', 'kelkoo', name), configDir, settings, { ...asUser, env: { ...env, KELKOO_CONFIG_DIR: configDir } });
+      });
+    });
 
-        if (type === 'webapp' || type === 'web-service') {
-          const port = await freePort();
-          writeConfig({ listen_port: port });
-          const child = spawn(join(prefix, 'bin', name), [], { env: { ...process.env, ...runEnv }, stdio: ['ignore', 'pipe', 'pipe'], ...asUser });
-          let output = '';
-          child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-          child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-          try {
-            let health: Response | undefined;
-            for (let i = 0; i < 100 && !health; i++) {
-              health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-              if (!health) await new Promise((r) => setTimeout(r, 100));
-            }
-            expect(health?.status, output).toBe(200);
-            if (type === 'webapp') {
-              const page = await fetch(`http://127.0.0.1:${port}/`);
-              expect(page.headers.get('content-type')).toMatch(/text\/html/);
-              expect(await page.text()).toMatch(/<h1>Welcome<\/h1>/);
-              expect((await fetch(`http://127.0.0.1:${port}/static/style.css`)).status).toBe(200);
-            } else {
-              const doc = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { openapi: string };
-              expect(doc.openapi).toMatch(/^3\./);
-              const created = await fetch(`http://127.0.0.1:${port}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x","quantity":1}' });
-              expect(created.status).toBe(201);
-            }
-            expect(output).toContain(`listening on port ${port}`);
-          } finally {
-            child.kill('SIGTERM');
-          }
-        } else if (type === 'processing') {
-          const input = join(work, 'batch-in');
-          mkdirSync(input);
-          writeFileSync(join(input, 'feed.txt'), 'one two three\n');
-          chownTree(input, user);
-          writeConfig({ input_dir: input, output_dir: join(work, 'batch-out'), lock_file: join(work, 'batch.lock') });
-          const r = run(join(prefix, 'bin', name), [], { env: runEnv, ...asUser, timeout: 60_000 });
-          expect(r.status, r.stderr).toBe(0);
-          expect(JSON.parse(readFileSync(join(work, 'batch-out', 'feed.txt.json'), 'utf8'))).toMatchObject({ words: 3 });
-          expect(existsSync(join(work, 'batch.lock'))).toBe(false);
-        } else if (type === 'monitoring') {
-          writeConfig({ path: '/', warning: 100, critical: 100 });
-          const plugin = join(prefix, 'bin', 'check_demo_monitoring');
-          const ok = run(plugin, [], { env: runEnv, ...asUser, timeout: 60_000 });
-          expect(ok.status, ok.stdout + ok.stderr).toBe(0);
-          expect(ok.stdout.split('\n')[0]).toMatch(/^OK - [\d.]+% of \/ used \| used=[\d.]+%;100;100;0;100$/);
-          const bad = run(plugin, ['--bogus'], { env: runEnv, ...asUser, timeout: 60_000 });
-          expect(bad.status).toBe(3);
-          expect(bad.stdout).toMatch(/^UNKNOWN - unknown option "--bogus"/);
-        } else {
-          // no PostgreSQL here (yet): a refused connection is a clear one-line failure, exit 1
-          writeConfig({ db_host: '127.0.0.1', db_port: await freePort(), db_password: 'x' });
-          const r = run(join(prefix, 'bin', `${name}-migrate`), [], { env: runEnv, ...asUser, timeout: 60_000 });
-          expect(r.status).toBe(1);
-          expect(r.stderr).toMatch(new RegExp(`^${name}-migrate: .*ECONNREFUSED`));
+    describeWithTools(['dnf', 'createrepo_c', 'puppet'], 'dnf installs each deployment RPM into an empty root; puppet apply renders config.json; the installed files run with it', () => {
+      let base = '';
+      beforeAll(async () => {
+        if (!canRunDnf) return;
+        base = await writeBasePackage(tmpDir('archetypes-base'));
+      });
+
+      it.each(TYPES)('%s', async (type) => {
+        if (!canRunDnf) {
+          expect(systemTestsRequired, 'dnf needs root to install into an installroot').toBe(false);
+          return;
         }
+        const b = built.get(type);
+        expect(b, 'built by the tests above').toBeDefined();
+        const name = `demo-${type}`;
+        const module = name.replace(/-/g, '_');
+        const deploy = b!.app.replace(`${name}-0.1.0-1.noarch.rpm`, `${name}-deploy-0.1.0-1.noarch.rpm`);
+        const repo = new YumRepo();
+        repo.add([base, b!.app, deploy]);
+        const root = new InstallRoot(repo, `archetype-${type}`);
+        root.install(`${name}-deploy`);
+        expect(root.installed()).toEqual(expect.arrayContaining([`${name}-0.1.0-1.noarch`, `${name}-deploy-0.1.0-1.noarch`]));
+
+        const settings = await settingsFor(type, tmpDir(`archetype-run-${type}`));
+        const configDir = join(tmpDir(`archetype-config-${type}`), 'etc');
+        const params = Object.entries(settings).map(([k, v]) => `${k} => ${typeof v === 'string' ? `'${v.replace(/[\\']/g, (c) => `\\${c}`)}'` : String(v)}`);
+        const nrpeDir = tmpDir(`archetype-nrpe-${type}`);
+        if (type === 'monitoring') params.push(`nrpe_config_dir => '${nrpeDir}'`);
+        const manifest = `class { '${module}': config_dir => '${configDir}', manage_service => false, manage_user => false, ${params.join(', ')} }`;
+        const pd = tmpDir('archetype-puppet');
+        for (const d of ['conf', 'var', 'code', 'log', 'run']) mkdirSync(join(pd, d));
+        const applied = run('puppet', ['apply', '--color=false', `--confdir=${pd}/conf`, `--vardir=${pd}/var`, `--codedir=${pd}/code`, `--logdir=${pd}/log`, `--rundir=${pd}/run`, `--modulepath=${root.path('/etc/puppetlabs/code/modules')}`, '--detailed-exitcodes', '-e', manifest], { timeout: 180_000 });
+        const errors = `${applied.stdout}\n${applied.stderr}`.split('\n').filter((l) => /^Error: /.test(l) && !/^Error: Facter: /.test(l));
+        expect([0, 2], `${manifest}\n${errors.join('\n')}\n${applied.stderr.slice(-3000)}`).toContain(applied.status);
+        expect(errors).toEqual([]);
+        const rendered = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+        expect(rendered).toMatchObject(settings);
+        if (type === 'monitoring') {
+          // the NRPE command runs the plugin where the application package links it
+          expect(readFileSync(join(nrpeDir, `${name}.cfg`), 'utf8')).toMatch(/^command\[check_demo_monitoring\]=.*\/usr\/lib64\/nagios\/plugins\/check_demo_monitoring$/m);
+          expect(readlinkSync(root.path('/usr/lib64/nagios/plugins/check_demo_monitoring'))).toBe('/opt/kelkoo/demo-monitoring/bin/check_demo_monitoring');
+        }
+        // as root: the installed files belong to root, and only yo minds being root
+        await exercise(type, root.path(`/opt/kelkoo/${name}`), configDir, settings, { env: { ...env, KELKOO_CONFIG_DIR: configDir } });
       });
     });
 
