@@ -24,6 +24,7 @@ export function versions(): Versions {
 const hbs = Handlebars.create();
 // values that land in TypeScript or JSON source are written as JSON literals
 hbs.registerHelper('json', (value: unknown) => JSON.stringify(value));
+hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
 
 function walk(dir: string): string[] {
