@@ -379,7 +379,16 @@ async function commit(s: Session, packages: StoredPackage[], segments: SegmentRe
     throw e;
   });
   if (signature) await signature.install();
-  else await rm(join(repo, 'repodata', 'repomd.xml.asc'), { force: true }); // index or prune of a signed repository: a stale signature is worse than none
+  else {
+    // index or prune of a signed repository (publish refuses without the key): the signature no
+    // longer matches it, and a signature that fails misleads more than none; the next publish
+    // --sign-key signs again
+    const asc = join(repo, 'repodata', 'repomd.xml.asc');
+    if (await stat(asc).then(() => true, () => false)) {
+      await rm(asc, { force: true });
+      options.log?.(`repodata/repomd.xml.asc removed: it signed the previous repomd.xml (sign again with kpkg publish --sign-key)`);
+    }
+  }
   options.log?.(`repodata/repomd.xml: revision ${revision}, ${pkgs.length} packages${signature ? `, signed with key ${options.signKey!.keyId}` : ''}`);
 
   for (const p of expired) await rm(join(repo, p), { force: true }).catch(() => undefined);

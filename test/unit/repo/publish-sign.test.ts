@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
-import { checkRepository, publish } from '../../../packager/repo/publish.js';
+import { checkRepository, publish, pruneRepository } from '../../../packager/repo/publish.js';
 import { readRpm } from '../../../packager/rpm/reader.js';
 import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
 import { loadSigningKeyFrom, type SigningKey } from '../../../packager/sign/openpgp.js';
@@ -195,6 +195,20 @@ describe('publish --sign-key', () => {
     delete after['.kpkg/lock'];
     delete snapshot['.kpkg/lock'];
     expect(after).toEqual(snapshot);
+  });
+
+  it('a prune (no key) removes the signature it would make stale; the next publish with the key signs again', async () => {
+    const dir = fresh('in');
+    const repo = join(fresh('repo'), 'repo');
+    const a1 = await pkg(dir, 'kappa', '1.0');
+    const a2 = await pkg(dir, 'kappa', '2.0');
+    await publish([a1, a2], repo, { ...opts, signKey: key });
+    await pruneRepository(repo, 1, opts);
+    expect(existsSync(join(repo, 'repodata', 'repomd.xml.asc'))).toBe(false);
+    expect(existsSync(join(repo, 'repodata', 'repomd.xml.key'))).toBe(true);
+    const r = await publish([a2], repo, { ...opts, signKey: key });
+    expect(r.unchanged).toEqual(['Packages/k/kappa-2.0-1.noarch.rpm']);
+    await verifyRepomd(repo, publicKey);
   });
 
   it('kpkg publish --sign-key: a wrong passphrase exits 1 and creates nothing; the right one signs', async () => {
