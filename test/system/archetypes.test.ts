@@ -173,6 +173,11 @@ if (user === 'missing') {
       for (const t of TYPES) expect(generators).toContain(t);
     }, 900_000);
 
+    it('yo kelkoo (the menu) with --type and --defaults scaffolds that type', () => {
+      runOk('yo', ['kelkoo', 'menu-pick', '--type', 'processing', '--defaults', '--no-insight'], { cwd: join(work, 'yo'), env, ...asUser, timeout: 120_000, input: '' });
+      expect(JSON.parse(readFileSync(join(work, 'yo', 'menu-pick', 'component.json'), 'utf8'))).toMatchObject({ name: 'menu-pick', type: 'processing' });
+    });
+
     describe.each(TYPES)('%s', (type) => {
       const name = `demo-${type}`;
 
