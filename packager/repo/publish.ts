@@ -468,7 +468,10 @@ async function publishStaged(rpms: readonly string[], staged: import('./signing.
     c.content = p.content;
   });
   return withRepository(repo, `kpkg publish ${rpms.length} package(s)`, options, async (s) => {
-    if (!options.signKey) await (await signing()).refuseUnsignedIntoSigned(repo);
+    // a signed repository takes no unsigned publish (checked here: openpgp.js loads only when signing)
+    if (!options.signKey && (await stat(join(repo, 'repodata', 'repomd.xml.asc')).then(() => true, () => false))) {
+      await (await signing()).refuseUnsignedIntoSigned(repo);
+    }
     if (s.state.packages.length === 0 && s.state.metadata.length === 0 && (await findPackages(repo, new Set())).length > 0) {
       // a repository kpkg did not make (createrepo_c's): adopt what is there first
       options.log?.(`${repo}: not published by kpkg before: indexing the packages present`);
