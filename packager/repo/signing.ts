@@ -21,8 +21,8 @@
  *
  * repomd.xml.asc: the signature is made over the exact bytes of the new repomd.xml before
  * repomd.xml is replaced; it is written, fsynced, under a temporary name beside it; then
- * repomd.xml is renamed into place and the signature renamed IMMEDIATELY after (two renames in a
- * row, no I/O between them but nothing is awaited but the second rename). No order of two renames
+ * repomd.xml is renamed into place and the signature renamed IMMEDIATELY after (the two renames
+ * follow each other; only the fsync of repomd.xml's directory lies between them). No order of two renames
  * of two files is atomic for a reader who fetches the files separately, as dnf does (repomd.xml,
  * then repomd.xml.asc): during the microseconds between the renames a reader can pair the new
  * repomd.xml with the previous signature (or, in the other order, the old repomd.xml with the new
