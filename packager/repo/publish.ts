@@ -369,17 +369,14 @@ async function commit(s: Session, packages: StoredPackage[], segments: SegmentRe
   await saveState(repo, state);
   const repomd = renderRepomd(metadata, revision);
   // signed before repomd.xml is replaced; the signature renamed in right after it (signing.ts)
-  const signature = options.signKey ? await (await signing()).prepareRepomdSignature(repo, repomd, options.signKey) : undefined;
+  const signature = options.signKey ? await (await signing()).prepareRepomdSignature(repo, repomd, options.signKey, true) : undefined;
   await s.lock.assertHeld().catch(async (e: unknown) => {
     await signature?.abandon();
     throw e;
   });
-  await writeDurable(join(repo, 'repodata', 'repomd.xml'), repomd).catch(async (e: unknown) => {
-    await signature?.abandon();
-    throw e;
-  });
-  if (signature) await signature.install();
+  if (signature) await signature.install(); // repomd.xml, then repomd.xml.asc
   else {
+    await writeDurable(join(repo, 'repodata', 'repomd.xml'), repomd);
     // index or prune of a signed repository (publish refuses without the key): the signature no
     // longer matches it, and a signature that fails misleads more than none; the next publish
     // --sign-key signs again

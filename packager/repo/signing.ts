@@ -20,9 +20,9 @@
  * as without --sign-key (a package re-signed with another key is other bytes, refused).
  *
  * repomd.xml.asc: the signature is made over the exact bytes of the new repomd.xml before
- * repomd.xml is replaced; it is written, fsynced, under a temporary name beside it; then
- * repomd.xml is renamed into place and the signature renamed IMMEDIATELY after (the two renames
- * follow each other; only the fsync of repomd.xml's directory lies between them). No order of two renames
+ * repomd.xml is replaced; both are written and fsynced under temporary names beside their
+ * places; then repomd.xml is renamed into place and the signature renamed IMMEDIATELY after (two
+ * rename calls in a row, the directory fsynced after both). No order of two renames
  * of two files is atomic for a reader who fetches the files separately, as dnf does (repomd.xml,
  * then repomd.xml.asc): during the microseconds between the renames a reader can pair the new
  * repomd.xml with the previous signature (or, in the other order, the old repomd.xml with the new
@@ -138,44 +138,65 @@ export async function signatureCurrent(repo: string, key: SigningKey): Promise<b
   }
 }
 
-/**
- * Prepares the signature of `repomd` (the exact bytes about to become repodata/repomd.xml): writes
- * repomd.xml.key if it changed, and the signature under a temporary name. `install()` renames the
- * signature into place: call it right after the repomd.xml rename.
- */
-export async function prepareRepomdSignature(repo: string, repomd: string | Uint8Array, key: SigningKey): Promise<{ install(): Promise<void>; abandon(): Promise<void> }> {
-  const repodata = join(repo, 'repodata');
-  const keyPath = join(repodata, REPOMD_KEY);
-  const current = await readFile(keyPath, 'utf8').catch(() => undefined);
-  if (current !== key.publicKeyArmored) await writeDurable(keyPath, key.publicKeyArmored);
-  const asc = await signDetached(typeof repomd === 'string' ? Buffer.from(repomd, 'utf8') : repomd, key);
-  const ascPath = join(repodata, REPOMD_ASC);
-  const tmp = tempName(ascPath);
+/** Writes `data` under a temporary name beside `path`, fsynced; returns that name. */
+async function writeTemp(path: string, data: string | Uint8Array): Promise<string> {
+  const tmp = tempName(path);
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(asc);
+      await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
     }
   } catch (e) {
     await rm(tmp, { force: true });
-    throw ioError('write', ascPath, e);
+    throw ioError('write', path, e);
   }
+  return tmp;
+}
+
+/**
+ * Prepares `repomd` (the exact bytes about to become repodata/repomd.xml) and its signature:
+ * writes repomd.xml.key if it changed, then, fsynced under temporary names, the signature and
+ * (with `writeRepomd`) repomd.xml itself. `install()` renames repomd.xml into place, then at once
+ * the signature, then fsyncs the directory: the two renames follow each other with nothing between.
+ */
+export async function prepareRepomdSignature(repo: string, repomd: string | Uint8Array, key: SigningKey, writeRepomd = false): Promise<{ install(): Promise<void>; abandon(): Promise<void> }> {
+  const repodata = join(repo, 'repodata');
+  const keyPath = join(repodata, REPOMD_KEY);
+  const current = await readFile(keyPath, 'utf8').catch(() => undefined);
+  if (current !== key.publicKeyArmored) await writeDurable(keyPath, key.publicKeyArmored);
+  const bytes = typeof repomd === 'string' ? Buffer.from(repomd, 'utf8') : repomd;
+  const asc = await signDetached(bytes, key);
+  const ascPath = join(repodata, REPOMD_ASC);
+  const repomdPath = join(repodata, 'repomd.xml');
+  const ascTmp = await writeTemp(ascPath, asc);
+  let repomdTmp: string | undefined;
+  try {
+    if (writeRepomd) repomdTmp = await writeTemp(repomdPath, bytes);
+  } catch (e) {
+    await rm(ascTmp, { force: true });
+    throw e;
+  }
+  const abandon = async () => {
+    await rm(ascTmp, { force: true });
+    if (repomdTmp) await rm(repomdTmp, { force: true });
+  };
   return {
     async install() {
+      let step = repomdPath;
       try {
-        await rename(tmp, ascPath);
+        if (repomdTmp) await rename(repomdTmp, repomdPath);
+        step = ascPath;
+        await rename(ascTmp, ascPath);
       } catch (e) {
-        await rm(tmp, { force: true });
-        throw ioError('write', ascPath, e);
+        await abandon();
+        throw ioError('write', step, e);
       }
       await fsyncDir(repodata);
     },
-    async abandon() {
-      await rm(tmp, { force: true });
-    },
+    abandon,
   };
 }
 
