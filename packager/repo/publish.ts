@@ -383,7 +383,7 @@ async function commit(s: Session, packages: StoredPackage[], segments: SegmentRe
     const asc = join(repo, 'repodata', 'repomd.xml.asc');
     if (await stat(asc).then(() => true, () => false)) {
       await rm(asc, { force: true });
-      options.log?.(`repodata/repomd.xml.asc removed: it signed the previous repomd.xml (sign again with kpkg publish --sign-key)`);
+      options.log?.(`repodata/repomd.xml.asc removed: it signed the previous repomd.xml (sign again with --sign-key)`);
     }
   }
   options.log?.(`repodata/repomd.xml: revision ${revision}, ${pkgs.length} packages${signature ? `, signed with key ${options.signKey!.keyId}` : ''}`);

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import type { MetadataCompression } from '../../repo/metadata.js';
 import { publish, type PublishResult, type RepoOptions } from '../../repo/publish.js';
-import { loadSigningKey } from '../../sign/openpgp.js';
 
 export interface RepoFlags {
   repo?: string;
@@ -57,6 +56,18 @@ export function renderResult(r: PublishResult, flags: RepoFlags): string {
   return `${lines.join('\n')}\n`;
 }
 
+export const SIGN_KEY_HELP = 'OpenPGP secret key: signs packages that arrive unsigned and writes repodata/repomd.xml.asc and repomd.xml.key (passphrase from KPKG_SIGN_PASSPHRASE)';
+
+/**
+ * Loads --sign-key first: a missing file or a wrong passphrase fails (exit 1) before anything is
+ * read or written. openpgp.js is loaded only then.
+ */
+export async function withSigningKey(flags: RepoFlags, options: RepoOptions): Promise<RepoOptions> {
+  if (flags.signKey === undefined) return options;
+  const { loadSigningKey } = await import('../../sign/openpgp.js');
+  return { ...options, signKey: await loadSigningKey(flags.signKey) };
+}
+
 export function registerPublish(program: Command): void {
   withRepoOptions(
     program
@@ -64,12 +75,9 @@ export function registerPublish(program: Command): void {
       .description('add packages to a yum repository and update its metadata (packages go to <repo>/Packages/<first letter>/)')
       .argument('<rpm...>', 'package files')
       .requiredOption('--repo <dir>', 'the repository directory (created if needed)')
-      .option('--sign-key <file>', 'OpenPGP secret key: signs packages that arrive unsigned and writes repodata/repomd.xml.asc and repomd.xml.key (passphrase from KPKG_SIGN_PASSPHRASE)'),
+      .option('--sign-key <file>', SIGN_KEY_HELP),
   ).action(async (rpms: string[], flags: RepoFlags) => {
-    const options = repoOptions(flags);
-    // the key first: a missing file or a wrong passphrase fails (exit 1) before anything is read or written
-    if (flags.signKey !== undefined) options.signKey = await loadSigningKey(flags.signKey);
-    const result = await publish(rpms, flags.repo!, options);
+    const result = await publish(rpms, flags.repo!, await withSigningKey(flags, repoOptions(flags)));
     process.stdout.write(renderResult(result, flags));
   });
 }

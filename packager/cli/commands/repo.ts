@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import { checkRepository, indexRepository, pruneRepository } from '../../repo/publish.js';
-import { renderResult, repoOptions, withRepoOptions, type RepoFlags } from './publish.js';
+import { renderResult, repoOptions, SIGN_KEY_HELP, withRepoOptions, withSigningKey, type RepoFlags } from './publish.js';
 
 export function registerRepo(program: Command): void {
   const repo = program.command('repo').description('maintain a yum repository made by kpkg publish');
@@ -9,20 +9,22 @@ export function registerRepo(program: Command): void {
     repo
       .command('index')
       .description('rebuild the metadata from the packages present, reading every one')
-      .argument('<dir>', 'the repository directory'),
+      .argument('<dir>', 'the repository directory')
+      .option('--sign-key <file>', SIGN_KEY_HELP),
   ).action(async (dir: string, flags: RepoFlags) => {
-    process.stdout.write(renderResult(await indexRepository(dir, repoOptions(flags)), flags));
+    process.stdout.write(renderResult(await indexRepository(dir, await withSigningKey(flags, repoOptions(flags))), flags));
   });
   withRepoOptions(
     repo
       .command('prune')
       .description('keep the N newest versions of each package name (per architecture)')
       .argument('<dir>', 'the repository directory')
-      .requiredOption('--keep <n>', 'versions to keep per name'),
+      .requiredOption('--keep <n>', 'versions to keep per name')
+      .option('--sign-key <file>', SIGN_KEY_HELP),
   ).action(async (dir: string, flags: RepoFlags & { keep: string }) => {
     const keep = Number(flags.keep);
     if (!Number.isInteger(keep) || keep < 1) throw new KpkgError('USAGE', `--keep ${flags.keep}: expected a whole number, 1 or more`);
-    process.stdout.write(renderResult(await pruneRepository(dir, keep, repoOptions(flags)), flags));
+    process.stdout.write(renderResult(await pruneRepository(dir, keep, await withSigningKey(flags, repoOptions(flags))), flags));
   });
   repo
     .command('check')
