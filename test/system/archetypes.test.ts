@@ -7,10 +7,14 @@
 // batch runs once and exits 0, the Nagios plugin prints `OK - ...` and exits 0 (3 on a bad option).
 // Needs the npm registry (yo, and the generated components' dependencies).
 //
-// The db-schema migrations apply to a PostgreSQL started by the test (initdb, pg_ctl), and a second
-// run changes nothing. Then dnf installs each deployment RPM (pulling the application) into an
-// empty root, `puppet apply` of the installed module renders config.json, and the installed files
-// run with it. Not here: the migrations from the dnf-installed tree (they run from the RPM's tree).
+// The unpacked db-schema fails clearly (exit 1) with no database at its port.
+//
+// Then dnf installs each deployment RPM (pulling the application) into an empty root, `puppet
+// apply` of the installed module renders config.json, and the installed files run with it: for
+// db-schema, the class parameters point at a PostgreSQL started by the test (initdb, pg_ctl, once
+// for the file), and the installed <root>/opt/kelkoo/<name>/bin/<name>-migrate applies the
+// migrations in order, each recorded in the history table; a second run changes nothing. The
+// unpacked tree's launcher is checked the same way against that PostgreSQL (another database).
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,7 +22,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunDnf, InstallRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
-import { describeWithTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
+import { describeWithTools, missingTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TYPES = ['webapp', 'web-service', 'processing', 'db-schema', 'monitoring'] as const;
@@ -126,11 +130,46 @@ async function exercise(type: Type, prefix: string, configDir: string, settings:
     expect(bad.status).toBe(3);
     expect(bad.stdout).toMatch(/^UNKNOWN - unknown option "--bogus"/);
   } else {
-    // no database at this port: a clear one-line failure, exit 1 (the PostgreSQL suite below migrates for real)
+    // no database at this port: a clear one-line failure, exit 1 (checkMigrations migrates for real)
     const r = run(join(prefix, 'bin', `${name}-migrate`), [], { ...opts, timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^${name}-migrate: .*ECONNREFUSED`));
   }
+}
+
+/** The PostgreSQL started by this file (as the test user), its migrating role, and SQL as either role. */
+interface Postgres {
+  port: number;
+  /** Runs `command` in `db` with psql, as `postgres` or as the role the migrations run as; stdout trimmed. */
+  sql: (db: string, command: string, as?: 'postgres' | 'owner') => string;
+  /** Creates an empty database owned by the role, for one check's own first run. */
+  createDatabase: (db: string) => void;
+}
+
+const PG_ROLE = 'demo_db_schema';
+const PG_ROLE_PASSWORD = `it's "secret"`;
+
+/**
+ * Runs `migrate` (a <name>-migrate launcher) twice with KELKOO_CONFIG_DIR in `opts.env`, against the
+ * empty database `db`: the first run applies 001 then 002, each recorded in schema_history; the
+ * second exits 0, says up to date, and leaves the history rows (applied_at included) unchanged.
+ */
+function checkMigrations(pg: Postgres, migrate: string, db: string, opts: RunOptions): void {
+  const first = run(migrate, [], { ...opts, timeout: 60_000 });
+  expect(first.status, first.stdout + first.stderr).toBe(0);
+  expect(first.stdout).toMatch(/applied 001-create-example\.sql\napplied 002-example-label-index\.sql\n/);
+  expect(first.stdout).toContain(`${db}: 2 migration(s) applied`);
+  const history = () => pg.sql(db, 'SELECT version, file FROM schema_history ORDER BY version', 'owner');
+  const rows = () => pg.sql(db, 'SELECT version, file, applied_at FROM schema_history ORDER BY version', 'owner');
+  expect(history()).toBe('1|001-create-example.sql\n2|002-example-label-index.sql');
+  expect(pg.sql(db, "SELECT indexname FROM pg_indexes WHERE tablename = 'example' AND indexname = 'example_label'")).toBe('example_label');
+  const before = rows();
+
+  const second = run(migrate, [], { ...opts, timeout: 60_000 });
+  expect(second.status, second.stdout + second.stderr).toBe(0);
+  expect(second.stdout).toMatch(new RegExp(`^${db}: up to date$`, 'm'));
+  expect(second.stdout).not.toMatch(/applied/);
+  expect(rows()).toBe(before);
 }
 
 const user = testUser();
@@ -148,6 +187,32 @@ if (user === 'missing') {
     let env: Record<string, string> = {};
     let kpkg = '';
     const built = new Map<Type, { dir: string; app: string }>();
+
+    const [initdb, pgCtl, psql] = [postgresTool('initdb'), postgresTool('pg_ctl'), postgresTool('psql')];
+    const pgTools = [initdb, pgCtl, psql];
+    let pgData = '';
+    let postgres: Postgres | undefined;
+    /** Starts PostgreSQL once for the file (initdb with scram-sha-256, as the test user) with the migrating role. */
+    const startPostgres = async (): Promise<Postgres> => {
+      if (postgres) return postgres;
+      const pgDir = join(work, 'pg');
+      mkdirSync(pgDir);
+      writeFileSync(join(pgDir, 'pw'), 'superpass\n');
+      chownTree(pgDir, user);
+      const data = join(pgDir, 'data');
+      const port = await freePort();
+      runOk(initdb, ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(pgDir, 'pw')}`, '--no-sync'], { env, ...asUser, timeout: 120_000 });
+      pgData = data;
+      runOk(pgCtl, ['-D', data, '-w', '-t', '60', '-l', join(pgDir, 'log'), '-o', `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1`, 'start'], { env, ...asUser, timeout: 120_000 });
+      const sql = (db: string, command: string, as: 'postgres' | 'owner' = 'postgres') =>
+        runOk(psql, ['-h', '127.0.0.1', '-p', String(port), '-U', as === 'postgres' ? 'postgres' : PG_ROLE, '-d', db, '-v', 'ON_ERROR_STOP=1', '-At', '-c', command], { env: { ...env, PGPASSWORD: as === 'postgres' ? 'superpass' : PG_ROLE_PASSWORD }, ...asUser, timeout: 60_000 }).stdout.trim();
+      sql('postgres', `CREATE ROLE ${PG_ROLE} LOGIN PASSWORD '${PG_ROLE_PASSWORD.replace(/'/g, "''")}'`);
+      postgres = { port, sql, createDatabase: (db) => void sql('postgres', `CREATE DATABASE ${db} OWNER ${PG_ROLE}`) };
+      return postgres;
+    };
+    afterAll(() => {
+      if (pgData) run(pgCtl, ['-D', pgData, '-m', 'immediate', 'stop'], { env, ...asUser, timeout: 60_000 });
+    });
 
     beforeAll(() => {
       work = tmpDir('archetypes');
@@ -246,7 +311,22 @@ if (user === 'missing') {
         root.install(`${name}-deploy`);
         expect(root.installed()).toEqual(expect.arrayContaining([`${name}-0.1.0-1.noarch`, `${name}-deploy-0.1.0-1.noarch`]));
 
-        const settings = await settingsFor(type, tmpDir(`archetype-run-${type}`));
+        let settings: Record<string, string | number>;
+        let pg: Postgres | undefined;
+        if (type === 'db-schema') {
+          const missing = missingTools(pgTools);
+          if (missing.length > 0) {
+            expect(systemTestsRequired, `the installed db-schema migrates a real PostgreSQL: missing ${missing.join(', ')}`).toBe(false);
+            console.warn(`skipping the installed db-schema: missing ${missing.join(', ')}`);
+            return;
+          }
+          pg = await startPostgres();
+          pg.createDatabase('demo_db_schema_installed');
+          // every connection key as a class parameter, the password a plain string (the module makes it Sensitive)
+          settings = { db_host: '127.0.0.1', db_port: pg.port, db_name: 'demo_db_schema_installed', db_user: PG_ROLE, db_password: PG_ROLE_PASSWORD };
+        } else {
+          settings = await settingsFor(type, tmpDir(`archetype-run-${type}`));
+        }
         const configDir = join(tmpDir(`archetype-config-${type}`), 'etc');
         const params = Object.entries(settings).map(([k, v]) => `${k} => ${typeof v === 'string' ? `'${v.replace(/[\\']/g, (c) => `\\${c}`)}'` : String(v)}`);
         const nrpeDir = tmpDir(`archetype-nrpe-${type}`);
@@ -266,52 +346,28 @@ if (user === 'missing') {
           expect(readlinkSync(root.path('/usr/lib64/nagios/plugins/check_demo_monitoring'))).toBe('/opt/kelkoo/demo-monitoring/bin/check_demo_monitoring');
         }
         // as root: the installed files belong to root, and only yo minds being root
-        await exercise(type, root.path(`/opt/kelkoo/${name}`), configDir, settings, { env: { ...env, KELKOO_CONFIG_DIR: configDir } });
+        if (pg) {
+          // the installed launcher, under the install root: it finds its tree from its own location
+          checkMigrations(pg, root.path(`/opt/kelkoo/${name}/bin/${name}-migrate`), settings.db_name as string, { env: { ...env, KELKOO_CONFIG_DIR: configDir } });
+        } else {
+          await exercise(type, root.path(`/opt/kelkoo/${name}`), configDir, settings, { env: { ...env, KELKOO_CONFIG_DIR: configDir } });
+        }
       });
     });
 
-    const [initdb, pgCtl, psql] = [postgresTool('initdb'), postgresTool('pg_ctl'), postgresTool('psql')];
-    describeWithTools([initdb, pgCtl, psql], 'db-schema against a real PostgreSQL', () => {
-      let data = '';
-      let port = 0;
-      afterAll(() => {
-        if (data) run(pgCtl, ['-D', data, '-m', 'immediate', 'stop'], { env, ...asUser, timeout: 60_000 });
-      });
-
-      it('<name>-migrate applies the migrations in order, each recorded in the history table; a second run changes nothing', async () => {
+    describeWithTools(pgTools, 'db-schema against a real PostgreSQL', () => {
+      it('<name>-migrate of the unpacked RPM applies the migrations in order, each recorded in the history table; a second run changes nothing', async () => {
         const b = built.get('db-schema');
         expect(b, 'built by the db-schema tests above').toBeDefined();
         const name = 'demo-db-schema';
-        const pgDir = join(work, 'pg');
-        mkdirSync(pgDir);
-        writeFileSync(join(pgDir, 'pw'), 'superpass\n');
-        chownTree(pgDir, user);
-        data = join(pgDir, 'data');
-        port = await freePort();
-        runOk(initdb, ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${join(pgDir, 'pw')}`, '--no-sync'], { env, ...asUser, timeout: 120_000 });
-        runOk(pgCtl, ['-D', data, '-w', '-t', '60', '-l', join(pgDir, 'log'), '-o', `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1`, 'start'], { env, ...asUser, timeout: 120_000 });
-        const sql = (db: string, command: string, pw = 'superpass', who = 'postgres') =>
-          runOk(psql, ['-h', '127.0.0.1', '-p', String(port), '-U', who, '-d', db, '-v', 'ON_ERROR_STOP=1', '-At', '-c', command], { env: { ...env, PGPASSWORD: pw }, ...asUser, timeout: 60_000 }).stdout.trim();
-        sql('postgres', "CREATE ROLE demo_db_schema LOGIN PASSWORD 'it''s \"secret\"'");
-        sql('postgres', 'CREATE DATABASE demo_db_schema OWNER demo_db_schema');
-
+        const pg = await startPostgres();
+        pg.createDatabase('demo_db_schema');
         const configDir = join(work, 'config-db-schema-pg');
         mkdirSync(configDir);
         // as Puppet renders it: every key, the password in clear inside the 0640 file
-        writeFileSync(join(configDir, 'config.json'), JSON.stringify({ db_host: '127.0.0.1', db_port: port, db_name: 'demo_db_schema', db_user: 'demo_db_schema', db_password: `it's "secret"` }));
+        writeFileSync(join(configDir, 'config.json'), JSON.stringify({ db_host: '127.0.0.1', db_port: pg.port, db_name: 'demo_db_schema', db_user: PG_ROLE, db_password: PG_ROLE_PASSWORD }));
         chownTree(configDir, user);
-        const migrate = join(work, 'tree-db-schema', 'opt', 'kelkoo', name, 'bin', `${name}-migrate`);
-        const first = run(migrate, [], { env: { ...env, KELKOO_CONFIG_DIR: configDir }, ...asUser, timeout: 60_000 });
-        expect(first.status, first.stderr).toBe(0);
-        expect(first.stdout).toMatch(/applied 001-create-example\.sql\napplied 002-example-label-index\.sql\n/);
-        const history = () => sql('demo_db_schema', 'SELECT version, file FROM schema_history ORDER BY version', `it's "secret"`, 'demo_db_schema');
-        expect(history()).toBe('1|001-create-example.sql\n2|002-example-label-index.sql');
-        expect(sql('demo_db_schema', "SELECT indexname FROM pg_indexes WHERE tablename = 'example' AND indexname = 'example_label'")).toBe('example_label');
-
-        const second = run(migrate, [], { env: { ...env, KELKOO_CONFIG_DIR: configDir }, ...asUser, timeout: 60_000 });
-        expect(second.status, second.stderr).toBe(0);
-        expect(second.stdout).toMatch(/up to date/);
-        expect(history()).toBe('1|001-create-example.sql\n2|002-example-label-index.sql');
+        checkMigrations(pg, join(work, 'tree-db-schema', 'opt', 'kelkoo', name, 'bin', `${name}-migrate`), 'demo_db_schema', { env: { ...env, KELKOO_CONFIG_DIR: configDir }, ...asUser });
       });
     });
   });
