@@ -12,6 +12,7 @@ import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KpkgError, ioError } from '../errors.js';
 import { createCompressor } from '../rpm/compress.js';
+import { writeDurable } from '../util/fs.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import { escapeText, filelistsChunk, otherChunk, primaryChunk } from './xml.js';
 
@@ -222,24 +223,7 @@ export async function writeMetadata(repoDir: string, records: readonly RepoPacka
     files.push(await writeMetadataFile(repodata, type, records.map(chunker), records.length, options));
   }
   const repomd = renderRepomd(files, options.revision);
-  if (options.writeRepomd ?? true) await writeFileAtomic(join(repodata, 'repomd.xml'), repomd);
+  if (options.writeRepomd ?? true) await writeDurable(join(repodata, 'repomd.xml'), repomd);
   return { repomd, files };
 }
 
-/** Writes `text` beside `path`, fsyncs it, then renames it over `path`. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('write', path, e);
-  }
-}

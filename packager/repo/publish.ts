@@ -38,7 +38,6 @@ import {
   compact,
   emptyState,
   filterSegment,
-  fsyncDir,
   kpkgDir,
   loadState,
   nevraKey,
@@ -48,8 +47,6 @@ import {
   saveState,
   segmentsDir,
   storedPackage,
-  tempName,
-  writeDurable,
   writeMetadataFromSegments,
   writeSegment,
   type RepoState,
@@ -58,6 +55,7 @@ import {
 } from './store.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
+import { fsyncDir, tempName, writeDurable } from '../util/fs.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
 const signing = () => import('./signing.js');

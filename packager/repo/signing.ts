@@ -33,7 +33,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -43,7 +43,7 @@ import type { SigningKey } from '../sign/openpgp.js';
 import { signDetached } from '../sign/openpgp.js';
 import { signRpm } from '../sign/rpm.js';
 import { packageSignatures } from '../sign/signatures.js';
-import { fsyncDir, tempName, writeDurable } from './store.js';
+import { fsyncDir, writeDurable, writeTemp } from '../util/fs.js';
 
 export const REPOMD_ASC = 'repomd.xml.asc';
 export const REPOMD_KEY = 'repomd.xml.key';
@@ -138,23 +138,6 @@ export async function signatureCurrent(repo: string, key: SigningKey): Promise<b
   }
 }
 
-/** Writes `data` under a temporary name beside `path`, fsynced; returns that name. */
-async function writeTemp(path: string, data: string | Uint8Array): Promise<string> {
-  const tmp = tempName(path);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('write', path, e);
-  }
-  return tmp;
-}
 
 /**
  * Prepares `repomd` (the exact bytes about to become repodata/repomd.xml) and its signature:

@@ -23,14 +23,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { KpkgError, ioError } from '../errors.js';
 import { createCompressor } from '../rpm/compress.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
+import { fsyncDir, tempName, writeDurable } from '../util/fs.js';
 
 export const STATE_FORMAT = 1;
 
@@ -124,43 +125,6 @@ export function storedPackage(rec: RepoPackage, segment: string): StoredPackage 
 // ---------------------------------------------------------------------------------------------
 // durable writes
 
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // some file systems refuse fsync on a directory: the rename is as durable as they make it
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** A unique temporary name beside `path`, hidden and ending in .tmp (swept by the next publisher). */
-export function tempName(path: string): string {
-  const base = path.slice(dirname(path).length + 1);
-  return join(dirname(path), `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/** Writes `data` to a temporary file, fsyncs it, renames it to `path`, fsyncs the directory. */
-export async function writeDurable(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = tempName(path);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('write', path, e);
-  }
-  await fsyncDir(dirname(path));
-}
-
 export async function saveState(repo: string, state: RepoState): Promise<void> {
   await writeDurable(statePath(repo), `${JSON.stringify(state)}\n`);
 }
@@ -201,31 +165,15 @@ async function writeSegmentTexts(repo: string, compress: MetadataCompression, te
   const id = newSegmentId();
   await Promise.all(
     METADATA_TYPES.map(async (type) => {
-      await writeDurableNoDirSync(segmentFile(repo, id, type), texts[type]);
-      await writeDurableNoDirSync(segmentFile(repo, id, type, compress), await compressMember(compress, texts[type]));
+      await writeDurable(segmentFile(repo, id, type), texts[type], { syncDir: false });
+      await writeDurable(segmentFile(repo, id, type, compress), await compressMember(compress, texts[type]), { syncDir: false });
     }),
   );
-  await writeDurableNoDirSync(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`);
+  await writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false });
   await fsyncDir(segmentsDir(repo));
   return { id, count: entries.length, compress };
 }
 
-async function writeDurableNoDirSync(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = tempName(path);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('write', path, e);
-  }
-}
 
 /** A new segment for `records`, their chunks rendered by xml.ts. */
 export async function writeSegment(
@@ -297,11 +245,11 @@ export async function mergeSegments(repo: string, compress: MetadataCompression,
           segments.map((s) => segmentFile(repo, s.id, type, s.compress)),
         );
       } else {
-        await writeDurableNoDirSync(segmentFile(repo, id, type, compress), await compressMember(compress, await readFile(segmentFile(repo, id, type))));
+        await writeDurable(segmentFile(repo, id, type, compress), await compressMember(compress, await readFile(segmentFile(repo, id, type))), { syncDir: false });
       }
     }),
   );
-  await writeDurableNoDirSync(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`);
+  await writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false });
   await fsyncDir(segmentsDir(repo));
   return { id, count: entries.length, compress };
 }
