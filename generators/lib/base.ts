@@ -126,3 +126,28 @@ function allQuestions(): Question[] {
   for (const t of ['webapp', 'web-service', 'processing', 'db-schema', 'monitoring'] as const) for (const q of questionsFor(t)) if (!seen.has(q.option)) seen.set(q.option, q);
   return [...seen.values()];
 }
+
+/**
+ * The generator of one component type. Yeoman runs the lifecycle methods declared on the
+ * generator's own class only, so the class made here declares them again.
+ */
+export function componentGenerator(type: ComponentType): typeof KelkooGenerator {
+  const generator = class extends KelkooGenerator {
+    constructor(args: string[], options: Record<string, unknown>) {
+      super(args, options, type);
+    }
+
+    override async prompting(): Promise<void> {
+      await super.prompting();
+    }
+
+    override writing(): void {
+      super.writing();
+    }
+
+    override end(): void {
+      super.end();
+    }
+  };
+  return generator as unknown as typeof KelkooGenerator;
+}
