@@ -128,10 +128,10 @@ function allQuestions(): Question[] {
 }
 
 /**
- * The generator of one component type. Yeoman runs the lifecycle methods declared on the
+ * The generator of one component type (undefined: the `kelkoo` menu, which asks it). Yeoman runs the lifecycle methods declared on the
  * generator's own class only, so the class made here declares them again.
  */
-export function componentGenerator(type: ComponentType): typeof KelkooGenerator {
+export function componentGenerator(type: ComponentType | undefined): typeof KelkooGenerator {
   const generator = class extends KelkooGenerator {
     constructor(args: string[], options: Record<string, unknown>) {
       super(args, options, type);

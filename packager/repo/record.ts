@@ -14,7 +14,7 @@ import {
 } from '../rpm/dependency.js';
 import type { Header } from '../rpm/header.js';
 import type { RpmPackage } from '../rpm/reader.js';
-import { FileFlag, SigTag, Tag } from '../rpm/tags.js';
+import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, SigTag, Tag } from '../rpm/tags.js';
 import { rpmvercmp } from '../rpm/version.js';
 import type { RepoChangelog, RepoDependency, RepoFile, RepoFlags, RepoPackage } from './types.js';
 import { forbiddenXmlChar, isPrimaryFile } from './xml.js';
@@ -140,18 +140,13 @@ function compareLibc(dep1: string, dep2: string): number {
   return r === -1 ? 2 : r;
 }
 
-type DepKey = 'provides' | 'conflicts' | 'obsoletes' | 'requires' | 'suggests' | 'enhances' | 'recommends' | 'supplements';
+type DepKey = DependencyKind;
 
 /** The order of createrepo_c's dep_items[]: provides must come before requires. */
 const DEP_TAGS: readonly [DepKey | 'oldsuggests' | 'oldenhances', number, number, number][] = [
-  ['provides', Tag.PROVIDENAME, Tag.PROVIDEFLAGS, Tag.PROVIDEVERSION],
-  ['conflicts', Tag.CONFLICTNAME, Tag.CONFLICTFLAGS, Tag.CONFLICTVERSION],
-  ['obsoletes', Tag.OBSOLETENAME, Tag.OBSOLETEFLAGS, Tag.OBSOLETEVERSION],
-  ['requires', Tag.REQUIRENAME, Tag.REQUIREFLAGS, Tag.REQUIREVERSION],
-  ['suggests', Tag.SUGGESTNAME, Tag.SUGGESTFLAGS, Tag.SUGGESTVERSION],
-  ['enhances', Tag.ENHANCENAME, Tag.ENHANCEFLAGS, Tag.ENHANCEVERSION],
-  ['recommends', Tag.RECOMMENDNAME, Tag.RECOMMENDFLAGS, Tag.RECOMMENDVERSION],
-  ['supplements', Tag.SUPPLEMENTNAME, Tag.SUPPLEMENTFLAGS, Tag.SUPPLEMENTVERSION],
+  ...(['provides', 'conflicts', 'obsoletes', 'requires', 'suggests', 'enhances', 'recommends', 'supplements'] as const).map(
+    (k) => [k, DEPENDENCY_TAGS[k].name, DEPENDENCY_TAGS[k].flags, DEPENDENCY_TAGS[k].version] as [DepKey, number, number, number],
+  ),
   ['oldsuggests', RPMTAG_OLDSUGGESTSNAME, RPMTAG_OLDSUGGESTSFLAGS, RPMTAG_OLDSUGGESTSVERSION],
   ['oldenhances', RPMTAG_OLDENHANCESNAME, RPMTAG_OLDENHANCESFLAGS, RPMTAG_OLDENHANCESVERSION],
 ];

@@ -10,7 +10,7 @@ import { createDecompressor, detectCompression } from './compress.js';
 import { parseCpioHeader, pad4, type CpioEntry } from './cpio.js';
 import { Header, HEADER_INTRO_SIZE, readIntro } from './header.js';
 import { decodeLead, type Lead } from './lead.js';
-import { FileFlag, LEAD_SIZE, SigTag, Tag } from './tags.js';
+import { DEPENDENCY_KINDS, DEPENDENCY_TAGS, FileFlag, LEAD_SIZE, SigTag, Tag } from './tags.js';
 
 export interface RpmPackage {
   path: string;
@@ -183,16 +183,6 @@ const SCRIPTS = [
   ['posttrans', Tag.POSTTRANS, Tag.POSTTRANSPROG],
 ] as const;
 
-const DEPENDENCIES = [
-  ['provides', Tag.PROVIDENAME, Tag.PROVIDEVERSION, Tag.PROVIDEFLAGS],
-  ['requires', Tag.REQUIRENAME, Tag.REQUIREVERSION, Tag.REQUIREFLAGS],
-  ['conflicts', Tag.CONFLICTNAME, Tag.CONFLICTVERSION, Tag.CONFLICTFLAGS],
-  ['obsoletes', Tag.OBSOLETENAME, Tag.OBSOLETEVERSION, Tag.OBSOLETEFLAGS],
-  ['recommends', Tag.RECOMMENDNAME, Tag.RECOMMENDVERSION, Tag.RECOMMENDFLAGS],
-  ['suggests', Tag.SUGGESTNAME, Tag.SUGGESTVERSION, Tag.SUGGESTFLAGS],
-  ['supplements', Tag.SUPPLEMENTNAME, Tag.SUPPLEMENTVERSION, Tag.SUPPLEMENTFLAGS],
-  ['enhances', Tag.ENHANCENAME, Tag.ENHANCEVERSION, Tag.ENHANCEFLAGS],
-] as const;
 
 export function describe(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): RpmInfo {
   const h = pkg.header;
@@ -238,10 +228,11 @@ export function describe(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): RpmI
   }
   const buildTime = h.number(Tag.BUILDTIME);
   if (buildTime !== undefined) info.buildTime = buildTime;
-  for (const [key, nameTag, versionTag, flagsTag] of DEPENDENCIES) {
-    const names = h.strings(nameTag);
-    const versions = h.strings(versionTag);
-    const flags = h.numbers(flagsTag);
+  for (const key of DEPENDENCY_KINDS) {
+    const tags = DEPENDENCY_TAGS[key];
+    const names = h.strings(tags.name);
+    const versions = h.strings(tags.version);
+    const flags = h.numbers(tags.flags);
     if ((versions.length && versions.length !== names.length) || (flags.length && flags.length !== names.length)) {
       throw bad(`${key}: ${names.length} names but ${versions.length} versions and ${flags.length} flags`);
     }

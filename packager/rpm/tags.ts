@@ -244,6 +244,20 @@ export const SIG_TAG_TYPES: ReadonlyMap<number, TagType> = new Map<number, TagTy
   [SigTag.SHA256, TagType.STRING],
 ]);
 
+/** The three parallel arrays of each kind of dependency. */
+export const DEPENDENCY_TAGS = {
+  provides: { name: Tag.PROVIDENAME, version: Tag.PROVIDEVERSION, flags: Tag.PROVIDEFLAGS },
+  requires: { name: Tag.REQUIRENAME, version: Tag.REQUIREVERSION, flags: Tag.REQUIREFLAGS },
+  conflicts: { name: Tag.CONFLICTNAME, version: Tag.CONFLICTVERSION, flags: Tag.CONFLICTFLAGS },
+  obsoletes: { name: Tag.OBSOLETENAME, version: Tag.OBSOLETEVERSION, flags: Tag.OBSOLETEFLAGS },
+  recommends: { name: Tag.RECOMMENDNAME, version: Tag.RECOMMENDVERSION, flags: Tag.RECOMMENDFLAGS },
+  suggests: { name: Tag.SUGGESTNAME, version: Tag.SUGGESTVERSION, flags: Tag.SUGGESTFLAGS },
+  supplements: { name: Tag.SUPPLEMENTNAME, version: Tag.SUPPLEMENTVERSION, flags: Tag.SUPPLEMENTFLAGS },
+  enhances: { name: Tag.ENHANCENAME, version: Tag.ENHANCEVERSION, flags: Tag.ENHANCEFLAGS },
+} as const;
+export type DependencyKind = keyof typeof DEPENDENCY_TAGS;
+export const DEPENDENCY_KINDS = Object.keys(DEPENDENCY_TAGS) as DependencyKind[];
+
 /** File flags (rpmfileAttrs_e, rpmfiles.h). */
 export const FileFlag = {
   CONFIG: 1 << 0, // %config

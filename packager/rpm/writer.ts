@@ -33,7 +33,7 @@ import {
 } from './dependency.js';
 import { Header, type TagValue } from './header.js';
 import { encodeLead } from './lead.js';
-import { FileFlag, PGPHASHALGO_SHA256, RPMVERIFY_ALL, SIG_TAG_TYPES, SigTag, Tag, TAG_TYPES, TagType } from './tags.js';
+import { DEPENDENCY_KINDS, DEPENDENCY_TAGS, type DependencyKind, FileFlag, PGPHASHALGO_SHA256, RPMVERIFY_ALL, SIG_TAG_TYPES, SigTag, Tag, TAG_TYPES, TagType } from './tags.js';
 
 export type FileKind = 'file' | 'dir' | 'symlink';
 
@@ -172,17 +172,6 @@ const SCRIPT_TAGS: Record<ScriptName, { body: number; prog: number; sense: numbe
   posttrans: { body: Tag.POSTTRANS, prog: Tag.POSTTRANSPROG, sense: RPMSENSE_POSTTRANS },
 };
 
-const DEP_TAGS = {
-  provides: [Tag.PROVIDENAME, Tag.PROVIDEVERSION, Tag.PROVIDEFLAGS],
-  requires: [Tag.REQUIRENAME, Tag.REQUIREVERSION, Tag.REQUIREFLAGS],
-  conflicts: [Tag.CONFLICTNAME, Tag.CONFLICTVERSION, Tag.CONFLICTFLAGS],
-  obsoletes: [Tag.OBSOLETENAME, Tag.OBSOLETEVERSION, Tag.OBSOLETEFLAGS],
-  recommends: [Tag.RECOMMENDNAME, Tag.RECOMMENDVERSION, Tag.RECOMMENDFLAGS],
-  suggests: [Tag.SUGGESTNAME, Tag.SUGGESTVERSION, Tag.SUGGESTFLAGS],
-  supplements: [Tag.SUPPLEMENTNAME, Tag.SUPPLEMENTVERSION, Tag.SUPPLEMENTFLAGS],
-  enhances: [Tag.ENHANCENAME, Tag.ENHANCEVERSION, Tag.ENHANCEFLAGS],
-} as const;
-
 /** One file as it will be recorded: everything the header needs, in header order. */
 interface FileRecord {
   file: PackageFile;
@@ -269,7 +258,7 @@ function validateSpec(spec: PackageSpec): void {
     if (!spec[field] || /[\0\n\r]/.test(spec[field])) bad(field, 'must be one non-empty line');
   }
   if (spec.description.includes('\0')) bad('description', 'may not contain NUL');
-  for (const kind of Object.keys(DEP_TAGS) as (keyof typeof DEP_TAGS)[]) {
+  for (const kind of DEPENDENCY_KINDS) {
     for (const dep of spec[kind] ?? []) {
       try {
         validateDependency({ name: dep.name, flags: dep.flags ?? 0, version: dep.version ?? '' });
@@ -752,7 +741,7 @@ function buildHeader(spec: PackageSpec, records: FileRecord[], payload: PayloadR
     flags: RPMSENSE_EQUAL,
     version: `${spec.epoch !== undefined ? `${spec.epoch}:` : ''}${spec.version}-${spec.release}`,
   };
-  const deps: Record<keyof typeof DEP_TAGS, DependencySpec[]> = {
+  const deps: Record<DependencyKind, DependencySpec[]> = {
     provides: [...(spec.provides ?? []), selfProvide],
     requires,
     conflicts: spec.conflicts ?? [],
@@ -762,10 +751,10 @@ function buildHeader(spec: PackageSpec, records: FileRecord[], payload: PayloadR
     supplements: spec.supplements ?? [],
     enhances: spec.enhances ?? [],
   };
-  for (const [kind, list] of Object.entries(deps) as [keyof typeof DEP_TAGS, DependencySpec[]][]) {
+  for (const [kind, list] of Object.entries(deps) as [DependencyKind, DependencySpec[]][]) {
     const unique = dedupe(list);
     if (unique.length === 0) continue;
-    const [nameTag, versionTag, flagsTag] = DEP_TAGS[kind];
+    const { name: nameTag, version: versionTag, flags: flagsTag } = DEPENDENCY_TAGS[kind];
     put(h, nameTag, unique.map((d) => d.name));
     put(h, versionTag, unique.map((d) => d.version ?? ''));
     put(h, flagsTag, unique.map((d) => d.flags ?? 0));
@@ -827,7 +816,7 @@ function rpmlibRequires(spec: PackageSpec, compression: Compression, large: bool
   if (compression === 'zstd') features.push('PayloadIsZstd');
   if (compression === 'xz') features.push('PayloadIsXz');
   if (large) features.push('LargeFiles');
-  const allDeps = Object.keys(DEP_TAGS).flatMap((k) => spec[k as keyof typeof DEP_TAGS] ?? []);
+  const allDeps = DEPENDENCY_KINDS.flatMap((k) => spec[k] ?? []);
   if (allDeps.some((d) => d.name.startsWith('('))) features.push('RichDependencies');
   const versions = [spec.version, spec.release, ...allDeps.map((d) => `${d.name.startsWith('(') ? d.name : ''}${d.version ?? ''}`)];
   if (versions.some((v) => v.includes('~'))) features.push('TildeInVersions');
