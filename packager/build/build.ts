@@ -18,8 +18,6 @@ import { packageFileName, sourceDateEpochFromEnv, writeRpm, type PackageSpec } f
 import { applicationSpec, type Launcher } from './application.js';
 import { deploymentSpec } from './deployment.js';
 import { productionPackages } from './node-deps.js';
-import { loadSigningKey } from '../sign/openpgp.js';
-import { signRpm } from '../sign/rpm.js';
 import { writeSourcesTarball } from './sources.js';
 
 export interface BuildOptions {
@@ -69,8 +67,9 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const release = options.release ?? component.release ?? '1';
   if (!RELEASE_RE.test(release)) throw new KpkgError('USAGE', `release ${JSON.stringify(release)}: only letters, digits and . _ + ~ ^ are allowed`);
   const version = rpmVersionFromSemver(component.version);
-  // before anything is built, so that a wrong passphrase fails fast
-  const signingKey = options.signKey !== undefined ? await loadSigningKey(options.signKey) : undefined;
+  // before anything is built, so that a wrong passphrase fails fast; openpgp.js only when needed
+  const signer = options.signKey !== undefined ? await import('../sign/index.js') : undefined;
+  const signingKey = signer && options.signKey !== undefined ? await signer.loadSigningKey(options.signKey) : undefined;
 
   if (component.hasBuildScript && !options.skipBuild) {
     log(`running the build script of ${component.name} (npm run build)`);
@@ -101,9 +100,9 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       const file = packageFileName(spec);
       log(`writing ${file} (${spec.files.length} files)`);
       const written = await writeRpm(spec, join(staging, file), { ...(options.compression ? { compression: options.compression } : {}), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
-      if (signingKey) {
+      if (signer && signingKey) {
         log(`signing ${file} with key ${signingKey.keyId}`);
-        await signRpm(join(staging, file), signingKey);
+        await signer.signRpm(join(staging, file), signingKey);
       }
       staged.push({ role, file, name: spec.name, nevra: written.nevra });
     }
