@@ -6,13 +6,13 @@
 //   - without the key imported rpm says NOKEY, never OK;
 //   - a passphrase-protected key signs with the right passphrase; a wrong one exits 1 with a clear
 //     message and leaves the file unchanged.
-import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readRpm } from '../../packager/rpm/reader.js';
 import { copyComponent, FIXTURE_COMPONENTS, kpkg, SOURCE_DATE_EPOCH } from './helpers/components.js';
 import { describeWithTools, run, runOk, tmpDir } from './tools.js';
+import { sha256File as sha256 } from '../helpers/files.js';
 
 const RPMBUILD_FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'rpmbuild');
 
@@ -65,7 +65,6 @@ function checkSigShort(db: string, rpm: string) {
   return run('rpmkeys', ['--dbpath', db, '-K', rpm], { env: { HOME: work } });
 }
 
-const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 describeWithTools(['gpg', 'gpgconf', 'rpmkeys', 'rpm'], 'kpkg sign, checked by rpm 4.18', () => {
   const keys: Record<'rsa2048' | 'rsa4096' | 'ed25519' | 'locked' | 'subkey', GpgKey> = {} as never;

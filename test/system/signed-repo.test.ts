@@ -10,15 +10,15 @@
 //     --sign-key);
 //   - a passphrase-protected key with a wrong passphrase exits 1 and leaves the repository
 //     unchanged, every file (sha256 before and after).
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readRpm } from '../../packager/rpm/reader.js';
 import { packageSignatures } from '../../packager/sign/signatures.js';
 import { KPKG, kpkg, REPO_ROOT } from './helpers/components.js';
 import { BASE_PACKAGE, canRunDnf, writeBasePackage, writeStubPackage } from './helpers/dnf.js';
 import { commandLine, describeWithTools, run, runOk, tmpDir, type RunResult } from './tools.js';
+import { sha256File as sha256, treeDigests as tree } from '../helpers/files.js';
 
 const work = tmpDir('signed-repo');
 const homes: string[] = [];
@@ -47,21 +47,7 @@ function gpgKey(name: string, algo: string, passphrase = ''): GpgKey {
   return { home, keyId: fpr.slice(-16).toLowerCase(), secret, publicKey };
 }
 
-const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-/** sha256 of every file under `dir`, by relative path. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = sha256(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /**
  * An empty root that dnf installs into from one repository described by a .repo file (so that

@@ -4,12 +4,10 @@
 // and repomd.xml.key is the public key; a stale or missing signature is repaired by a run with
 // nothing to add; publishing without the key into a signed repository is refused; `kpkg publish
 // --sign-key` with a wrong passphrase exits 1 and writes nothing.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
 import { checkRepository, publish, pruneRepository } from '../../../packager/repo/publish.js';
 import { readRpm } from '../../../packager/rpm/reader.js';
@@ -17,16 +15,9 @@ import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
 import { loadSigningKeyFrom, type SigningKey } from '../../../packager/sign/openpgp.js';
 import { signRpm } from '../../../packager/sign/rpm.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';
+import { scratch, sha256File as sha256, treeDigests as tree } from '../../helpers/files.js';
 
-const work = mkdtempSync(join(tmpdir(), 'kpkg-publish-sign-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-let n = 0;
-const fresh = (what: string) => {
-  const d = join(work, `${what}-${n++}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-};
-const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const { work, fresh } = scratch('publish-sign');
 const opts = { graceMs: 60_000 };
 
 async function pkg(dir: string, name: string, version = '1.0', body = 'hello\n'): Promise<string> {
@@ -48,19 +39,6 @@ async function pkg(dir: string, name: string, version = '1.0', body = 'hello\n')
   return path;
 }
 
-/** sha256 of every file under `dir` (relative paths). */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = sha256(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function verifyRepomd(repo: string, publicKey: openpgp.PublicKey): Promise<void> {
   const { signatures } = await openpgp.verify({

@@ -1,27 +1,19 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
 import { exitCodeFor, KpkgError } from '../../../packager/errors.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, renderRepomd } from '../../../packager/repo/metadata.js';
 import { checkRepository, indexRepository, packagesToPrune, publish, pruneRepository, readCandidate } from '../../../packager/repo/publish.js';
 import { loadState } from '../../../packager/repo/store.js';
 import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { scratch, sha256File as sha256 } from '../../helpers/files.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
 const FIXTURES = readdirSync(fixtures).filter((f) => f.endsWith('.rpm')).map((f) => join(fixtures, f));
-const work = mkdtempSync(join(tmpdir(), 'kpkg-publish-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-let n = 0;
-const fresh = (what: string) => {
-  const d = join(work, `${what}-${n++}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-};
-const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const { work, fresh } = scratch('publish');
 const quiet = { graceMs: 60_000 };
 
 /** A small package of ours; `body` changes its bytes without changing its NEVRA. */

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
 import { readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
 import { RPMSIGTAG_RESERVEDSPACE } from '../../../packager/sign/signatures.js';
+import { sha256File as sha256 } from '../../helpers/files.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
 const work = mkdtempSync(join(tmpdir(), 'kpkg-sign-cli-'));
@@ -30,7 +30,6 @@ async function kpkg(env: Record<string, string | undefined>, ...args: string[]):
   }
 }
 
-const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const keyFile = join(work, 'key.asc');
 const protectedFile = join(work, 'protected.asc');
 let keyId = '';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { loadSigningKey, loadSigningKeyFrom, signDetached, signDetachedBinary } 
 import { parseSignaturePacket } from '../../../packager/sign/packet.js';
 import { signRpm } from '../../../packager/sign/rpm.js';
 import { packageSignatures, RPMSIGTAG_DSA, RPMSIGTAG_GPG, RPMSIGTAG_PGP, RPMSIGTAG_RSA } from '../../../packager/sign/signatures.js';
+import { sha256File as sha256 } from '../../helpers/files.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kpkg-sign-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -67,7 +67,6 @@ function copy(name: string): string {
   return p;
 }
 
-const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 async function verifyWith(publicKey: openpgp.PublicKey, data: Uint8Array, signature: Buffer): Promise<boolean> {
   try {
