@@ -9,18 +9,20 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** Every entry under `dir` that is not a directory, as sorted relative paths. */
+export function listFiles(dir: string, root = dir): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p, root));
+    else out.push(relative(root, p));
+  }
+  return out.sort();
+}
+
 /** sha256 of every file under `dir`, by relative path: equal trees, equal records. */
 export function treeDigests(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = sha256File(p);
-    }
-  };
-  walk(dir);
-  return out;
+  return Object.fromEntries(listFiles(dir).map((rel) => [rel, sha256File(join(dir, rel))]));
 }
 
 /** A temporary directory removed after the test file; `fresh(what)` makes a new one inside it. */

@@ -18,11 +18,12 @@
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canRunDnf, InstallRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
 import { describeWithTools, missingTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
+import { listFiles as files } from '../helpers/files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TYPES = ['webapp', 'web-service', 'processing', 'db-schema', 'monitoring'] as const;
@@ -46,15 +47,6 @@ function chownTree(path: string, user: { uid: number; gid: number } | undefined)
   }
 }
 
-function files(dir: string, root = dir): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...files(p, root));
-    else out.push(relative(root, p));
-  }
-  return out.sort();
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

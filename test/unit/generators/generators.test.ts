@@ -1,25 +1,17 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import helpers from 'yeoman-test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
 import { loadComponent, validateDescriptor } from '../../../packager/descriptor/index.js';
 import { ensureCompiled, generatorPath } from './compiled.js';
+import { listFiles as files } from '../../helpers/files.js';
 
 beforeAll(() => ensureCompiled(), 180_000);
 
 const TYPES = ['webapp', 'web-service', 'processing', 'db-schema', 'monitoring'] as const;
 
-function files(dir: string, root = dir): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...files(p, root));
-    else out.push(relative(root, p));
-  }
-  return out.sort();
-}
 
 const json = (path: string): Record<string, any> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>;
 
