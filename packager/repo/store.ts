@@ -160,43 +160,91 @@ function newSegmentId(): string {
   return `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
 }
 
-/** Writes one segment holding `texts` (one uncompressed XML text per type) described by `entries`. */
-async function writeSegmentTexts(repo: string, compress: MetadataCompression, texts: Record<MetadataType, Buffer>, entries: SegmentEntry[]): Promise<SegmentRef> {
+/**
+ * Some packages' chunks, ready to become (part of) a segment: per type the uncompressed XML and
+ * the same compressed as one member. Made where the packages are read (worker threads), so that
+ * rendering and compressing are spread over the cores; a segment is blocks concatenated.
+ */
+export interface Block {
+  compress: MetadataCompression;
+  pkgids: string[];
+  /** The packages' chunks in order. */
+  texts: Record<MetadataType, Buffer>;
+  /** Where each package's chunk ends in `texts[type]`. */
+  ends: Record<MetadataType, number[]>;
+  /** `texts[type]` compressed as one gzip member / zstd frame. */
+  packed: Record<MetadataType, Buffer>;
+}
+
+/** A block of the packages whose uncompressed chunks are `texts` (ending at `ends`). */
+async function blockOf(compress: MetadataCompression, pkgids: string[], texts: Record<MetadataType, Buffer>, ends: Record<MetadataType, number[]>): Promise<Block> {
+  const packed = {} as Record<MetadataType, Buffer>;
+  await Promise.all(METADATA_TYPES.map(async (type) => void (packed[type] = await compressMember(compress, texts[type]))));
+  return { compress, pkgids, texts, ends, packed };
+}
+
+/** The block of `records`, their chunks rendered by xml.ts unless given. */
+export async function makeBlock(
+  compress: MetadataCompression,
+  records: readonly RepoPackage[],
+  /** The records' chunks when already rendered. */
+  rendered?: readonly (Readonly<Record<MetadataType, string>> | undefined)[],
+): Promise<Block> {
+  const texts = {} as Record<MetadataType, Buffer>;
+  const ends = {} as Record<MetadataType, number[]>;
+  for (const type of METADATA_TYPES) {
+    // one string, encoded once: far cheaper than a Buffer per chunk
+    const chunks = records.map((rec, i) => rendered?.[i]?.[type] ?? CHUNKERS[type](rec));
+    const text = Buffer.from(chunks.join(''), 'utf8');
+    const e: number[] = [];
+    let pos = 0;
+    for (const c of chunks) e.push((pos += Buffer.byteLength(c, 'utf8')));
+    texts[type] = text;
+    ends[type] = e;
+  }
+  return blockOf(compress, records.map((r) => r.pkgid), texts, ends);
+}
+
+/** The packages of `block` at `indices` (ascending), in a new block (recompressed). */
+export async function blockSubset(block: Block, indices: readonly number[]): Promise<Block> {
+  if (indices.length === block.pkgids.length) return block;
+  const texts = {} as Record<MetadataType, Buffer>;
+  const ends = {} as Record<MetadataType, number[]>;
+  for (const type of METADATA_TYPES) {
+    const all = block.ends[type];
+    const parts = indices.map((i) => block.texts[type].subarray(i === 0 ? 0 : all[i - 1], all[i]));
+    let pos = 0;
+    ends[type] = parts.map((b) => (pos += b.length));
+    texts[type] = Buffer.concat(parts);
+  }
+  return blockOf(block.compress, indices.map((i) => block.pkgids[i] as string), texts, ends);
+}
+
+/** A new segment made of `blocks`, in order (their compressed members reused when in `compress`). */
+export async function writeSegment(repo: string, compress: MetadataCompression, blocks: readonly Block[]): Promise<SegmentRef> {
   const id = newSegmentId();
+  const entries: SegmentEntry[] = [];
+  const shift: Record<MetadataType, number> = { primary: 0, filelists: 0, other: 0 };
+  for (const b of blocks) {
+    b.pkgids.forEach((pkgid, i) => {
+      const ranges = {} as SegmentEntry['ranges'];
+      for (const type of METADATA_TYPES) ranges[type] = [shift[type] + (i === 0 ? 0 : b.ends[type][i - 1]!), shift[type] + b.ends[type][i]!];
+      entries.push({ pkgid, ranges });
+    });
+    for (const type of METADATA_TYPES) shift[type] += b.texts[type].length;
+  }
   await Promise.all(
     METADATA_TYPES.map(async (type) => {
-      await writeDurable(segmentFile(repo, id, type), texts[type], { syncDir: false });
-      await writeDurable(segmentFile(repo, id, type, compress), await compressMember(compress, texts[type]), { syncDir: false });
+      const text = Buffer.concat(blocks.map((b) => b.texts[type]));
+      await writeDurable(segmentFile(repo, id, type), text, { syncDir: false });
+      // no block (an empty repository) or another compression: compressed here
+      const packed = blocks.length > 0 && blocks.every((b) => b.compress === compress) ? Buffer.concat(blocks.map((b) => b.packed[type])) : await compressMember(compress, text);
+      await writeDurable(segmentFile(repo, id, type, compress), packed, { syncDir: false });
     }),
   );
   await writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false });
   await fsyncDir(segmentsDir(repo));
   return { id, count: entries.length, compress };
-}
-
-
-/** A new segment for `records`, their chunks rendered by xml.ts. */
-export async function writeSegment(
-  repo: string,
-  compress: MetadataCompression,
-  records: readonly RepoPackage[],
-  /** The records' chunks when already rendered (by the workers that read the packages). */
-  rendered?: readonly (Readonly<Record<MetadataType, string>> | undefined)[],
-): Promise<SegmentRef> {
-  const entries: SegmentEntry[] = records.map((r) => ({ pkgid: r.pkgid, ranges: {} as SegmentEntry['ranges'] }));
-  const texts = {} as Record<MetadataType, Buffer>;
-  for (const type of METADATA_TYPES) {
-    const parts: Buffer[] = [];
-    let pos = 0;
-    records.forEach((rec, i) => {
-      const b = Buffer.from(rendered?.[i]?.[type] ?? CHUNKERS[type](rec), 'utf8');
-      entries[i]!.ranges[type] = [pos, pos + b.length];
-      pos += b.length;
-      parts.push(b);
-    });
-    texts[type] = Buffer.concat(parts);
-  }
-  return writeSegmentTexts(repo, compress, texts, entries);
 }
 
 export async function readSegmentEntries(repo: string, id: string): Promise<SegmentEntry[]> {
@@ -257,22 +305,18 @@ export async function mergeSegments(repo: string, compress: MetadataCompression,
 /** A new segment holding the packages of `seg` whose pkgid `keep` accepts (recompressed). */
 export async function filterSegment(repo: string, seg: SegmentRef, compress: MetadataCompression, keep: (pkgid: string) => boolean): Promise<SegmentRef | undefined> {
   const entries = await readSegmentEntries(repo, seg.id);
-  const kept = entries.filter((e) => keep(e.pkgid));
+  const kept = entries.flatMap((e, i) => (keep(e.pkgid) ? [i] : []));
   if (kept.length === 0) return undefined;
+  if (kept.length === entries.length) return seg;
   const texts = {} as Record<MetadataType, Buffer>;
-  const newEntries: SegmentEntry[] = kept.map((e) => ({ pkgid: e.pkgid, ranges: {} as SegmentEntry['ranges'] }));
+  const ends = {} as Record<MetadataType, number[]>;
   for (const type of METADATA_TYPES) {
-    const text = await readSegmentText(repo, seg.id, type);
-    let pos = 0;
-    const parts = kept.map((e, i) => {
-      const [s, end] = e.ranges[type];
-      newEntries[i]!.ranges[type] = [pos, pos + end - s];
-      pos += end - s;
-      return text.subarray(s, end);
-    });
-    texts[type] = Buffer.concat(parts);
+    texts[type] = await readSegmentText(repo, seg.id, type);
+    ends[type] = entries.map((e) => e.ranges[type][1]);
   }
-  return writeSegmentTexts(repo, compress, texts, newEntries);
+  // the segment as one block (its ranges are contiguous from 0), then the subset
+  const whole: Block = { compress, pkgids: entries.map((e) => e.pkgid), texts, ends, packed: {} as Block['packed'] };
+  return writeSegment(repo, compress, [await blockSubset(whole, kept)]);
 }
 
 async function concatFiles(to: string, from: readonly string[]): Promise<void> {

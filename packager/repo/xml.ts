@@ -11,12 +11,17 @@
 import { KpkgError } from '../errors.js';
 import type { RepoDependency, RepoPackage } from './types.js';
 
+/** Characters that may be forbidden: controls but tab/LF/CR, surrogates (fine when paired), U+FFFE/F. */
+const SUSPECT_XML_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]/;
+
 /**
  * The first character XML 1.0 cannot carry (C0 controls except tab, LF and CR; U+FFFE, U+FFFF;
  * unpaired surrogates), or undefined. createrepo_c refuses a package with such characters
  * (cr_Package_contains_forbidden_control_chars); so do we.
  */
 export function forbiddenXmlChar(s: string): { index: number; code: number } | undefined {
+  // one native scan for the common case: nothing suspect at all
+  if (!SUSPECT_XML_CHAR.test(s)) return undefined;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c < 0xd800) continue;
@@ -46,6 +51,9 @@ function assertXmlChars(s: string): void {
   }
 }
 
+const TEXT_SPECIAL = /[&<>\r]/;
+/** Printable ASCII but `& < > "`: an attribute value that needs no escaping (the common case). */
+const PLAIN_ATTR = /^[ !#-%'-;=?-~]*$/;
 const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;' };
 const ATTR_ESCAPES: Record<string, string> = { ...TEXT_ESCAPES, '"': '&quot;', '\n': '&#10;', '\t': '&#9;' };
 
@@ -55,7 +63,7 @@ const ATTR_ESCAPES: Record<string, string> = { ...TEXT_ESCAPES, '"': '&quot;', '
  */
 export function escapeText(s: string): string {
   assertXmlChars(s);
-  return s.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] as string);
+  return TEXT_SPECIAL.test(s) ? s.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] as string) : s;
 }
 
 /**
@@ -65,6 +73,7 @@ export function escapeText(s: string): string {
  * character as `&#xHEX;`, so that the bytes equal createrepo_c's.
  */
 export function escapeAttr(s: string): string {
+  if (PLAIN_ATTR.test(s)) return s;
   assertXmlChars(s);
   return s.replace(/[&<>"\r\n\t]|[^\x00-\x7f]/gu, (c) => ATTR_ESCAPES[c] ?? `&#x${(c.codePointAt(0) as number).toString(16).toUpperCase()};`);
 }

@@ -31,38 +31,50 @@ const ALIGN: Partial<Record<TagType, number>> = {
 /** An ordered set of entries; the encoder sorts by tag, as rpm expects. */
 export class Header {
   private readonly entries = new Map<number, HeaderEntry>();
+  /** Entries of a decoded header not read yet: checked by decode, decoded on first use. */
+  private readonly stored = new Map<number, { type: TagType; buf: Buffer; pos: number; end: number; count: number }>();
 
   set(tag: number, type: TagType, value: TagValue): this {
     checkValue(tag, type, value);
+    this.stored.delete(tag);
     this.entries.set(tag, { tag, type, value });
     return this;
   }
 
   get(tag: number): HeaderEntry | undefined {
-    return this.entries.get(tag);
+    const entry = this.entries.get(tag);
+    if (entry !== undefined) return entry;
+    const s = this.stored.get(tag);
+    if (s === undefined) return undefined;
+    const decoded = { tag, type: s.type, value: decodeValue(s.buf, s.pos, s.end, s.type, s.count) as TagValue };
+    this.stored.delete(tag);
+    this.entries.set(tag, decoded);
+    return decoded;
   }
 
   has(tag: number): boolean {
-    return this.entries.has(tag);
+    return this.entries.has(tag) || this.stored.has(tag);
   }
 
   delete(tag: number): void {
     this.entries.delete(tag);
+    this.stored.delete(tag);
   }
 
   list(): HeaderEntry[] {
+    for (const tag of [...this.stored.keys()]) this.get(tag);
     return [...this.entries.values()].sort((a, b) => a.tag - b.tag);
   }
 
   string(tag: number): string | undefined {
-    const v = this.entries.get(tag)?.value;
+    const v = this.get(tag)?.value;
     if (typeof v === 'string') return v;
     if (Array.isArray(v) && typeof v[0] === 'string') return v[0] as string;
     return undefined;
   }
 
   strings(tag: number): string[] {
-    const v = this.entries.get(tag)?.value;
+    const v = this.get(tag)?.value;
     if (typeof v === 'string') return [v];
     if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
     return [];
@@ -70,7 +82,7 @@ export class Header {
 
   /** Integer array of any integer type; INT64 values are converted when safe. */
   numbers(tag: number): number[] {
-    const v = this.entries.get(tag)?.value;
+    const v = this.get(tag)?.value;
     if (!Array.isArray(v)) return Buffer.isBuffer(v) ? [...v] : [];
     return v.map((x) => (typeof x === 'bigint' ? Number(x) : (x as number)));
   }
@@ -81,7 +93,7 @@ export class Header {
   }
 
   binary(tag: number): Buffer | undefined {
-    const v = this.entries.get(tag)?.value;
+    const v = this.get(tag)?.value;
     return Buffer.isBuffer(v) ? v : undefined;
   }
 
@@ -140,27 +152,31 @@ export class Header {
       const type = buf.readUInt32BE(pos + 4) as TagType;
       const offset = buf.readInt32BE(pos + 8);
       const count = buf.readUInt32BE(pos + 12);
-      const where = `index entry ${i} (tag ${tag})`;
       if (type < TagType.CHAR || type > TagType.I18NSTRING) {
-        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 4), `${where}: unknown data type ${type}, expected 1..9`);
+        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 4), `${entryName(i, tag)}: unknown data type ${type}, expected 1..9`);
       }
       if (offset < 0 || offset >= dl) {
-        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 8), `${where}: data offset ${offset} outside the data store of ${dl} bytes`);
+        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 8), `${entryName(i, tag)}: data offset ${offset} outside the data store of ${dl} bytes`);
       }
       if (count === 0 || count > dl) {
-        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 12), `${where}: count ${count} impossible for a data store of ${dl} bytes`);
+        throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 12), `${entryName(i, tag)}: count ${count} impossible for a data store of ${dl} bytes`);
       }
       if (i === 0 && (tag === 61 || tag === 62 || tag === 63) && type === TagType.BIN && count === ENTRY_SIZE) {
         checkRegionTrailer(buf, storeStart, offset, dl, il, tag, structure, base + storeStart);
         regionTag = tag;
         continue;
       }
-      const value = decodeValue(buf, storeStart + offset, end, type, count, () => new FormatError(structure, base + storeStart + offset, `${where}: ${count} value(s) of type ${type} run past the end of the data store`));
-      header.entries.set(tag, { tag, type, value });
+      if (!fitsStore(buf, storeStart + offset, end, type, count)) {
+        throw new FormatError(structure, base + storeStart + offset, `${entryName(i, tag)}: ${count} value(s) of type ${type} run past the end of the data store`);
+      }
+      // checked now, decoded when first read: most readers want a few tags of many
+      header.stored.set(tag, { type, buf, pos: storeStart + offset, end, count });
     }
     return { header, size: INTRO_SIZE + il * ENTRY_SIZE + dl, ...(regionTag !== undefined ? { regionTag } : {}) };
   }
 }
+
+const entryName = (i: number, tag: number): string => `index entry ${i} (tag ${tag})`;
 
 /** Reads the 16-byte intro of a header and checks its magic and sizes; returns counts. */
 export function readIntro(buf: Buffer, start: number, structure: string, base = 0): { il: number; dl: number; size: number } {
@@ -286,32 +302,50 @@ function encodeValue(entry: HeaderEntry): Buffer {
   }
 }
 
-function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count: number, overrun: () => FormatError): TagValue {
-  const fixed = (size: number) => {
-    if (pos + count * size > end) throw overrun();
-  };
+/** Whether `count` values of `type` at `pos` end before `end` (strings: their NULs found). */
+function fitsStore(buf: Buffer, pos: number, end: number, type: TagType, count: number): boolean {
+  switch (type) {
+    case TagType.STRING:
+    case TagType.STRING_ARRAY:
+    case TagType.I18NSTRING: {
+      let p = pos;
+      for (let i = 0; i < count; i++) {
+        const nul = buf.indexOf(0, p);
+        if (nul < 0 || nul >= end) return false;
+        p = nul + 1;
+      }
+      return true;
+    }
+    default:
+      return pos + count * (ALIGN[type] ?? 1) <= end;
+  }
+}
+
+/** The value of an entry, or undefined when it runs past `end`. */
+function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count: number): TagValue | undefined {
+  const fits = (size: number) => pos + count * size <= end;
   switch (type) {
     case TagType.CHAR:
     case TagType.INT8:
-      fixed(1);
+      if (!fits(1)) return undefined;
       return [...buf.subarray(pos, pos + count)];
     case TagType.BIN:
-      fixed(1);
+      if (!fits(1)) return undefined;
       return Buffer.from(buf.subarray(pos, pos + count));
     case TagType.INT16: {
-      fixed(2);
+      if (!fits(2)) return undefined;
       const out: number[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = buf.readUInt16BE(pos + i * 2);
       return out;
     }
     case TagType.INT32: {
-      fixed(4);
+      if (!fits(4)) return undefined;
       const out: number[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = buf.readUInt32BE(pos + i * 4);
       return out;
     }
     case TagType.INT64: {
-      fixed(8);
+      if (!fits(8)) return undefined;
       const out: bigint[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = buf.readBigUInt64BE(pos + i * 8);
       return out;
@@ -323,13 +357,13 @@ function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count
       let p = pos;
       for (let i = 0; i < count; i++) {
         const nul = buf.indexOf(0, p);
-        if (nul < 0 || nul >= end) throw overrun();
+        if (nul < 0 || nul >= end) return undefined;
         out.push(buf.toString('utf8', p, nul));
         p = nul + 1;
       }
       return type === TagType.STRING ? (out[0] as string) : out;
     }
     default:
-      throw overrun();
+      return undefined;
   }
 }

@@ -3,7 +3,7 @@
  * against the file before anything is allocated or sliced, and every error names the structure
  * and the byte offset at fault. Used by `kpkg inspect`, `kpkg publish` and the tests.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { FormatError, ioError } from '../errors.js';
 import { createDecompressor, detectCompression } from './compress.js';
@@ -328,21 +328,33 @@ export async function verifyDigests(pkg: RpmPackage, src?: ByteSource): Promise<
   try {
     const sig = pkg.signature;
     const cmp = (expected: string | undefined, actual: () => string): Check => (expected === undefined ? 'absent' : expected.toLowerCase() === actual() ? 'ok' : 'bad');
-    const headerSha256 = cmp(sig.string(SigTag.SHA256), () => createHash('sha256').update(pkg.headerBytes).digest('hex'));
-    const headerSha1 = cmp(sig.string(SigTag.SHA1), () => createHash('sha1').update(pkg.headerBytes).digest('hex'));
-    const md5 = createHash('md5').update(pkg.headerBytes);
+    const headerSha256 = cmp(sig.string(SigTag.SHA256), () => hash('sha256', pkg.headerBytes, 'hex'));
+    const headerSha1 = cmp(sig.string(SigTag.SHA1), () => hash('sha1', pkg.headerBytes, 'hex'));
     const payloadAlgo = pkg.header.number(Tag.PAYLOADDIGESTALGO) ?? 8;
-    const payloadHash = payloadAlgo === 8 ? createHash('sha256') : undefined;
     const CHUNK = 4 << 20;
-    for (let pos = pkg.payloadOffset; pos < own.size; pos += CHUNK) {
-      const chunk = await own.read(pos, Math.min(CHUNK, own.size - pos), 'payload');
-      md5.update(chunk);
-      payloadHash?.update(chunk);
+    let md5Digest: Buffer;
+    let payloadHex: string | undefined;
+    const span = own.size - pkg.headerOffset;
+    if (span <= CHUNK) {
+      // most packages: header and payload in one read, hashed in one call each
+      const b = await own.read(pkg.headerOffset, span, 'payload');
+      md5Digest = hash('md5', b, 'buffer');
+      if (payloadAlgo === 8) payloadHex = hash('sha256', b.subarray(pkg.payloadOffset - pkg.headerOffset), 'hex');
+    } else {
+      const md5 = createHash('md5').update(pkg.headerBytes);
+      const payloadHash = payloadAlgo === 8 ? createHash('sha256') : undefined;
+      for (let pos = pkg.payloadOffset; pos < own.size; pos += CHUNK) {
+        const chunk = await own.read(pos, Math.min(CHUNK, own.size - pos), 'payload');
+        md5.update(chunk);
+        payloadHash?.update(chunk);
+      }
+      md5Digest = md5.digest();
+      payloadHex = payloadHash?.digest('hex');
     }
     const expectedMd5 = sig.binary(SigTag.MD5);
-    const md5Check: Check = expectedMd5 === undefined ? 'absent' : expectedMd5.equals(md5.digest()) ? 'ok' : 'bad';
+    const md5Check: Check = expectedMd5 === undefined ? 'absent' : expectedMd5.equals(md5Digest) ? 'ok' : 'bad';
     const expectedPayload = pkg.header.strings(Tag.PAYLOADDIGEST)[0];
-    const payloadDigest: Check = expectedPayload === undefined || !payloadHash ? 'absent' : expectedPayload === payloadHash.digest('hex') ? 'ok' : 'bad';
+    const payloadDigest: Check = expectedPayload === undefined || payloadHex === undefined ? 'absent' : expectedPayload === payloadHex ? 'ok' : 'bad';
     const declared = sig.number(SigTag.LONGSIZE) ?? sig.number(SigTag.SIZE);
     const size: Check = declared === undefined ? 'absent' : declared === own.size - pkg.headerOffset ? 'ok' : 'bad';
     const all = [headerSha256, headerSha1, payloadDigest, md5Check, size];
