@@ -244,9 +244,10 @@ function summary(r: RepoPackage): RepoPackage {
   return { pkgid, href, name, epoch, version, release, arch, sizePackage } as RepoPackage;
 }
 
-/** Reads `items` in this thread (`full`: keep whole records, else only what the state needs). */
-async function readHere(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number, full: boolean): Promise<ReadResult> {
+/** Reads `items` in this thread; the candidates keep only what the state needs of their records. */
+async function readHere(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number): Promise<ReadResult> {
   const out: ReadResult = { candidates: [], blocks: [] };
+  const blocks: Promise<Block>[] = [];
   for (let k = 0; k < items.length; k += BLOCK_SIZE) {
     const share = items.slice(k, k + BLOCK_SIZE);
     const records: RepoPackage[] = [];
@@ -254,20 +255,22 @@ async function readHere(items: readonly ReadItem[], compress: MetadataCompressio
     // are what stays in memory until the block is made
     const chunks = await mapLimit(share, concurrency, async (it, i) => {
       const c = await readCandidate(it.path, it.href);
-      // a worker sends back only the summaries: cloning whole records (files, dependencies,
-      // changelogs) would cost more than reading them
-      records[i] = full ? c.record : summary(c.record);
-      out.candidates[k + i] = { ...c, record: records[i] };
+      // whole records (files, dependencies, changelogs) kept for thousands of packages would
+      // cost more to keep (and for a worker, to send back) than to read
+      records[i] = summary(c.record);
+      out.candidates[k + i] = { source: c.source, record: records[i] };
       return { primary: CHUNKERS.primary(c.record), filelists: CHUNKERS.filelists(c.record), other: CHUNKERS.other(c.record) };
     });
-    out.blocks.push(await makeBlock(compress, records, chunks));
+    // compressed on the thread pool while the next block is read
+    blocks.push(makeBlock(compress, records, chunks));
   }
+  out.blocks = await Promise.all(blocks);
   return out;
 }
 
 if (!isMainThread && (workerData as ReadJob | undefined)?.kpkgReadPackages) {
   const job = workerData as ReadJob;
-  readHere(job.items, job.compress, 1, false).then(
+  readHere(job.items, job.compress, 1).then(
     (r) => parentPort!.postMessage({ ok: true, ...r } satisfies ReadReply),
     (e: unknown) => parentPort!.postMessage({ ok: false, code: e instanceof KpkgError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) } satisfies ReadReply),
   );
@@ -280,7 +283,7 @@ const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLe
 async function readMany(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number): Promise<ReadResult> {
   const threads = Math.min(availableParallelism(), 4);
   const self = fileURLToPath(import.meta.url);
-  if (items.length <= BLOCK_SIZE || threads < WORKER_MIN_CORES || !self.endsWith('.js')) return readHere(items, compress, concurrency, true);
+  if (items.length <= BLOCK_SIZE || threads < WORKER_MIN_CORES || !self.endsWith('.js')) return readHere(items, compress, concurrency);
   // whole blocks per worker
   const share = Math.ceil(Math.ceil(items.length / BLOCK_SIZE) / threads) * BLOCK_SIZE;
   const shares = Array.from({ length: Math.ceil(items.length / share) }, (_, i) => items.slice(i * share, (i + 1) * share));

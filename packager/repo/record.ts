@@ -11,7 +11,7 @@ import {
   RPMSENSE_PRETRANS,
   RPMSENSE_SCRIPT_POST,
   RPMSENSE_SCRIPT_PRE,
-} from '../rpm/dependency.js';
+} from '../rpm/sense.js';
 import type { Header } from '../rpm/header.js';
 import type { RpmPackage } from '../rpm/reader.js';
 import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, SigTag, Tag } from '../rpm/tags.js';

@@ -193,13 +193,13 @@ export async function makeBlock(
   const texts = {} as Record<MetadataType, Buffer>;
   const ends = {} as Record<MetadataType, number[]>;
   for (const type of METADATA_TYPES) {
-    // one string, encoded once: far cheaper than a Buffer per chunk
     const chunks = records.map((rec, i) => rendered?.[i]?.[type] ?? CHUNKERS[type](rec));
-    const text = Buffer.from(chunks.join(''), 'utf8');
+    // each chunk encoded once, straight into one buffer (UTF-8 takes at most 3 bytes per UTF-16 unit)
+    const text = Buffer.allocUnsafe(chunks.reduce((n, c) => n + c.length * 3, 0));
     const e: number[] = [];
     let pos = 0;
-    for (const c of chunks) e.push((pos += Buffer.byteLength(c, 'utf8')));
-    texts[type] = text;
+    for (const c of chunks) e.push((pos += text.write(c, pos, 'utf8')));
+    texts[type] = text.subarray(0, pos);
     ends[type] = e;
   }
   return blockOf(compress, records.map((r) => r.pkgid), texts, ends);

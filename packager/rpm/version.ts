@@ -58,7 +58,7 @@
  * the prerelease (node-semver accepts 256 characters in all), but a package file name
  * `name-version-release.arch.rpm` must still fit the 255 bytes of a file name.
  */
-import semver from 'semver';
+import parseSemver from 'semver/functions/parse.js';
 import { KpkgError } from '../errors.js';
 
 /** rpm's answer: -1 when a is older than b, 0 when equal, 1 when newer. */
@@ -256,7 +256,7 @@ const NUMERIC_ID = /^(0|[1-9][0-9]*)$/;
  * this file). Accepts what `semver.parse` accepts (strict), e.g. a leading `v`.
  */
 export function rpmVersionFromSemver(v: string): string {
-  const parsed = typeof v === 'string' ? semver.parse(v) : null;
+  const parsed = typeof v === 'string' ? parseSemver(v) : null;
   if (parsed === null) {
     throw new KpkgError(
       'INVALID_INPUT',
@@ -304,7 +304,7 @@ export function semverFromRpmVersion(rpmVersion: string): string {
     throw notAnImage(rpmVersion, `prerelease part ${JSON.stringify(part)} is neither a number nor ${LATER_ALPHANUMERIC_MARK}<letters>`);
   });
   const out = `${base}-${ids.join('.')}`;
-  const check = semver.parse(out);
+  const check = parseSemver(out);
   if (check === null || rpmVersionFromSemver(out) !== rpmVersion) throw notAnImage(rpmVersion, `it would stand for ${JSON.stringify(out)}, which maps back differently`);
   return out;
 }
