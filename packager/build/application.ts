@@ -114,6 +114,7 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     group: 'Applications/Internet',
     ...(c.url ? { url: c.url } : {}),
     ...(c.vendor ? { vendor: c.vendor } : {}),
+    ...(c.packager ? { packager: c.packager } : {}),
     requires,
     recommends: dependencyList(c.recommends, 'recommends'),
     conflicts: dependencyList(c.conflicts, 'conflicts'),
