@@ -126,7 +126,10 @@ describe('hostile text in a component', () => {
   it('reaches the Hiera data as the escaped YAML of each default, which Hiera reads back as the default', () => {
     for (const b of [webapp, processing]) {
       const data = b.files.get(`${MODULE}/data/common.yaml`)!;
-      const values = new Map(data.split('\n').flatMap((l) => /^shop::(\w+): (.*)$/.exec(l)?.slice(1, 3) ?? []).reduce<[string, string][]>((acc, x, i, all) => (i % 2 ? acc : [...acc, [x, all[i + 1]!]]), []));
+      const values = new Map(data.split('\n').flatMap((l) => {
+        const m = /^shop::(\w+): (.*)$/.exec(l);
+        return m ? [[m[1]!, m[2]!] as const] : [];
+      }));
       expect([...values.keys()].sort()).toEqual(Object.keys(b.c.defaults).sort());
       for (const [key, value] of Object.entries(b.c.defaults)) {
         expect(values.get(key), key).toBe(hieraValue(value, TYPES[key]));
