@@ -53,6 +53,18 @@ export class FormatError extends KpkgError {
   }
 }
 
+/**
+ * Text for a one-line message: control characters (a newline in a file or field name) become
+ * JSON escapes, `a\nb`.
+ */
+export function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => {
+    const escaped = JSON.stringify(c).slice(1, -1);
+    return escaped !== c ? escaped : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** Turns a Node system error into a KpkgError that names the file. */
 export function ioError(action: string, path: string, cause: unknown): KpkgError {
   const reason =

@@ -71,8 +71,11 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
   // what the unit and the cron table run: the launcher named after the component, else the first
   const main = input.launchers.find((l) => l.name === c.name) ?? input.launchers[0];
   const mainPath = main ? `${c.prefix}/bin/${main.name}` : undefined;
-  if ((c.service || c.cron.some((e) => e.command === undefined)) && !mainPath) {
-    throw new KpkgError('INVALID_DESCRIPTOR', `${c.name}: a ${c.type} needs something to run: give package.json a main or bin that component.json's files install`);
+  if (!mainPath) {
+    const needs = "give package.json a main or bin that component.json's files install";
+    if (c.service) throw new KpkgError('INVALID_DESCRIPTOR', `package.json: /main: a ${c.type} runs as a service and needs something to run: ${needs}`);
+    const bare = c.cron.findIndex((e) => e.command === undefined);
+    if (bare >= 0) throw new KpkgError('INVALID_DESCRIPTOR', `component.json: /cron/${bare}/command: without a command the entry runs the component's launcher, and there is none: give a command, or ${needs}`);
   }
   if (c.service) {
     const unit = `${c.name}.service`;
@@ -111,6 +114,7 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     group: 'Applications/Internet',
     ...(c.url ? { url: c.url } : {}),
     ...(c.vendor ? { vendor: c.vendor } : {}),
+    ...(c.packager ? { packager: c.packager } : {}),
     requires,
     recommends: dependencyList(c.recommends, 'recommends'),
     conflicts: dependencyList(c.conflicts, 'conflicts'),

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadComponent } from '../descriptor/load.js';
 import { mapFiles, type MappedFile } from '../descriptor/files.js';
+import { pointerSegment } from '../descriptor/schema.js';
 import type { Component, FileMapping } from '../descriptor/types.js';
 import { KpkgError, ioError } from '../errors.js';
 import type { Compression } from '../rpm/compress.js';
@@ -77,13 +78,9 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     component = await loadComponent(dir);
   }
 
-  const manifest = readManifest(dir);
-  const dependencies = productionPackages(dir, manifest).map<FileMapping>((path) => ({ src: path, dest: path, exclude: ['node_modules'] }));
   const output = resolve(options.output ?? join(dir, 'target'));
-  const own = component.files.length > 0 ? component.files : DEFAULT_SOURCES.filter((s) => existsSync(join(dir, s))).map((s) => ({ src: s, dest: s }));
-  const files = await mapFiles({ ...component, files: [...own.map((m) => excludeOutput(dir, m, output)), ...dependencies] });
-  const launchers = launchersOf(component, manifest, files);
-  const arch = files.some((f) => f.dest.endsWith('.node')) ? rpmArch() : 'noarch';
+  // everything that can reject the component is checked before anything is written
+  const { specs } = await planPackages(component, version, release, output);
 
   await mkdir(output, { recursive: true }).catch((e: unknown) => {
     throw ioError('create directory', output, e);
@@ -91,10 +88,6 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const staging = await mkdtemp(join(output, '.kpkg-build-'));
   try {
     const epoch = sourceDateEpochFromEnv();
-    const specs: [BuiltArtifact['role'], PackageSpec][] = [
-      ['application', applicationSpec({ component, version, release, files, launchers, arch })],
-      ['deployment', deploymentSpec(component, version, release)],
-    ];
     const staged: { role: BuiltArtifact['role']; file: string; name: string; nevra?: string }[] = [];
     for (const [role, spec] of specs) {
       const file = packageFileName(spec);
@@ -125,6 +118,36 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   }
 }
 
+export interface PackagePlan {
+  /** What the application package installs from the component (its mapping, or the default sources, and its production dependencies). */
+  files: MappedFile[];
+  launchers: Launcher[];
+  specs: [BuiltArtifact['role'], PackageSpec][];
+}
+
+/**
+ * The two packages of `component`, decided but not written: the file mapping against the disk,
+ * the launchers, the application and deployment specs. Throws what `kpkg build` would reject,
+ * so `kpkg validate` uses it too.
+ */
+export async function planPackages(component: Component, version: string, release: string, output: string): Promise<PackagePlan> {
+  const dir = component.dir;
+  const manifest = readManifest(dir);
+  const dependencies = productionPackages(dir, manifest).map<FileMapping>((path) => ({ src: path, dest: path, exclude: ['node_modules'] }));
+  const own = component.files.length > 0 ? component.files : DEFAULT_SOURCES.filter((s) => existsSync(join(dir, s))).map((s) => ({ src: s, dest: s }));
+  const files = await mapFiles({ ...component, files: [...own.map((m) => excludeOutput(dir, m, output)), ...dependencies] });
+  const launchers = launchersOf(component, manifest, files);
+  const arch = files.some((f) => f.dest.endsWith('.node')) ? rpmArch() : 'noarch';
+  return {
+    files,
+    launchers,
+    specs: [
+      ['application', applicationSpec({ component, version, release, files, launchers, arch })],
+      ['deployment', deploymentSpec(component, version, release)],
+    ],
+  };
+}
+
 /** A mapping whose directory holds the output directory (`src: "."`) must not package earlier builds. */
 function excludeOutput(dir: string, mapping: FileMapping, output: string): FileMapping {
   const rel = relative(resolve(dir, mapping.src), output);
@@ -151,7 +174,7 @@ function readManifest(dir: string): PackageManifest {
 export function launchersOf(c: Component, manifest: PackageManifest, files: MappedFile[]): Launcher[] {
   const declared: [string, string, string][] = []; // name, entry, JSON pointer in package.json
   if (typeof manifest.bin === 'string') declared.push([c.name, manifest.bin, '/bin']);
-  else for (const [name, entry] of Object.entries(manifest.bin ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) declared.push([name, entry, `/bin/${name}`]);
+  else for (const [name, entry] of Object.entries(manifest.bin ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) declared.push([name, entry, `/bin/${pointerSegment(name)}`]);
   if (declared.length === 0 && manifest.main) declared.push([c.name, manifest.main, '/main']);
   const explicit = declared.length > 0;
   if (!explicit) declared.push([c.type === 'db-schema' ? `${c.name}-migrate` : c.name, 'dist/index.js', '/main']);

@@ -1,3 +1,4 @@
+import { pointerSegment } from '../descriptor/schema.js';
 import type { DependencyMap } from '../descriptor/types.js';
 import { semverRangeToRpm, type Dependency, type RangeOptions } from '../rpm/dependency.js';
 import { KpkgError } from '../errors.js';
@@ -9,7 +10,7 @@ export function dependencyList(map: DependencyMap, field: string, options: Range
     try {
       out.push(...semverRangeToRpm(capability, range, options));
     } catch (e) {
-      throw new KpkgError('INVALID_DESCRIPTOR', `component.json: /${field}/${capability.replace(/~/g, '~0').replace(/\//g, '~1')}: ${(e as Error).message}`, { cause: e });
+      throw new KpkgError('INVALID_DESCRIPTOR', `component.json: /${field}/${pointerSegment(capability)}: ${(e as Error).message}`, { cause: e });
     }
   }
   return out;

@@ -40,6 +40,7 @@ export function deploymentSpec(c: Component, version: string, release: string): 
     group: 'System Environment/Base',
     ...(c.url ? { url: c.url } : {}),
     ...(c.vendor ? { vendor: c.vendor } : {}),
+    ...(c.packager ? { packager: c.packager } : {}),
     requires: [{ name: c.name, flags: RPMSENSE_EQUAL, version: `${version}-${release}` }],
     files,
   };

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { exitCodeFor, KpkgError } from '../errors.js';
+import { exitCodeFor, KpkgError, oneLine } from '../errors.js';
 type Register = (program: Command) => void;
 
 /**
@@ -49,5 +49,5 @@ function report(err: unknown, debug: boolean): void {
     return;
   }
   const message = err instanceof KpkgError ? err.message : `internal error: ${String(err instanceof Error ? err.message : err)}`;
-  process.stderr.write(`kpkg: ${message}\n`);
+  process.stderr.write(`kpkg: ${oneLine(message)}\n`);
 }

@@ -136,6 +136,8 @@ export function resolveComponent(input: { dir: string; descriptor: unknown; pack
 /** The rules of component.json that JSON Schema cannot state, in the order of its fields. */
 function checkDescriptor(d: ComponentDescriptor): void {
   const fail = (pointer: string, message: string) => invalid(DESCRIPTOR_FILE, pointer, message);
+  const bad = unwritableText(d, '');
+  if (bad) throw fail(bad.pointer, bad.message);
   const module = moduleName(d.name);
   if (PUPPET_RESERVED_CLASS_NAMES.has(module)) {
     throw fail('/name', `"${d.name}" cannot name a Puppet module and class (reserved in Puppet)`);
@@ -175,6 +177,28 @@ function checkDescriptor(d: ComponentDescriptor): void {
       if (reason) throw fail(`${at}/default`, reason);
     }
   }
+}
+
+/**
+ * The first string (value or property name) no file kpkg writes can hold: one with a NUL, or with
+ * a lone UTF-16 surrogate (JSON can spell one as "\ud800", UTF-8 cannot encode it). The schema
+ * refuses control characters in most fields; this covers the free ones (config key defaults and
+ * descriptions) and the surrogates everywhere.
+ */
+function unwritableText(value: unknown, pointer: string): { pointer: string; message: string } | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) return { pointer, message: `must not contain NUL characters${got(value)}` };
+    const lone = /\p{Cs}/u.exec(value);
+    if (lone) return { pointer, message: `contains a lone UTF-16 surrogate (at index ${lone.index}), which UTF-8 cannot hold` };
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, v] of Object.entries(value)) {
+    const at = `${pointer}/${pointerSegment(key)}`;
+    const problem = unwritableText(key, at) ?? unwritableText(v, at);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 /**

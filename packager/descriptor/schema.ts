@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import semver from 'semver';
-import { KpkgError } from '../errors.js';
+import { KpkgError, oneLine } from '../errors.js';
 import { schemaDir } from '../util/paths.js';
 import { cronScheduleError } from './cron.js';
 import type { ComponentDescriptor } from './types.js';
@@ -63,12 +63,15 @@ export function validateDescriptor(data: unknown, file = 'component.json'): asse
   const validate = compiled();
   if (validate(data)) return;
   const { pointer, message } = explain(validate.errors ?? []);
-  throw new KpkgError('INVALID_DESCRIPTOR', `${file}: ${pointer ? `${pointer}: ` : ''}${message}`);
+  throw new KpkgError('INVALID_DESCRIPTOR', `${file}: ${pointer ? `${oneLine(pointer)}: ` : ''}${message}`);
 }
 
-/** JSON pointer escaping (RFC 6901). */
+/**
+ * JSON pointer escaping (RFC 6901), for messages: a control character in the name is shown as a
+ * JSON escape (`\n`), so that the message stays on one line.
+ */
 export function pointerSegment(key: string | number): string {
-  return String(key).replace(/~/g, '~0').replace(/\//g, '~1');
+  return oneLine(String(key).replace(/~/g, '~0').replace(/\//g, '~1'));
 }
 
 interface Explained {

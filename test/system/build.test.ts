@@ -30,6 +30,7 @@ import {
   writeTree,
   type Built,
 } from './helpers/components.js';
+import { puppetApply, puppetSettings } from './helpers/puppet.js';
 import { rpmQuery, type QueryResult } from './helpers/rpmq.js';
 import { describeWithTools, run, runOk, tmpDir, type RunResult } from './tools.js';
 
@@ -403,23 +404,6 @@ describeWithTools(['rpm', 'tar'], 'kpkg build: production dependencies only', ()
 });
 
 const HOSTILE = "it's ${x} %{facts.os.family} $(id)";
-
-/** Puppet with everything (confdir, vardir, codedir...) in a temporary directory. */
-function puppetSettings(modulepath: string): string[] {
-  const d = tmpDir('puppet');
-  for (const s of ['conf', 'var', 'code', 'log', 'run']) mkdirSync(join(d, s));
-  return ['--color=false', `--confdir=${d}/conf`, `--vardir=${d}/var`, `--codedir=${d}/code`, `--logdir=${d}/log`, `--rundir=${d}/run`, `--modulepath=${modulepath}`];
-}
-
-/** `puppet apply -e`; fails on an error or a failed resource, but not on Facter's complaint about /proc/1/environ (containers). */
-function puppetApply(modulepath: string, manifest: string): RunResult {
-  const res = run('puppet', ['apply', ...puppetSettings(modulepath), '--detailed-exitcodes', '-e', manifest], { timeout: 120_000 });
-  const errors = `${res.stdout}\n${res.stderr}`.split('\n').filter((l) => /^Error: /.test(l) && !/^Error: Facter: /.test(l));
-  if (![0, 2].includes(res.status) || errors.length > 0) {
-    throw new Error(`puppet apply failed (${res.status}): ${manifest}\n${errors.join('\n')}\n--- stderr\n${res.stderr.slice(-4000)}\n--- stdout\n${res.stdout.slice(-4000)}`);
-  }
-  return res;
-}
 
 describeWithTools(['rpm2cpio', 'cpio', 'puppet', 'puppet-lint'], 'kpkg build: the Puppet module of the deployment package, applied by Puppet 7', () => {
   let modulepath: string;

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
-import { mapFiles, type MappedFile } from '../../descriptor/files.js';
+import { join } from 'node:path';
+import { planPackages } from '../../build/build.js';
+import type { MappedFile } from '../../descriptor/files.js';
 import { loadComponent } from '../../descriptor/load.js';
 import type { Component } from '../../descriptor/types.js';
+import { rpmVersionFromSemver } from '../../rpm/version.js';
 
 export interface ValidateResult {
   component: Component;
@@ -11,12 +14,13 @@ export interface ValidateResult {
 }
 
 /**
- * Checks the descriptor and its file mappings against the disk, builds nothing. Throws
- * KpkgError INVALID_DESCRIPTOR (exit 2) naming the field at fault.
+ * Checks the descriptor, its file mappings against the disk and what `kpkg build` decides from
+ * them (launchers, dependencies, the Puppet module), writes nothing. Throws KpkgError
+ * INVALID_DESCRIPTOR (exit 2) naming the field at fault.
  */
 export async function validate(dir = '.'): Promise<ValidateResult> {
   const component = await loadComponent(dir);
-  const files = await mapFiles(component);
+  const { files } = await planPackages(component, rpmVersionFromSemver(component.version), component.release ?? '1', join(component.dir, 'target'));
   // files and symbolic links: what the package installs besides its directories
   const count = files.filter((f) => f.kind !== 'dir').length;
   const summary = `component.json OK: ${component.name} ${component.version} (${component.type}), ${count} file${count === 1 ? '' : 's'}`;

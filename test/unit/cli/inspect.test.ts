@@ -1,27 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../packager/cli/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { modeString } from '../../../packager/cli/commands/inspect.js';
+import { kpkg } from '../../helpers/cli.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
 const work = mkdtempSync(join(tmpdir(), 'kpkg-inspect-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function kpkg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    const code = await main(['node', 'kpkg', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('kpkg inspect', () => {
   it('shows what rpm -qip and -qlvp show for a package made by rpmbuild', async () => {

@@ -8,13 +8,13 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../packager/cli/index.js';
 import { checkRepository, publish, pruneRepository } from '../../../packager/repo/publish.js';
 import { readRpm } from '../../../packager/rpm/reader.js';
 import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
 import { loadSigningKeyFrom, type SigningKey } from '../../../packager/sign/openpgp.js';
 import { signRpm } from '../../../packager/sign/rpm.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';
+import { kpkg, type CliResult } from '../../helpers/cli.js';
 import { scratch, sha256File as sha256, treeDigests as tree } from '../../helpers/files.js';
 
 const { work, fresh } = scratch('publish-sign');
@@ -50,25 +50,13 @@ async function verifyRepomd(repo: string, publicKey: openpgp.PublicKey): Promise
   await signatures[0]!.verified;
 }
 
-async function kpkg(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+/** kpkg in-process with some environment variables set (or removed, for undefined) while it runs. */
+async function kpkgWith(env: Record<string, string | undefined>, ...args: string[]): Promise<CliResult> {
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   try {
-    return { code: await main(['node', 'kpkg', ...args]), stdout, stderr };
+    return await kpkg(...args);
   } finally {
-    out.mockRestore();
-    err.mockRestore();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    vi.unstubAllEnvs();
   }
 }
 
@@ -192,11 +180,11 @@ describe('publish --sign-key', () => {
   it('kpkg publish --sign-key: a wrong passphrase exits 1 and creates nothing; the right one signs', async () => {
     const p = await pkg(fresh('in'), 'iota');
     const repo = join(fresh('repo'), 'repo');
-    const wrong = await kpkg(['publish', '-q', '--repo', repo, '--sign-key', lockedFile, p], { KPKG_SIGN_PASSPHRASE: 'wrong' });
+    const wrong = await kpkgWith({ KPKG_SIGN_PASSPHRASE: 'wrong' }, 'publish', '-q', '--repo', repo, '--sign-key', lockedFile, p);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/wrong passphrase/);
     expect(existsSync(repo)).toBe(false);
-    const right = await kpkg(['publish', '-q', '--repo', repo, '--sign-key', lockedFile, p], { KPKG_SIGN_PASSPHRASE: 'right' });
+    const right = await kpkgWith({ KPKG_SIGN_PASSPHRASE: 'right' }, 'publish', '-q', '--repo', repo, '--sign-key', lockedFile, p);
     expect(right.stderr).toBe('');
     expect(right.code).toBe(0);
     expect(existsSync(join(repo, 'repodata', 'repomd.xml.asc'))).toBe(true);

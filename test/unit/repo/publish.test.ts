@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../../packager/cli/index.js';
+import { describe, expect, it } from 'vitest';
 import { exitCodeFor, KpkgError } from '../../../packager/errors.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, renderRepomd } from '../../../packager/repo/metadata.js';
 import { checkRepository, indexRepository, packagesToPrune, publish, pruneRepository, readCandidate } from '../../../packager/repo/publish.js';
 import { loadState } from '../../../packager/repo/store.js';
 import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { kpkg } from '../../helpers/cli.js';
 import { scratch, sha256File as sha256 } from '../../helpers/files.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
@@ -41,19 +41,6 @@ async function openPrimary(repo: string): Promise<string> {
   const repomd = readFileSync(join(repo, 'repodata', 'repomd.xml'), 'utf8');
   const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1]!;
   return gunzipSync(readFileSync(join(repo, href))).toString('utf8');
-}
-
-async function kpkg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    return { code: await main(['node', 'kpkg', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
 }
 
 describe('kpkg publish', () => {
