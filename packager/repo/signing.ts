@@ -102,13 +102,18 @@ export async function stageSigned(rpms: readonly string[], key: SigningKey, log?
       const copy = join(dir, `${i}-${basename(original)}`);
       try {
         await copyFile(original, copy);
-        const st = await stat(original);
-        await utimes(copy, st.atime, st.mtime); // the record's file time is the original's
       } catch (e) {
         throw ioError('copy', original, e);
       }
       const content = await contentDigest(copy, pkg.headerOffset);
       await signRpm(copy, key);
+      try {
+        // after signing, which rewrites the copy: the record's file time is the original's
+        const st = await stat(original);
+        await utimes(copy, st.atime, st.mtime);
+      } catch (e) {
+        throw ioError('copy', original, e);
+      }
       log?.(`${original}: unsigned, publishing a copy signed with key ${key.keyId}`);
       packages.push({ original, path: copy, content });
     }

@@ -4,7 +4,7 @@
 // and repomd.xml.key is the public key; a stale or missing signature is repaired by a run with
 // nothing to add; publishing without the key into a signed repository is refused; `kpkg publish
 // --sign-key` with a wrong passphrase exits 1 and writes nothing.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -82,6 +82,8 @@ describe('publish --sign-key', () => {
     const repo = join(fresh('repo'), 'repo');
     const p = await pkg(dir, 'alpha');
     const before = sha256(p);
+    // an old file time: a copy that did not keep it would show the time of signing
+    utimesSync(p, 1_600_000_000, 1_600_000_000);
     const mtime = statSync(p).mtimeMs;
     const r = await publish([p], repo, { ...opts, signKey: key });
     expect(r.added).toEqual(['Packages/a/alpha-1.0-1.noarch.rpm']);
