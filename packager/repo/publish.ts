@@ -25,7 +25,7 @@ import { createHash, hash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { KpkgError, ioError, type ErrorCode } from '../errors.js';
@@ -158,7 +158,7 @@ export async function readCandidate(path: string, href?: string): Promise<Candid
     let sha256: string;
     let digests: DigestReport;
     if (whole) {
-      digests = await verifyDigests(pkg, src);
+      digests = await verifyDigests(pkg, src, { strongest: true });
       sha256 = hash('sha256', whole.data, 'hex');
     } else {
       const hash = createHash('sha256');
@@ -623,7 +623,8 @@ async function sameContent(repo: string, content: string, published: StoredPacka
 /** Every `.rpm` under `repo` (relative paths, `/`-separated, sorted) but kpkg's and repodata's own, and `skip`. */
 async function findPackages(repo: string, skip: ReadonlySet<string>): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
+  // rel: the directory relative to the repository, '' or ending in '/'
+  const walk = async (dir: string, rel: string): Promise<void> => {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -632,17 +633,16 @@ async function findPackages(repo: string, skip: ReadonlySet<string>): Promise<st
     }
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
-      const full = join(dir, e.name);
-      const rel = relative(repo, full).split(sep).join('/');
+      const path = rel + e.name;
       if (e.isDirectory()) {
-        if (rel === 'repodata') continue;
-        await walk(full);
-      } else if (e.isFile() && e.name.endsWith('.rpm') && !skip.has(rel)) {
-        out.push(rel);
+        if (path === 'repodata') continue;
+        await walk(join(dir, e.name), `${path}/`);
+      } else if (e.isFile() && e.name.endsWith('.rpm') && !skip.has(path)) {
+        out.push(path);
       }
     }
   };
-  await walk(repo);
+  await walk(repo, '');
   return out.sort();
 }
 
@@ -652,7 +652,8 @@ async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
   const files = await findPackages(repo, pendingPaths);
   options.log?.(`${repo}: reading ${files.length} packages`);
   const compress = options.compress ?? s.state.compress;
-  const read = await readMany(files.map((rel) => ({ path: join(repo, ...rel.split('/')), href: rel })), compress, options.concurrency ?? 8);
+  const root = join(repo, '_').slice(0, -1); // the repository directory and a separator
+  const read = await readMany(files.map((rel) => ({ path: root + rel, href: rel })), compress, options.concurrency ?? 8);
   const candidates = read.candidates;
   options.log?.(`${repo}: read ${candidates.length} packages`);
   const known = new Map(s.state.packages.map((p) => [p.href, p]));

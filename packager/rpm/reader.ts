@@ -310,7 +310,8 @@ export function isGhost(f: RpmFileInfo): boolean {
 // ---------------------------------------------------------------------------------------------
 // digests
 
-export type Check = 'ok' | 'bad' | 'absent';
+/** `unchecked`: present, left alone because a stronger digest covers the same bytes. */
+export type Check = 'ok' | 'bad' | 'absent' | 'unchecked';
 
 export interface DigestReport {
   headerSha256: Check;
@@ -322,23 +323,28 @@ export interface DigestReport {
   ok: boolean;
 }
 
-/** Checks what `rpm -K --nosignature` checks: header digests, payload digest, MD5 and size. */
-export async function verifyDigests(pkg: RpmPackage, src?: ByteSource): Promise<DigestReport> {
+/**
+ * Checks what `rpm -K --nosignature` checks: header digests, payload digest, MD5 and size.
+ * `strongest`: when the package has SHA-256 digests of the header and of the payload, SHA-1 and
+ * MD5 (which cover the same bytes) are left unchecked.
+ */
+export async function verifyDigests(pkg: RpmPackage, src?: ByteSource, options: { strongest?: boolean } = {}): Promise<DigestReport> {
   const own = src ?? (await fileSource(pkg.path));
   try {
     const sig = pkg.signature;
+    const payloadAlgo = pkg.header.number(Tag.PAYLOADDIGESTALGO) ?? 8;
+    const skip = options.strongest === true && sig.has(SigTag.SHA256) && payloadAlgo === 8 && pkg.header.has(Tag.PAYLOADDIGEST);
     const cmp = (expected: string | undefined, actual: () => string): Check => (expected === undefined ? 'absent' : expected.toLowerCase() === actual() ? 'ok' : 'bad');
     const headerSha256 = cmp(sig.string(SigTag.SHA256), () => hash('sha256', pkg.headerBytes, 'hex'));
-    const headerSha1 = cmp(sig.string(SigTag.SHA1), () => hash('sha1', pkg.headerBytes, 'hex'));
-    const payloadAlgo = pkg.header.number(Tag.PAYLOADDIGESTALGO) ?? 8;
+    const headerSha1 = skip ? 'unchecked' : cmp(sig.string(SigTag.SHA1), () => hash('sha1', pkg.headerBytes, 'hex'));
     const CHUNK = 4 << 20;
-    let md5Digest: Buffer;
+    let md5Digest: Buffer | undefined;
     let payloadHex: string | undefined;
     const span = own.size - pkg.headerOffset;
     if (span <= CHUNK) {
       // most packages: header and payload in one read, hashed in one call each
       const b = await own.read(pkg.headerOffset, span, 'payload');
-      md5Digest = hash('md5', b, 'buffer');
+      if (!skip) md5Digest = hash('md5', b, 'buffer');
       if (payloadAlgo === 8) payloadHex = hash('sha256', b.subarray(pkg.payloadOffset - pkg.headerOffset), 'hex');
     } else {
       const md5 = createHash('md5').update(pkg.headerBytes);
@@ -352,7 +358,7 @@ export async function verifyDigests(pkg: RpmPackage, src?: ByteSource): Promise<
       payloadHex = payloadHash?.digest('hex');
     }
     const expectedMd5 = sig.binary(SigTag.MD5);
-    const md5Check: Check = expectedMd5 === undefined ? 'absent' : expectedMd5.equals(md5Digest) ? 'ok' : 'bad';
+    const md5Check: Check = expectedMd5 === undefined ? 'absent' : md5Digest === undefined ? 'unchecked' : expectedMd5.equals(md5Digest) ? 'ok' : 'bad';
     const expectedPayload = pkg.header.strings(Tag.PAYLOADDIGEST)[0];
     const payloadDigest: Check = expectedPayload === undefined || payloadHex === undefined ? 'absent' : expectedPayload === payloadHex ? 'ok' : 'bad';
     const declared = sig.number(SigTag.LONGSIZE) ?? sig.number(SigTag.SIZE);

@@ -119,6 +119,18 @@ describe('writeRpm + readRpm', () => {
     headerFlip[nameAt] ^= 2;
     writeFileSync(out, headerFlip);
     expect((await verifyDigests(await readRpm(out))).headerSha256).toBe('bad');
+    // the SHA-256 digests alone (what the repository checks) catch both
+    writeFileSync(out, payloadFlip);
+    expect(await verifyDigests(await readRpm(out), undefined, { strongest: true })).toMatchObject({ payloadDigest: 'bad', md5: 'unchecked', headerSha1: 'unchecked', ok: false });
+    writeFileSync(out, headerFlip);
+    expect(await verifyDigests(await readRpm(out), undefined, { strongest: true })).toMatchObject({ headerSha256: 'bad', ok: false });
+    // a wrong MD5 in the signature header: reported by the full check, left alone by the strongest
+    const md5Flip = Buffer.from(bytes);
+    const md5 = pkg.signature.binary(SigTag.MD5)!;
+    md5Flip[md5Flip.indexOf(md5, pkg.signatureOffset)]! ^= 1;
+    writeFileSync(out, md5Flip);
+    expect(await verifyDigests(await readRpm(out))).toMatchObject({ md5: 'bad', ok: false });
+    expect(await verifyDigests(await readRpm(out), undefined, { strongest: true })).toMatchObject({ md5: 'unchecked', headerSha256: 'ok', payloadDigest: 'ok', ok: true });
   });
 
   it('refuses bad names, paths and duplicates with a clear error and leaves nothing behind', async () => {
