@@ -32,7 +32,11 @@ const ALIGN: Partial<Record<TagType, number>> = {
 export class Header {
   private readonly entries = new Map<number, HeaderEntry>();
   /** Entries of a decoded header not read yet: checked by decode, decoded on first use. */
-  private readonly stored = new Map<number, { type: TagType; buf: Buffer; pos: number; end: number; count: number }>();
+  private readonly stored = new Map<number, number>(); // tag -> slot in `slots`
+  /** Per stored entry: type, data position in `store`, count (no object per entry). */
+  private slots = new Uint32Array(0);
+  private store: Buffer = Buffer.alloc(0);
+  private storeEnd = 0;
 
   set(tag: number, type: TagType, value: TagValue): this {
     checkValue(tag, type, value);
@@ -44,9 +48,10 @@ export class Header {
   get(tag: number): HeaderEntry | undefined {
     const entry = this.entries.get(tag);
     if (entry !== undefined) return entry;
-    const s = this.stored.get(tag);
-    if (s === undefined) return undefined;
-    const decoded = { tag, type: s.type, value: decodeValue(s.buf, s.pos, s.end, s.type, s.count) as TagValue };
+    const slot = this.stored.get(tag);
+    if (slot === undefined) return undefined;
+    const type = this.slots[slot * 3] as TagType;
+    const decoded = { tag, type, value: decodeValue(this.store, this.slots[slot * 3 + 1] as number, this.storeEnd, type, this.slots[slot * 3 + 2] as number) as TagValue };
     this.stored.delete(tag);
     this.entries.set(tag, decoded);
     return decoded;
@@ -145,6 +150,9 @@ export class Header {
       throw new FormatError(structure, at(0), `needs ${INTRO_SIZE + il * ENTRY_SIZE + dl} bytes, only ${buf.length - start} available (truncated file?)`);
     }
     const header = new Header();
+    header.slots = new Uint32Array(il * 3);
+    header.store = buf;
+    header.storeEnd = end;
     let regionTag: number | undefined;
     for (let i = 0; i < il; i++) {
       const pos = start + INTRO_SIZE + i * ENTRY_SIZE;
@@ -170,7 +178,10 @@ export class Header {
         throw new FormatError(structure, base + storeStart + offset, `${entryName(i, tag)}: ${count} value(s) of type ${type} run past the end of the data store`);
       }
       // checked now, decoded when first read: most readers want a few tags of many
-      header.stored.set(tag, { type, buf, pos: storeStart + offset, end, count });
+      header.slots[i * 3] = type;
+      header.slots[i * 3 + 1] = storeStart + offset;
+      header.slots[i * 3 + 2] = count;
+      header.stored.set(tag, i);
     }
     return { header, size: INTRO_SIZE + il * ENTRY_SIZE + dl, ...(regionTag !== undefined ? { regionTag } : {}) };
   }
