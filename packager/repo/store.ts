@@ -31,7 +31,7 @@ import { KpkgError, ioError } from '../errors.js';
 import { createCompressor } from '../rpm/compress.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
-import { fsyncDir, tempName, writeDurable } from '../util/fs.js';
+import { fsyncDir, settled, tempName, writeDurable } from '../util/fs.js';
 
 export const STATE_FORMAT = 1;
 
@@ -233,7 +233,7 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
     });
     for (const type of METADATA_TYPES) shift[type] += b.texts[type].length;
   }
-  await Promise.all(
+  await settled(
     METADATA_TYPES.map(async (type) => {
       const text = Buffer.concat(blocks.map((b) => b.texts[type]));
       await writeDurable(segmentFile(repo, id, type), text, { syncDir: false });
@@ -281,7 +281,7 @@ export async function mergeSegments(repo: string, compress: MetadataCompression,
     }
     for (const type of METADATA_TYPES) shift[type] += (await stat(segmentFile(repo, seg.id, type))).size;
   }
-  await Promise.all(
+  await settled(
     METADATA_TYPES.map(async (type) => {
       await concatFiles(
         segmentFile(repo, id, type),
