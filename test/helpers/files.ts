@@ -20,6 +20,17 @@ export function listFiles(dir: string, root = dir): string[] {
   return out.sort();
 }
 
+/** Every directory under `dir`, as sorted relative paths. */
+export function listDirs(dir: string, root = dir): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const p = join(dir, e.name);
+    out.push(relative(root, p), ...listDirs(p, root));
+  }
+  return out.sort();
+}
+
 /** sha256 of every file under `dir`, by relative path: equal trees, equal records. */
 export function treeDigests(dir: string): Record<string, string> {
   return Object.fromEntries(listFiles(dir).map((rel) => [rel, sha256File(join(dir, rel))]));

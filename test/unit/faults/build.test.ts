@@ -1,0 +1,103 @@
+// kpkg build and kpkg sign with every writing call failing in turn (inject.ts): the output
+// directory (or the packages signed) left byte for byte as they were, and the next run succeeds.
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readRpm } from '../../../packager/rpm/reader.js';
+import { packageSignatures } from '../../../packager/sign/signatures.js';
+import { listFiles, scratch, sha256File } from '../../helpers/files.js';
+import { everyFault, kpkg, type CliResult } from './inject.js';
+
+vi.mock('node:fs/promises', async (real) => (await import('../../helpers/faults.js')).faultyPromises(await real()));
+vi.mock('node:fs', async (real) => (await import('../../helpers/faults.js')).faultyFs(await real()));
+
+const { fresh } = scratch('faults-build');
+const component = join(fresh('component'), 'shop');
+cpSync(join(import.meta.dirname, '..', '..', 'fixtures', 'components', 'shop'), component, { recursive: true });
+const keyFile = join(fresh('key'), 'key.asc');
+
+const env = { SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH, KPKG_SIGN_PASSPHRASE: process.env.KPKG_SIGN_PASSPHRASE };
+beforeAll(async () => {
+  process.env.SOURCE_DATE_EPOCH = '1700000000';
+  delete process.env.KPKG_SIGN_PASSPHRASE;
+  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'faults@example.invalid' }], format: 'armored' });
+  writeFileSync(keyFile, privateKey);
+});
+afterAll(() => {
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+interface Artifact {
+  role: string;
+  file: string;
+  sha256: string;
+}
+
+/** What a successful build printed is what is in the output directory, and nothing else is new there. */
+function builtInto(output: string, r: CliResult, others: string[]): Artifact[] {
+  expect(r.code, r.stderr).toBe(0);
+  const artifacts = (JSON.parse(r.stdout) as { artifacts: Artifact[] }).artifacts;
+  expect(artifacts.map((a) => a.role)).toEqual(['application', 'deployment', 'sources']);
+  for (const a of artifacts) expect(sha256File(a.file), a.file).toBe(a.sha256);
+  expect(listFiles(output)).toEqual([...new Set([...others, ...artifacts.map((a) => a.file.slice(output.length + 1))])].sort());
+  return artifacts;
+}
+
+describe('a build that cannot write leaves the output directory as it was', () => {
+  it('kpkg build --sign-key (gzip) over an earlier build of the same version', async () => {
+    // the names a build writes, to put other bytes under them first: replacing some but not all shows
+    const probe = join(fresh('probe'), 'target');
+    const names = builtInto(probe, await kpkg(['build', component, '--skip-build', '--output', probe, '--json']), []).map((a) => a.file.split('/').pop()!);
+    const earlier = [...names, 'notes.txt'];
+    const report = await everyFault({
+      setup: () => {
+        const output = fresh('output');
+        for (const name of earlier) writeFileSync(join(output, name), `an earlier ${name}\n`);
+        return { dir: output, args: ['build', component, '--skip-build', '--output', output, '--sign-key', keyFile, '--json'] };
+      },
+      check: async (output, r) => {
+        const [app, deploy] = builtInto(output, r, earlier);
+        for (const a of [app!, deploy!]) expect(packageSignatures((await readRpm(a.file)).signature)).toHaveLength(2);
+      },
+    });
+    console.log(`build --sign-key: ${report.points.length} failure points, tolerated: ${report.tolerated.join(', ') || 'none'}`);
+  });
+
+  it('kpkg build --compress zstd into a directory it creates', async () => {
+    const report = await everyFault({
+      setup: () => {
+        const parent = fresh('parent');
+        return { dir: parent, args: ['build', component, '--skip-build', '--compress', 'zstd', '--output', join(parent, 'new', 'target'), '--json'] };
+      },
+      check: (parent, r) => void builtInto(join(parent, 'new', 'target'), r, []),
+    });
+    console.log(`build --compress zstd: ${report.points.length} failure points, tolerated: ${report.tolerated.join(', ') || 'none'}`);
+  });
+});
+
+describe('kpkg sign that cannot write leaves every package as it was', () => {
+  it('two packages signed in place', async () => {
+    const built = join(fresh('built'), 'target');
+    const rpms = builtInto(built, await kpkg(['build', component, '--skip-build', '--output', built, '--json']), [])
+      .filter((a) => a.role !== 'sources')
+      .map((a) => a.file.split('/').pop()!);
+    const report = await everyFault({
+      setup: () => {
+        const dir = fresh('sign');
+        for (const f of rpms) cpSync(join(built, f), join(dir, f));
+        mkdirSync(join(dir, 'unrelated'));
+        return { dir, args: ['sign', '--key', keyFile, ...rpms.map((f) => join(dir, f))] };
+      },
+      check: async (dir, r) => {
+        expect(r.code, r.stderr).toBe(0);
+        expect(listFiles(dir)).toEqual([...rpms].sort());
+        for (const f of rpms) expect(packageSignatures((await readRpm(join(dir, f))).signature)).toHaveLength(2);
+      },
+    });
+    console.log(`sign: ${report.points.length} failure points, tolerated: ${report.tolerated.join(', ') || 'none'}`);
+  });
+});
