@@ -2,33 +2,24 @@
 // directory (or the packages signed) left byte for byte as they were, and the next run succeeds.
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readRpm } from '../../../packager/rpm/reader.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';
-import { listFiles, scratch, sha256File } from '../../helpers/files.js';
-import { everyFault, kpkg, type CliResult } from './inject.js';
+import { listFiles, memoryTmpDir, scratch, sha256File } from '../../helpers/files.js';
+import { everyFault, kpkg, report, signingKey, type CliResult } from './inject.js';
 
 vi.mock('node:fs/promises', async (real) => (await import('../../helpers/faults.js')).faultyPromises(await real()));
 vi.mock('node:fs', async (real) => (await import('../../helpers/faults.js')).faultyFs(await real()));
 
-const { fresh } = scratch('faults-build');
+const { fresh } = scratch('faults-build', memoryTmpDir());
 const component = join(fresh('component'), 'shop');
 cpSync(join(import.meta.dirname, '..', '..', 'fixtures', 'components', 'shop'), component, { recursive: true });
-const keyFile = join(fresh('key'), 'key.asc');
-
-const env = { SOURCE_DATE_EPOCH: process.env.SOURCE_DATE_EPOCH, KPKG_SIGN_PASSPHRASE: process.env.KPKG_SIGN_PASSPHRASE };
-beforeAll(async () => {
-  process.env.SOURCE_DATE_EPOCH = '1700000000';
-  delete process.env.KPKG_SIGN_PASSPHRASE;
-  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'faults@example.invalid' }], format: 'armored' });
-  writeFileSync(keyFile, privateKey);
-});
+const keyFile = signingKey(fresh('key'));
+const epoch = process.env.SOURCE_DATE_EPOCH;
+beforeAll(() => void (process.env.SOURCE_DATE_EPOCH = '1700000000'));
 afterAll(() => {
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  if (epoch === undefined) delete process.env.SOURCE_DATE_EPOCH;
+  else process.env.SOURCE_DATE_EPOCH = epoch;
 });
 
 interface Artifact {
@@ -53,7 +44,7 @@ describe('a build that cannot write leaves the output directory as it was', () =
     const probe = join(fresh('probe'), 'target');
     const names = builtInto(probe, await kpkg(['build', component, '--skip-build', '--output', probe, '--json']), []).map((a) => a.file.split('/').pop()!);
     const earlier = [...names, 'notes.txt'];
-    const report = await everyFault({
+    const r = await everyFault({
       setup: () => {
         const output = fresh('output');
         for (const name of earlier) writeFileSync(join(output, name), `an earlier ${name}\n`);
@@ -64,18 +55,18 @@ describe('a build that cannot write leaves the output directory as it was', () =
         for (const a of [app!, deploy!]) expect(packageSignatures((await readRpm(a.file)).signature)).toHaveLength(2);
       },
     });
-    console.log(`build --sign-key: ${report.points.length} failure points, tolerated: ${report.tolerated.join(', ') || 'none'}`);
+    report('build --sign-key', r);
   });
 
   it('kpkg build --compress zstd into a directory it creates', async () => {
-    const report = await everyFault({
+    const r = await everyFault({
       setup: () => {
         const parent = fresh('parent');
         return { dir: parent, args: ['build', component, '--skip-build', '--compress', 'zstd', '--output', join(parent, 'new', 'target'), '--json'] };
       },
       check: (parent, r) => void builtInto(join(parent, 'new', 'target'), r, []),
     });
-    console.log(`build --compress zstd: ${report.points.length} failure points, tolerated: ${report.tolerated.join(', ') || 'none'}`);
+    report('build --compress zstd', r);
   });
 });
 
@@ -85,7 +76,7 @@ describe('kpkg sign that cannot write leaves every package as it was', () => {
     const rpms = builtInto(built, await kpkg(['build', component, '--skip-build', '--output', built, '--json']), [])
       .filter((a) => a.role !== 'sources')
       .map((a) => a.file.split('/').pop()!);
-    const report = await everyFault({
+    const r = await everyFault({
       setup: () => {
         const dir = fresh('sign');
         for (const f of rpms) cpSync(join(built, f), join(dir, f));
@@ -98,6 +89,6 @@ describe('kpkg sign that cannot write leaves every package as it was', () => {
         for (const f of rpms) expect(packageSignatures((await readRpm(join(dir, f))).signature)).toHaveLength(2);
       },
     });
-    console.log(`sign: ${report.points.length} failure points, tolerated: ${report.tolerated.join(', ') || 'none'}`);
+    report('sign', r);
   });
 });

@@ -3,8 +3,13 @@
 // (test/helpers/faults.ts). After each failure: exit 1, one line `kpkg: ...` naming a path and the
 // cause, the directory tree byte for byte as before (no temporary, spool or partial file, no new
 // directory, no lock), and the same command run again without a fault succeeds.
-import { expect, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, expect, vi } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
+import { checkRepository } from '../../../packager/repo/publish.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
 import { countCalls, failCall, FAULT_CODES, FAULT_WORDS } from '../../helpers/faults.js';
 import { listDirs, treeDigests } from '../../helpers/files.js';
 
@@ -38,10 +43,14 @@ export interface Scenario {
   setup(): Promise<{ args: string[]; dir: string }> | { args: string[]; dir: string };
   /** Checks the outcome of a run that succeeded. */
   check(dir: string, r: CliResult): Promise<void> | void;
+  /** Which calls (`syscall path`) to make fail; default all. */
+  only?: (call: string) => boolean;
 }
 
 export interface FaultReport {
-  /** The writing calls of a clean run, each made to fail in turn. */
+  /** The writing calls of a clean run. */
+  calls: string[];
+  /** Those made to fail, each in turn. */
   points: string[];
   /** Calls whose failure the command rightly ignores (best effort), and it succeeded. */
   tolerated: string[];
@@ -54,7 +63,10 @@ export async function everyFault(s: Scenario): Promise<FaultReport> {
   await s.check(start.dir, result);
   expect(calls.length).toBeGreaterThan(0);
   const tolerated: string[] = [];
+  const points: string[] = [];
   for (let n = 1; n <= calls.length; n++) {
+    if (s.only && !s.only(calls[n - 1]!)) continue;
+    points.push(calls[n - 1]!);
     const code = FAULT_CODES[n % FAULT_CODES.length]!;
     const { args, dir } = await s.setup();
     const before = treeState(dir);
@@ -74,5 +86,57 @@ export async function everyFault(s: Scenario): Promise<FaultReport> {
     expect(again.code, `${where}, then again: ${again.stderr}`).toBe(0);
     await s.check(dir, again);
   }
-  return { points: calls, tolerated };
+  return { calls, points, tolerated };
+}
+
+/**
+ * An OpenPGP key without passphrase, written (before the tests of the file) to `<dir>/key.asc`;
+ * KPKG_SIGN_PASSPHRASE is unset meanwhile.
+ */
+export function signingKey(dir: string): string {
+  const file = join(dir, 'key.asc');
+  const passphrase = process.env.KPKG_SIGN_PASSPHRASE;
+  beforeAll(async () => {
+    delete process.env.KPKG_SIGN_PASSPHRASE;
+    const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'faults@example.invalid' }], format: 'armored' });
+    writeFileSync(file, privateKey);
+  });
+  afterAll(() => {
+    if (passphrase !== undefined) process.env.KPKG_SIGN_PASSPHRASE = passphrase;
+  });
+  return file;
+}
+
+/** A small package `<dir>/<name>-<version>-1.noarch.rpm`. */
+export async function smallPackage(dir: string, name: string, version: string): Promise<string> {
+  const path = join(dir, `${name}-${version}-1.noarch.rpm`);
+  await writeRpm(
+    {
+      name,
+      version,
+      release: '1',
+      arch: 'noarch',
+      summary: `${name} of the fault tests`,
+      description: 'A package of the fault-injection tests.',
+      license: 'Apache-2.0',
+      files: [
+        { path: `/opt/${name}`, kind: 'dir' },
+        { path: `/opt/${name}/README`, kind: 'file', content: `${name} ${version}\n` },
+      ],
+    },
+    path,
+    { sourceDateEpoch: 1_700_000_000 },
+  );
+  return path;
+}
+
+/** The run succeeded and the repository is what a reader can use, with `packages` packages. */
+export async function consistent(repo: string, r: CliResult, packages: number): Promise<void> {
+  expect(r.code, r.stderr).toBe(0);
+  expect(await checkRepository(repo)).toEqual({ ok: true, packages, problems: [] });
+}
+
+export function report(what: string, r: FaultReport): void {
+  const of = r.points.length < r.calls.length ? ` of ${r.calls.length} calls` : '';
+  console.log(`${what}: ${r.points.length} failure points${of}, tolerated: ${r.tolerated.join(', ') || 'none'}`);
 }
