@@ -31,7 +31,7 @@ import { KpkgError, ioError } from '../errors.js';
 import { createCompressor } from '../rpm/compress.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
-import { fsyncDir, settled, tempName, writeDurable } from '../util/fs.js';
+import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
 
 export const STATE_FORMAT = 1;
 
@@ -325,7 +325,7 @@ async function concatFiles(to: string, from: readonly string[]): Promise<void> {
     const fh = await open(tmp, 'wx', 0o644);
     try {
       for (const f of from) {
-        for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) await fh.write(chunk as Buffer);
+        for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) await writeAll(fh, chunk as Buffer);
       }
       await fh.sync();
     } finally {
@@ -381,7 +381,7 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
       const put = async (b: Buffer) => {
         packed.update(b);
         size += b.length;
-        await fh.write(b);
+        await writeAll(fh, b);
       };
       const seen = (b: Buffer) => {
         openHash.update(b);

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { constants as zlibConstants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
 import { KpkgError, ioError } from '../errors.js';
+import { writeAll } from '../util/fs.js';
 import { type Compression, createCompressor, payloadCompressorName, payloadFlags, resolveLevel } from './compress.js';
 import { encodeNewcHeader, encodeStrippedHeader, encodeTrailer, NEWC_MAX_SIZE, pad4 } from './cpio.js';
 import {
@@ -519,7 +520,7 @@ async function parallelGzip(level: number, spoolPath: string): Promise<BlockComp
     hash.update(chunk);
     size += chunk.length;
     try {
-      await spool.write(chunk, 0, chunk.length, null);
+      await writeAll(spool, chunk);
     } catch (e) {
       throw ioError('write', spoolPath, e);
     }
@@ -885,7 +886,7 @@ async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: Payload
   try {
     let pos = 0;
     const write = async (b: Buffer) => {
-      await out.write(b, 0, b.length, pos);
+      await writeAll(out, b, pos);
       pos += b.length;
     };
     await write(lead);
@@ -905,7 +906,7 @@ async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: Payload
       await spool.close();
     }
     const sig = signatureHeader(headerBytes, payload, md5.digest());
-    await out.write(sig, 0, sig.length, lead.length);
+    await writeAll(out, sig, lead.length);
     await out.sync();
     await out.close();
     finalSize = pos;

@@ -13,6 +13,16 @@ export function tempName(path: string): string {
   return join(dirname(path), `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/**
+ * Writes all of `data` at `position` (null: the current position). FileHandle.write may write
+ * less than asked: write(2) does when the disk fills during the write, and fails only on the next.
+ */
+export async function writeAll(fh: FileHandle, data: Uint8Array, position: number | null = null): Promise<void> {
+  for (let done = 0; done < data.byteLength; ) {
+    done += (await fh.write(data, done, data.byteLength - done, position === null ? null : position + done)).bytesWritten;
+  }
+}
+
 /** Makes the directory's entries (a rename) durable. */
 export async function fsyncDir(dir: string): Promise<void> {
   let fh: FileHandle | undefined;

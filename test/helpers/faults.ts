@@ -10,6 +10,8 @@
  *   vi.mock('node:fs', async (real) => (await import('../helpers/faults.js')).faultyFs(await real()));
  *
  * This module imports neither (it receives the real ones), so that it can be loaded by the mocks.
+ * A write(2) that fails with ENOSPC or EDQUOT first writes part of the data (a short write, as
+ * when the disk fills during it); later writes to the file fail.
  * fsync is counted but not done (nothing here observes durability; it is slow on a real disk).
  * Removing files (unlink, rm, rmdir) and reading are never made to fail: a full disk does not
  * refuse them, and a directory that refuses them refused the file's creation first.
@@ -23,6 +25,8 @@ export const FAULT_CODES: readonly FaultCode[] = ['ENOSPC', 'EDQUOT', 'EACCES'];
 export const FAULT_WORDS: Record<FaultCode, string> = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EACCES: 'permission denied' };
 
 interface Plan {
+  /** A file whose writing ran out of space: later writes to it fail. */
+  full?: unknown;
   /** Counting while set. */
   armed: boolean;
   /** The call (1-based) to fail; 0: none. */
@@ -38,7 +42,7 @@ const plan: Plan = { armed: false, failAt: 0, code: 'ENOSPC', calls: [] };
 
 /** Counts the calls of `run` (none fails); returns their labels. */
 export async function countCalls<T>(run: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
-  Object.assign(plan, { armed: true, failAt: 0, calls: [], failed: undefined });
+  Object.assign(plan, { armed: true, failAt: 0, calls: [], failed: undefined, full: undefined });
   try {
     return { result: await run(), calls: plan.calls };
   } finally {
@@ -48,7 +52,7 @@ export async function countCalls<T>(run: () => Promise<T>): Promise<{ result: T;
 
 /** Runs `run` with its `n`-th call failing with `code`; `failed` names that call (undefined: fewer calls). */
 export async function failCall<T>(n: number, code: FaultCode, run: () => Promise<T>): Promise<{ result: T; failed: string | undefined }> {
-  Object.assign(plan, { armed: true, failAt: n, code, calls: [], failed: undefined });
+  Object.assign(plan, { armed: true, failAt: n, code, calls: [], failed: undefined, full: undefined });
   try {
     return { result: await run(), failed: plan.failed };
   } finally {
@@ -107,6 +111,15 @@ function faultyHandle<H extends object>(fh: H, path: unknown): H {
           // fsyncs of a real disk would make them slow
           hit('fsync', path);
           return;
+        }
+        if (prop === 'write' && plan.armed && plan.full === path) throw systemError(plan.code, 'write');
+        if (prop === 'write' && plan.code !== 'EACCES' && ArrayBuffer.isView(args[0]) && plan.calls.length + 1 === plan.failAt) {
+          // as write(2) does when the disk fills during a write: part of it, then errors
+          plan.calls.push(`write ${String(path)}`);
+          plan.failed = `write ${String(path)} (short)`;
+          const [data, offset = 0, length = (data as Uint8Array).byteLength - (offset as number), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
+          plan.full = path;
+          return fn.call(target, data, offset, Math.floor(length / 2), position);
         }
         hit(prop, path);
         return fn.apply(target, args);

@@ -3,6 +3,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readCandidate } from '../../../packager/repo/publish.js';
 import { readRpm } from '../../../packager/rpm/reader.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';
 import { listFiles, memoryTmpDir, scratch, sha256File } from '../../helpers/files.js';
@@ -21,6 +22,12 @@ afterAll(() => {
   if (epoch === undefined) delete process.env.SOURCE_DATE_EPOCH;
   else process.env.SOURCE_DATE_EPOCH = epoch;
 });
+
+/** The package is whole (its digests match: readCandidate throws otherwise) and has our two signatures. */
+async function expectSigned(rpm: string): Promise<void> {
+  await readCandidate(rpm);
+  expect(packageSignatures((await readRpm(rpm)).signature)).toHaveLength(2);
+}
 
 interface Artifact {
   role: string;
@@ -52,7 +59,7 @@ describe('a build that cannot write leaves the output directory as it was', () =
       },
       check: async (output, r) => {
         const [app, deploy] = builtInto(output, r, earlier);
-        for (const a of [app!, deploy!]) expect(packageSignatures((await readRpm(a.file)).signature)).toHaveLength(2);
+        for (const a of [app!, deploy!]) await expectSigned(a.file);
       },
     });
     report('build --sign-key', r);
@@ -64,7 +71,9 @@ describe('a build that cannot write leaves the output directory as it was', () =
         const parent = fresh('parent');
         return { dir: parent, args: ['build', component, '--skip-build', '--compress', 'zstd', '--output', join(parent, 'new', 'target'), '--json'] };
       },
-      check: (parent, r) => void builtInto(join(parent, 'new', 'target'), r, []),
+      check: async (parent, r) => {
+        for (const a of builtInto(join(parent, 'new', 'target'), r, [])) if (a.role !== 'sources') await readCandidate(a.file);
+      },
     });
     report('build --compress zstd', r);
   });
@@ -86,7 +95,7 @@ describe('kpkg sign that cannot write leaves every package as it was', () => {
       check: async (dir, r) => {
         expect(r.code, r.stderr).toBe(0);
         expect(listFiles(dir)).toEqual([...rpms].sort());
-        for (const f of rpms) expect(packageSignatures((await readRpm(join(dir, f))).signature)).toHaveLength(2);
+        for (const f of rpms) await expectSigned(join(dir, f));
       },
     });
     report('sign', r);

@@ -1,7 +1,6 @@
 // kpkg publish with every writing call failing in turn (inject.ts): the repository is left byte
 // for byte as it was, lock included, and the next run succeeds.
 import { cpSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { publish } from '../../../packager/repo/publish.js';
 import { signatureCurrent } from '../../../packager/repo/signing.js';
@@ -40,18 +39,6 @@ describe('kpkg publish that cannot write leaves the repository as it was', () =>
       check: (repo, r) => consistent(repo, r, 2),
     });
     report('publish', r);
-  });
-
-  it('into a new directory: no directory left behind', async () => {
-    const a = await smallPackage(pkgs, 'apple', '1.0');
-    const r = await everyFault({
-      setup: () => {
-        const parent = fresh('parent');
-        return { dir: parent, args: ['publish', a, '--repo', join(parent, 'new', 'repo'), '-q'] };
-      },
-      check: (parent, r) => consistent(join(parent, 'new', 'repo'), r, 1),
-    });
-    report('publish into a new directory', r);
   });
 
   it('--sign-key into a signed repository: an unsigned package signed on the way, repomd.xml.asc', async () => {

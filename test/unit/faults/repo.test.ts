@@ -1,4 +1,4 @@
-// kpkg repo index and repo prune with every writing call failing in turn (inject.ts): the
+// kpkg publish into a new directory, repo index and repo prune with every writing call failing in turn (inject.ts): the
 // repository is left byte for byte as it was, lock included, and the next run succeeds.
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,18 @@ const pkgs = fresh('packages');
 const quiet = { graceMs: 60_000 };
 
 describe('a repository command that cannot write leaves the repository as it was', () => {
+  it('kpkg publish into a new directory: no directory left behind', async () => {
+    const a = await smallPackage(pkgs, 'apple', '1.0');
+    const r = await everyFault({
+      setup: () => {
+        const parent = fresh('parent');
+        return { dir: parent, args: ['publish', a, '--repo', join(parent, 'new', 'repo'), '-q'] };
+      },
+      check: (parent, r) => consistent(join(parent, 'new', 'repo'), r, 1),
+    });
+    report('publish into a new directory', r);
+  });
+
   it('kpkg repo index: a package dropped into Packages/', async () => {
     const [a, b, c] = [await smallPackage(pkgs, 'apple', '1.0'), await smallPackage(pkgs, 'banana', '1.0'), await smallPackage(pkgs, 'cherry', '1.0')];
     const template = fresh('template');
