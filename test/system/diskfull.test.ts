@@ -147,7 +147,6 @@ if (reason !== undefined || user === undefined) {
           break;
         }
         const where = `build with ${free} bytes free`;
-        console.log(where, fs.usage(), r.stderr);
         expectFailure(r, 'no space left on device \\(ENOSPC\\)', where);
         expect(tree(output), where).toEqual(before.tree);
         expect(fs.usage(), where).toEqual(before.usage);
@@ -240,7 +239,7 @@ if (reason !== undefined || user === undefined) {
       run('chown', ['-R', `${user.uid}:${user.gid}`, repo]);
       chownSync(join(repo, '.kpkg', 'segments'), 0, 0);
       before = tree(repo);
-      r = kpkg(['publish', app!, '--repo', repo], asUser);
+      r = kpkg(['publish', app!, '--repo', repo, '-q'], asUser);
       expectFailure(r, 'permission denied \\(EACCES\\)', 'publish with the segments refused');
       expect(r.stderr).toContain(join(repo, '.kpkg', 'segments'));
       expect(tree(repo)).toEqual(before);
