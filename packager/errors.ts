@@ -1,3 +1,6 @@
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+
 /**
  * One error class for everything kpkg reports to a user. The `code` is stable (tests and
  * scripts match on it); the exit status is derived from the code in exactly one place.
@@ -65,11 +68,40 @@ export function oneLine(s: string): string {
   });
 }
 
-/** Turns a Node system error into a KpkgError that names the file. */
+/** What the system says of an errno code, as strerror does: `no space left on device`. */
+const DESCRIPTIONS = new Map<string, string>([
+  // errors libuv has no name for (Node 20 reports EDQUOT as "Unknown system error -122")
+  ['EDQUOT', 'disk quota exceeded'],
+  ...[...getSystemErrorMap().values()].map(([code, description]) => [code, description] as [string, string]),
+]);
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** The errno name of a system error (ENOSPC), undefined for any other error. */
+function systemCode(cause: unknown): string | undefined {
+  if (!(cause instanceof Error)) return undefined;
+  const { code, errno } = cause as NodeJS.ErrnoException;
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
+  return typeof errno === 'number' ? ERRNO_NAMES.get(Math.abs(errno)) : undefined;
+}
+
+/**
+ * Turns a Node system error into a KpkgError that names the file and the cause in words, on one
+ * line: `cannot write /srv/repo/repodata/repomd.xml: no space left on device (ENOSPC)`.
+ */
 export function ioError(action: string, path: string, cause: unknown): KpkgError {
-  const reason =
-    cause instanceof Error && 'code' in cause && typeof cause.code === 'string'
-      ? `${cause.code}: ${(cause as NodeJS.ErrnoException).syscall ?? action}`
-      : String(cause instanceof Error ? cause.message : cause);
-  return new KpkgError('IO', `cannot ${action} ${path} (${reason})`, { cause });
+  const code = systemCode(cause);
+  const described = code !== undefined ? DESCRIPTIONS.get(code) : undefined;
+  const reason = code === undefined ? String(cause instanceof Error ? cause.message : cause) : described ? `${described} (${code})` : code;
+  return new KpkgError('IO', `cannot ${action} ${path}: ${reason.split('\n')[0]}`, { cause });
+}
+
+/**
+ * The error as kpkg reports it: a KpkgError as it is; a system error that reached the top without
+ * one (an fs call left unwrapped) as the IO error of its call and path; anything else unchanged.
+ */
+export function asKpkgError(err: unknown): unknown {
+  if (err instanceof KpkgError || systemCode(err) === undefined) return err;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  const path = e.path !== undefined ? `${e.path}${e.dest !== undefined ? ` to ${e.dest}` : ''}` : '(no path given)';
+  return ioError(e.syscall ?? 'access', path, err);
 }

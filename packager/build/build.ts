@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadComponent } from '../descriptor/load.js';
@@ -20,6 +20,7 @@ import { applicationSpec, type Launcher } from './application.js';
 import { deploymentSpec } from './deployment.js';
 import { productionPackages } from './node-deps.js';
 import { writeSourcesTarball } from './sources.js';
+import { removeCreatedDirs, renameAll } from '../util/fs.js';
 
 export interface BuildOptions {
   dir?: string;
@@ -82,10 +83,20 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   // everything that can reject the component is checked before anything is written
   const { specs } = await planPackages(component, version, release, output);
 
-  await mkdir(output, { recursive: true }).catch((e: unknown) => {
+  let created: string | undefined;
+  try {
+    created = await mkdir(output, { recursive: true });
+  } catch (e) {
     throw ioError('create directory', output, e);
-  });
-  const staging = await mkdtemp(join(output, '.kpkg-build-'));
+  }
+  let staging: string;
+  try {
+    staging = await mkdtemp(join(output, '.kpkg-build-'));
+  } catch (e) {
+    await removeCreatedDirs(output, created);
+    throw ioError('create a directory in', output, e);
+  }
+  let done = false;
   try {
     const epoch = sourceDateEpochFromEnv();
     const staged: { role: BuiltArtifact['role']; file: string; name: string; nevra?: string }[] = [];
@@ -110,11 +121,13 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       const digest = await sha256File(from);
       artifacts.push({ role: s.role, file: join(output, s.file), name: s.name, ...(s.nevra ? { nevra: s.nevra } : {}), size: (await stat(from)).size, sha256: digest });
     }
-    // all written: move them into place together
-    for (const s of staged) await rename(join(staging, s.file), join(output, s.file));
+    // all written: move them into place together (all or none)
+    await renameAll(staged.map((s) => [join(staging, s.file), join(output, s.file)] as const));
+    done = true;
     return { component: component.name, version, release, artifacts };
   } finally {
     await rm(staging, { recursive: true, force: true });
+    if (!done) await removeCreatedDirs(output, created);
   }
 }
 

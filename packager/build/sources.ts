@@ -48,6 +48,7 @@ export async function writeSourcesTarball(componentDir: string, topDir: string, 
   const pack = tar.pack();
   const tmp = `${outPath}.${process.pid}.tmp`;
   const written = pipeline(pack, createGzip({ level: 9 }), createWriteStream(tmp));
+  written.catch(() => undefined); // awaited below; a write error meanwhile is not unhandled
   const common = { mtime, uid: 0, gid: 0, uname: 'root', gname: 'root' };
   try {
     pack.entry({ ...common, name: `${topDir}/`, type: 'directory', mode: 0o755 });
@@ -67,6 +68,7 @@ export async function writeSourcesTarball(componentDir: string, topDir: string, 
     await rename(tmp, outPath);
   } catch (e) {
     pack.destroy();
+    await written.catch(() => undefined); // the file closed before it is removed
     await rm(tmp, { force: true });
     throw ioError('write', outPath, e);
   }

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { exitCodeFor, KpkgError, oneLine } from '../errors.js';
+import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../errors.js';
 type Register = (program: Command) => void;
 
 /**
@@ -33,11 +33,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
     return 0;
-  } catch (err) {
-    if (err instanceof CommanderError) {
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) {
       // commander already printed its message (or the help text, exit code 0)
-      return err.exitCode === 0 ? 0 : 2;
+      return thrown.exitCode === 0 ? 0 : 2;
     }
+    const err = asKpkgError(thrown);
     report(err, debug);
     return exitCodeFor(err);
   }

@@ -201,9 +201,15 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   try {
     // no fsync: after a crash of the machine the owner is gone anyway, and an empty or torn lock
     // file is broken once it has stayed unreadable for 2 s
-    await fh.writeFile(`${JSON.stringify(owner)}\n`);
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(`${JSON.stringify(owner)}\n`);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    // a full disk: no empty lock file left for the next publisher to wait on
+    await unlink(path).catch(() => undefined);
+    throw ioError('create the lock', path, e);
   }
   return true;
 }

@@ -58,7 +58,8 @@ import {
 } from './store.js';
 import type { RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
-import { fsyncDir, tempName, writeDurable } from '../util/fs.js';
+import { fsyncDir, removeCreatedDirs, tempName, writeDurable } from '../util/fs.js';
+import { prepareUndo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
 const signing = () => import('./signing.js');
@@ -351,17 +352,29 @@ interface Session {
 }
 
 async function withRepository<T>(repo: string, what: string, options: RepoOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+  // what a failed run leaves of the directories it made: nothing
+  const created: [string, string | undefined][] = [];
+  const removeCreated = async () => {
+    for (const [dir, first] of created.reverse()) await removeCreatedDirs(dir, first);
+  };
   try {
-    await mkdir(segmentsDir(repo), { recursive: true });
-    await mkdir(join(repo, 'repodata'), { recursive: true });
+    for (const dir of [segmentsDir(repo), join(repo, 'repodata')]) created.push([dir, await mkdir(dir, { recursive: true })]);
   } catch (e) {
+    await removeCreated();
     throw ioError('create', repo, e);
   }
-  const lock = await acquireLock(join(kpkgDir(repo), 'lock'), {
-    timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-    what,
-    onWait: (o) => options.log?.(`waiting for the publisher holding ${repo}${o ? ` (pid ${o.pid} on ${o.host})` : ''}`),
-  });
+  let lock: Lock;
+  try {
+    lock = await acquireLock(join(kpkgDir(repo), 'lock'), {
+      timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      what,
+      onWait: (o) => options.log?.(`waiting for the publisher holding ${repo}${o ? ` (pid ${o.pid} on ${o.host})` : ''}`),
+    });
+  } catch (e) {
+    await removeCreated();
+    throw e;
+  }
+  let done = false;
   try {
     // we hold the lock: any temporary file is from a publisher that was killed
     const packageDirs = await readdir(join(repo, 'Packages')).then(
@@ -369,10 +382,20 @@ async function withRepository<T>(repo: string, what: string, options: RepoOption
       () => [],
     );
     await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata'), ...packageDirs]);
-    const state = (await loadState(repo)) ?? emptyState(options.compress ?? 'gzip');
-    return await fn({ repo, lock, state, options });
+    // a run that fails leaves the repository as it found it (undo.ts)
+    const undo = await prepareUndo(repo);
+    try {
+      const state = (await loadState(repo)) ?? emptyState(options.compress ?? 'gzip');
+      const result = await fn({ repo, lock, state, options });
+      done = true;
+      return result;
+    } finally {
+      if (done) await undo.forget();
+      else if (await lock.assertHeld().then(() => true, () => false)) await undo.undo();
+    }
   } finally {
     await lock.release();
+    if (!done) await removeCreated();
   }
 }
 

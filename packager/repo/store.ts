@@ -31,7 +31,7 @@ import { KpkgError, ioError } from '../errors.js';
 import { createCompressor } from '../rpm/compress.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
-import { fsyncDir, tempName, writeDurable } from '../util/fs.js';
+import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
 
 export const STATE_FORMAT = 1;
 
@@ -233,7 +233,7 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
     });
     for (const type of METADATA_TYPES) shift[type] += b.texts[type].length;
   }
-  await Promise.all(
+  await settled(
     METADATA_TYPES.map(async (type) => {
       const text = Buffer.concat(blocks.map((b) => b.texts[type]));
       await writeDurable(segmentFile(repo, id, type), text, { syncDir: false });
@@ -281,7 +281,7 @@ export async function mergeSegments(repo: string, compress: MetadataCompression,
     }
     for (const type of METADATA_TYPES) shift[type] += (await stat(segmentFile(repo, seg.id, type))).size;
   }
-  await Promise.all(
+  await settled(
     METADATA_TYPES.map(async (type) => {
       await concatFiles(
         segmentFile(repo, id, type),
@@ -325,7 +325,7 @@ async function concatFiles(to: string, from: readonly string[]): Promise<void> {
     const fh = await open(tmp, 'wx', 0o644);
     try {
       for (const f of from) {
-        for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) await fh.write(chunk as Buffer);
+        for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) await writeAll(fh, chunk as Buffer);
       }
       await fh.sync();
     } finally {
@@ -381,7 +381,7 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
       const put = async (b: Buffer) => {
         packed.update(b);
         size += b.length;
-        await fh.write(b);
+        await writeAll(fh, b);
       };
       const seen = (b: Buffer) => {
         openHash.update(b);

@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { constants as zlibConstants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
 import { KpkgError, ioError } from '../errors.js';
+import { writeAll } from '../util/fs.js';
 import { type Compression, createCompressor, payloadCompressorName, payloadFlags, resolveLevel } from './compress.js';
 import { encodeNewcHeader, encodeStrippedHeader, encodeTrailer, NEWC_MAX_SIZE, pad4 } from './cpio.js';
 import {
@@ -386,7 +387,8 @@ interface BlockCompressor {
   /** Resolves when the next block may come; the compressor keeps `block`, which must not change. */
   write(block: Buffer): Promise<void>;
   end(): Promise<{ size: number; digest: string }>;
-  destroy(): void;
+  /** Stops, and resolves once the spool file is closed (it can then be removed). */
+  destroy(): Promise<void>;
 }
 
 /** The block of archive being filled for the compressor. */
@@ -438,6 +440,13 @@ class HashingSink extends Writable {
 function streamCompressor(compressor: Transform, spoolPath: string): BlockCompressor {
   const spool = createWriteStream(spoolPath, { highWaterMark: SPOOL_CHUNK });
   const sink = new HashingSink(spool);
+  // the spool is written by the sink, outside the pipeline: its errors, closing included, fail the payload
+  let spoolError: unknown;
+  spool.on('error', (e) => {
+    spoolError ??= e;
+    sink.destroy(e);
+  });
+  const spoolClosed = new Promise<void>((resolve) => spool.once('close', () => resolve()));
   let failed: unknown;
   let inFlight = 0;
   let waiter: (() => void) | undefined;
@@ -467,11 +476,14 @@ function streamCompressor(compressor: Transform, spoolPath: string): BlockCompre
     async end() {
       compressor.end();
       await done;
+      await spoolClosed;
+      if (spoolError !== undefined) throw ioError('write', spoolPath, spoolError);
       return { size: sink.size, digest: sink.hash.digest('hex') };
     },
-    destroy() {
+    async destroy() {
       compressor.destroy();
       spool.destroy();
+      await spoolClosed;
     },
   };
 }
@@ -508,13 +520,16 @@ async function parallelGzip(level: number, spoolPath: string): Promise<BlockComp
     hash.update(chunk);
     size += chunk.length;
     try {
-      await spool.write(chunk, 0, chunk.length, null);
+      await writeAll(spool, chunk);
     } catch (e) {
       throw ioError('write', spoolPath, e);
     }
   };
   // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL OS=Unix, XFL as zlib sets it (2: level 9, 4: levels 0-1)
-  await emit(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, level === 9 ? 2 : level < 2 ? 4 : 0, 0x03]));
+  await emit(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, level === 9 ? 2 : level < 2 ? 4 : 0, 0x03])).catch(async (e: unknown) => {
+    await spool.close().catch(() => undefined);
+    throw e;
+  });
   return {
     async write(block) {
       crc = crc32(block, crc);
@@ -548,8 +563,9 @@ async function parallelGzip(level: number, spoolPath: string): Promise<BlockComp
       }
       return { size, digest: hash.digest('hex') };
     },
-    destroy() {
-      spool.close().catch(() => undefined);
+    async destroy() {
+      await Promise.allSettled(pieces);
+      await spool.close().catch(() => undefined);
     },
   };
 }
@@ -620,7 +636,7 @@ async function writePayload(records: FileRecord[], spoolPath: string, compressio
     const compressed = await compressor.end();
     return { archiveSize, compressedSize: compressed.size, digest: compressed.digest, altDigest: alt.digest('hex') };
   } catch (e) {
-    compressor.destroy();
+    await compressor.destroy();
     throw e;
   }
 }
@@ -870,7 +886,7 @@ async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: Payload
   try {
     let pos = 0;
     const write = async (b: Buffer) => {
-      await out.write(b, 0, b.length, pos);
+      await writeAll(out, b, pos);
       pos += b.length;
     };
     await write(lead);
@@ -890,7 +906,7 @@ async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: Payload
       await spool.close();
     }
     const sig = signatureHeader(headerBytes, payload, md5.digest());
-    await out.write(sig, 0, sig.length, lead.length);
+    await writeAll(out, sig, lead.length);
     await out.sync();
     await out.close();
     finalSize = pos;

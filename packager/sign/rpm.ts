@@ -35,8 +35,11 @@ const REPLACED = [RPMSIGTAG_DSA, RPMSIGTAG_RSA, RPMSIGTAG_PGP, RPMSIGTAG_GPG, RP
 const CHUNK = 1 << 20;
 const INDEX_ENTRY_SIZE = 16;
 
-/** Signs the package at `path` with `key`, replacing any signature it had. */
-export async function signRpm(path: string, key: SigningKey): Promise<SignResult> {
+/**
+ * Signs the package at `path` with `key`, replacing any signature it had; the signed package is
+ * written to `out` (default: in place).
+ */
+export async function signRpm(path: string, key: SigningKey, out = path): Promise<SignResult> {
   const src = await fileSource(path);
   let sigHeader: Buffer;
   let lead: Buffer;
@@ -58,8 +61,8 @@ export async function signRpm(path: string, key: SigningKey): Promise<SignResult
   } finally {
     await src.close();
   }
-  const size = await rewrite(path, lead, sigHeader, headerOffset);
-  return { file: path, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG], sizeBefore, size };
+  const size = await rewrite(path, out, lead, sigHeader, headerOffset);
+  return { file: out, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG], sizeBefore, size };
 }
 
 /**
@@ -94,10 +97,10 @@ async function* chunks(src: ByteSource, from: number): AsyncGenerator<Buffer> {
   }
 }
 
-/** lead + new signature header + the original bytes from `headerOffset` on, then rename. */
-async function rewrite(path: string, lead: Buffer, sigHeader: Buffer, headerOffset: number): Promise<number> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.kpkg-sign-${randomBytes(6).toString('hex')}`);
+/** lead + new signature header + the bytes of `path` from `headerOffset` on, then rename to `target`. */
+async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Buffer, headerOffset: number): Promise<number> {
+  const dir = dirname(target);
+  const tmp = join(dir, `.${basename(target)}.kpkg-sign-${randomBytes(6).toString('hex')}`);
   let mode = 0o644;
   try {
     mode = (await stat(path)).mode & 0o7777;
@@ -138,8 +141,8 @@ async function rewrite(path: string, lead: Buffer, sigHeader: Buffer, headerOffs
     out = undefined;
     await input.close();
     input = undefined;
-    await rename(tmp, path).catch((e: unknown) => {
-      throw ioError('rename', `${tmp} to ${path}`, e);
+    await rename(tmp, target).catch((e: unknown) => {
+      throw ioError('rename', `${tmp} to ${target}`, e);
     });
     await syncDir(dir);
     return pos;

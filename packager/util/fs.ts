@@ -3,7 +3,7 @@
  * the call returns. Used wherever kpkg replaces a file that readers may be looking at.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ioError } from '../errors.js';
 
@@ -11,6 +11,16 @@ import { ioError } from '../errors.js';
 export function tempName(path: string): string {
   const base = path.slice(dirname(path).length + 1);
   return join(dirname(path), `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes all of `data` at `position` (null: the current position). FileHandle.write may write
+ * less than asked: write(2) does when the disk fills during the write, and fails only on the next.
+ */
+export async function writeAll(fh: FileHandle, data: Uint8Array, position: number | null = null): Promise<void> {
+  for (let done = 0; done < data.byteLength; ) {
+    done += (await fh.write(data, done, data.byteLength - done, position === null ? null : position + done)).bytesWritten;
+  }
 }
 
 /** Makes the directory's entries (a rename) durable. */
@@ -57,4 +67,95 @@ export async function writeDurable(path: string, data: string | Uint8Array, opti
     throw ioError('write', path, e);
   }
   if (options.syncDir ?? true) await fsyncDir(dirname(path));
+}
+
+/** Files about to be replaced, kept under a second name (a hard link) to put them back. */
+export interface SetAside {
+  /** Puts every file back as it was; one that did not exist is removed. */
+  restore(): Promise<void>;
+  /** Forgets the kept files (the replacement stands). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Keeps each of `paths` as it is now, by a hard link under a temporary name (no data is copied, so
+ * this works on a full disk as far as the directory has room), for an operation that may fail
+ * after replacing some of them.
+ */
+export async function setAside(paths: readonly string[]): Promise<SetAside> {
+  const kept: { path: string; copy?: string }[] = [];
+  const discard = async () => {
+    for (const k of kept) if (k.copy) await unlink(k.copy).catch(() => undefined);
+  };
+  try {
+    for (const path of paths) {
+      const copy = tempName(path);
+      try {
+        await link(path, copy);
+        kept.push({ path, copy });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('write', path, e);
+        kept.push({ path });
+      }
+    }
+  } catch (e) {
+    await discard();
+    throw e;
+  }
+  return {
+    async restore() {
+      for (const k of kept) {
+        if (k.copy) {
+          await rename(k.copy, k.path).catch(() => undefined);
+          // a rename between two links of one file does nothing: the file was not replaced
+          await unlink(k.copy).catch(() => undefined);
+        } else {
+          await rm(k.path, { force: true }).catch(() => undefined);
+        }
+      }
+    },
+    discard,
+  };
+}
+
+/**
+ * Renames each `from` to its `to`: all of them, or (an error) none, the files they replaced put
+ * back. The caller removes the `from` files left.
+ */
+export async function renameAll(moves: readonly (readonly [from: string, to: string])[]): Promise<void> {
+  const aside = await setAside(moves.map(([, to]) => to));
+  try {
+    for (const [from, to] of moves) {
+      await rename(from, to).catch((e: unknown) => {
+        throw ioError('write', to, e);
+      });
+    }
+  } catch (e) {
+    await aside.restore();
+    throw e;
+  }
+  await aside.discard();
+}
+
+/**
+ * Removes the directories that `mkdir(leaf, { recursive: true })` created (it returned `first`),
+ * deepest first, as far as they are empty: what a failed run leaves of the directories it made.
+ */
+export async function removeCreatedDirs(leaf: string, first: string | undefined): Promise<void> {
+  if (first === undefined) return;
+  for (let dir = leaf; dir.length >= first.length; dir = dirname(dir)) {
+    if (!(await rmdir(dir).then(() => true, () => false))) return;
+    if (dir === first) return;
+  }
+}
+
+/**
+ * Waits for all of `tasks`, then throws the first failure: unlike Promise.all, nothing is still
+ * writing when the caller cleans up after the error.
+ */
+export async function settled<T>(tasks: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

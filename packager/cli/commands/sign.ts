@@ -1,8 +1,11 @@
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import { readRpm } from '../../rpm/reader.js';
 import { loadSigningKey } from '../../sign/openpgp.js';
 import { signRpm, type SignResult } from '../../sign/rpm.js';
+import { fsyncDir, renameAll, tempName } from '../../util/fs.js';
 
 export interface SignOptions {
   /** secret key file, armored or binary; passphrase from KPKG_SIGN_PASSPHRASE */
@@ -24,9 +27,18 @@ export async function sign(paths: string[], options: SignOptions): Promise<SignR
     });
   }
   const key = await loadSigningKey(options.key);
-  const results: SignResult[] = [];
-  for (const path of paths) results.push(await signRpm(path, key));
-  return results;
+  // each signed beside itself under a temporary name, then all renamed into place: an error
+  // (a full disk) leaves every package as it was
+  const signed = paths.map((path) => tempName(path));
+  try {
+    const results: SignResult[] = [];
+    for (const [i, path] of paths.entries()) results.push({ ...(await signRpm(path, key, signed[i])), file: path });
+    await renameAll(paths.map((path, i) => [signed[i]!, path] as const));
+    for (const dir of new Set(paths.map((path) => dirname(path)))) await fsyncDir(dir);
+    return results;
+  } finally {
+    for (const tmp of signed) await rm(tmp, { force: true });
+  }
 }
 
 export function registerSign(program: Command): void {

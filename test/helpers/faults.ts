@@ -1,0 +1,205 @@
+/**
+ * Fault injection for the unit tests: the functions of node:fs/promises and node:fs that write
+ * (create, write, rename, link, fsync, close a file being written, set times or modes) are wrapped
+ * so that a test counts them during an operation, then makes the n-th one fail with the system
+ * error a full disk, a quota or a refused permission gives.
+ *
+ * A test file mocks the two modules with these wrappers (vi.mock is hoisted above the imports):
+ *
+ *   vi.mock('node:fs/promises', async (real) => (await import('../helpers/faults.js')).faultyPromises(await real()));
+ *   vi.mock('node:fs', async (real) => (await import('../helpers/faults.js')).faultyFs(await real()));
+ *
+ * This module imports neither (it receives the real ones), so that it can be loaded by the mocks.
+ * A write(2) that fails with ENOSPC or EDQUOT first writes part of the data (a short write, as
+ * when the disk fills during it); later writes to the file fail.
+ * fsync is counted but not done (nothing here observes durability; it is slow on a real disk).
+ * Removing files (unlink, rm, rmdir) and reading are never made to fail: a full disk does not
+ * refuse them, and a directory that refuses them refused the file's creation first.
+ */
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+
+export type FaultCode = 'ENOSPC' | 'EDQUOT' | 'EACCES';
+export const FAULT_CODES: readonly FaultCode[] = ['ENOSPC', 'EDQUOT', 'EACCES'];
+/** What kpkg says for each (errors.ts). */
+export const FAULT_WORDS: Record<FaultCode, string> = { ENOSPC: 'no space left on device', EDQUOT: 'disk quota exceeded', EACCES: 'permission denied' };
+
+interface Plan {
+  /** A file whose writing ran out of space: later writes to it fail. */
+  full?: unknown;
+  /** Counting while set. */
+  armed: boolean;
+  /** The call (1-based) to fail; 0: none. */
+  failAt: number;
+  code: FaultCode;
+  /** The calls seen while armed, as `syscall path`. */
+  calls: string[];
+  /** The call that was made to fail. */
+  failed?: string;
+}
+
+const plan: Plan = { armed: false, failAt: 0, code: 'ENOSPC', calls: [] };
+
+/** Counts the calls of `run` (none fails); returns their labels. */
+export async function countCalls<T>(run: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
+  Object.assign(plan, { armed: true, failAt: 0, calls: [], failed: undefined, full: undefined });
+  try {
+    return { result: await run(), calls: plan.calls };
+  } finally {
+    plan.armed = false;
+  }
+}
+
+/** Runs `run` with its `n`-th call failing with `code`; `failed` names that call (undefined: fewer calls). */
+export async function failCall<T>(n: number, code: FaultCode, run: () => Promise<T>): Promise<{ result: T; failed: string | undefined }> {
+  Object.assign(plan, { armed: true, failAt: n, code, calls: [], failed: undefined, full: undefined });
+  try {
+    return { result: await run(), failed: plan.failed };
+  } finally {
+    plan.armed = false;
+  }
+}
+
+/** A system error as libuv reports it (EDQUOT, which Node 20's libuv does not name, by number only). */
+export function systemError(code: FaultCode, syscall: string, path?: string): NodeJS.ErrnoException {
+  const errno = -(osConstants.errno as Record<string, number>)[code]!;
+  const name = getSystemErrorName(errno);
+  const description = getSystemErrorMap().get(errno)?.[1] ?? name;
+  const e: NodeJS.ErrnoException = new Error(`${name}: ${description}, ${syscall}${path !== undefined ? ` '${path}'` : ''}`);
+  Object.assign(e, { errno, code: name, syscall, ...(path !== undefined ? { path } : {}) });
+  return e;
+}
+
+/** Counts a call; throws when it is the one to fail. */
+function hit(syscall: string, path: unknown): void {
+  if (!plan.armed) return;
+  const label = `${syscall} ${String(path)}`;
+  plan.calls.push(label);
+  if (plan.calls.length === plan.failAt) {
+    plan.failed = label;
+    throw systemError(plan.code, syscall, typeof path === 'string' ? path : undefined);
+  }
+}
+
+/** Whether open() flags write: a string with w, a, x or +, or O_WRONLY (1) / O_RDWR (2) set. */
+function writes(flags: unknown): boolean {
+  if (typeof flags === 'number') return (flags & 3) !== 0;
+  return typeof flags === 'string' && /[wax+]/.test(flags);
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+
+/** FileHandle methods that write; close too (where a delayed write error shows, on NFS). */
+const HANDLE_WRITES = new Set(['write', 'writev', 'writeFile', 'appendFile', 'sync', 'datasync', 'truncate', 'chmod', 'chown', 'utimes', 'close']);
+
+function faultyHandle<H extends object>(fh: H, path: unknown): H {
+  return new Proxy(fh, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const fn = value as AnyFn;
+      if (typeof prop !== 'string' || !HANDLE_WRITES.has(prop)) return fn.bind(target);
+      return async (...args: unknown[]) => {
+        if (prop === 'close') {
+          // close(2) releases the descriptor even when it reports an error
+          await fn.apply(target, args);
+          hit('close', path);
+          return;
+        }
+        if (prop === 'sync' || prop === 'datasync') {
+          // counted, never done: durability is not what these tests observe, and thousands of
+          // fsyncs of a real disk would make them slow
+          hit('fsync', path);
+          return;
+        }
+        if (prop === 'write' && plan.armed && plan.full === path) throw systemError(plan.code, 'write');
+        if (prop === 'write' && plan.code !== 'EACCES' && ArrayBuffer.isView(args[0]) && plan.calls.length + 1 === plan.failAt) {
+          // as write(2) does when the disk fills during a write: part of it, then errors
+          plan.calls.push(`write ${String(path)}`);
+          plan.failed = `write ${String(path)} (short)`;
+          const [data, offset = 0, length = (data as Uint8Array).byteLength - (offset as number), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
+          plan.full = path;
+          return fn.call(target, data, offset, Math.floor(length / 2), position);
+        }
+        hit(prop, path);
+        return fn.apply(target, args);
+      };
+    },
+  });
+}
+
+const PROMISE_WRITES = ['mkdir', 'mkdtemp', 'rename', 'link', 'symlink', 'copyFile', 'cp', 'writeFile', 'appendFile', 'utimes', 'lutimes', 'truncate', 'chmod', 'chown'] as const;
+
+/** node:fs/promises with its writing calls counted and failing on demand. */
+export function faultyPromises<M extends Record<string, unknown>>(real: M): M {
+  const wrapped: Record<string, unknown> = {};
+  for (const name of PROMISE_WRITES) {
+    const fn = real[name] as AnyFn | undefined;
+    if (!fn) continue;
+    wrapped[name] = async (...args: unknown[]) => {
+      hit(name, args[0]);
+      return fn(...args);
+    };
+  }
+  const open = real.open as AnyFn;
+  wrapped.open = async (...args: unknown[]) => {
+    const write = writes(args[1]);
+    if (write) hit('open', args[0]);
+    const fh = (await open(...args)) as object;
+    return write ? faultyHandle(fh, args[0]) : fh;
+  };
+  return { ...real, ...wrapped, default: { ...(real.default as object), ...wrapped } };
+}
+
+/** node:fs with createWriteStream's opens, writes and close counted and failing on demand. */
+export function faultyFs<M extends Record<string, unknown>>(real: M): M {
+  const { open, write, writev, close } = real as unknown as Record<'open' | 'write' | 'writev' | 'close', AnyFn>;
+  const later = (cb: AnyFn, e: unknown) => process.nextTick(() => cb(e));
+  const streamFs = (path: unknown) => ({
+    open: (...args: unknown[]) => {
+      const cb = args[args.length - 1] as AnyFn;
+      try {
+        hit('open', path);
+      } catch (e) {
+        return later(cb, e);
+      }
+      return open(...args);
+    },
+    write: (...args: unknown[]) => {
+      const cb = args[args.length - 1] as AnyFn;
+      try {
+        hit('write', path);
+      } catch (e) {
+        return later(cb, e);
+      }
+      return write(...args);
+    },
+    writev: (...args: unknown[]) => {
+      const cb = args[args.length - 1] as AnyFn;
+      try {
+        hit('write', path);
+      } catch (e) {
+        return later(cb, e);
+      }
+      return writev(...args);
+    },
+    close: (fd: unknown, cb: AnyFn) =>
+      close(fd, (err: unknown) => {
+        if (err) return cb(err);
+        try {
+          hit('close', path);
+        } catch (e) {
+          return cb(e);
+        }
+        cb(null);
+      }),
+  });
+  const createWriteStream = real.createWriteStream as AnyFn;
+  const wrapped = {
+    createWriteStream: (path: unknown, options?: unknown) => {
+      const opts = typeof options === 'string' ? { encoding: options } : { ...(options as object | undefined) };
+      return createWriteStream(path, { ...opts, fs: streamFs(path) });
+    },
+  };
+  return { ...real, ...wrapped, default: { ...(real.default as object), ...wrapped } };
+}
