@@ -58,7 +58,7 @@ import {
 } from './store.js';
 import type { RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
-import { fsyncDir, removeCreatedDirs, tempName, writeDurable } from '../util/fs.js';
+import { fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { prepareUndo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
@@ -429,8 +429,7 @@ async function commit(s: Session, packages: StoredPackage[], segments: SegmentRe
     for (const e of await readSegmentEntries(repo, seg.id)) segOf.set(e.pkgid, seg.id);
   }
   const pkgs = packages.map((p) => ({ ...p, segment: segOf.get(p.pkgid) ?? p.segment })).sort((a, b) => (a.href < b.href ? -1 : a.href > b.href ? 1 : 0));
-  const metadata = [];
-  for (const type of METADATA_TYPES) metadata.push(await writeMetadataFromSegments(repo, compress, merged, type));
+  const metadata = await settled(METADATA_TYPES.map((type) => writeMetadataFromSegments(repo, compress, merged, type)));
   await fsyncDir(join(repo, 'repodata'));
 
   const now = Date.now();

@@ -21,14 +21,16 @@
  * a repository of N packages has at most log2(N) + 1 segments and is never recompressed whole.
  * `kpkg repo index` writes one segment for everything (the best compression).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { KpkgError, ioError } from '../errors.js';
-import { createCompressor } from '../rpm/compress.js';
+import { createCompressor, resolveLevel } from '../rpm/compress.js';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
@@ -79,6 +81,7 @@ export interface SegmentEntry {
 }
 
 const SUFFIX: Record<MetadataCompression, string> = { gzip: '.gz', zstd: '.zst' };
+const gzipAsync = promisify(gzip);
 
 export function kpkgDir(repo: string): string {
   return join(repo, '.kpkg');
@@ -134,6 +137,8 @@ export async function saveState(repo: string, state: RepoState): Promise<void> {
 
 /** `data` compressed as one gzip member or one zstd frame (our payload compressors, default levels). */
 export async function compressMember(algo: MetadataCompression, data: Uint8Array): Promise<Buffer> {
+  // gzip in one call on the thread pool (the same deflate stream as createCompressor's)
+  if (algo === 'gzip') return gzipAsync(data, { level: resolveLevel('gzip') as number });
   const out: Buffer[] = [];
   await pipeline(
     Readable.from([data]),
@@ -370,31 +375,27 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
   const count = segments.reduce((n, s) => n + s.count, 0);
   const header = Buffer.from(metadataHeader(type, count), 'utf8');
   const footer = Buffer.from(metadataFooter(type), 'utf8');
-  const packed = createHash('sha256');
-  const openHash = createHash('sha256');
-  let size = 0;
-  let openSize = 0;
+  // the file is small (compressed); the open text is hashed segment by segment as it is read
+  const openHash = createHash('sha256').update(header);
+  let openSize = header.length;
+  const parts: Buffer[] = [await compressMember(compress, header)];
+  for (const seg of segments) {
+    const text = await readSegmentText(repo, seg.id, type);
+    openHash.update(text);
+    openSize += text.length;
+    const member = segmentFile(repo, seg.id, type, compress);
+    parts.push(await readFile(member).catch((e: unknown) => Promise.reject(ioError('read', member, e))));
+  }
+  openHash.update(footer);
+  openSize += footer.length;
+  parts.push(await compressMember(compress, footer));
+  const data = Buffer.concat(parts);
+  const size = data.length;
   const tmp = join(repodata, `.${type}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
-      const put = async (b: Buffer) => {
-        packed.update(b);
-        size += b.length;
-        await writeAll(fh, b);
-      };
-      const seen = (b: Buffer) => {
-        openHash.update(b);
-        openSize += b.length;
-      };
-      seen(header);
-      await put(await compressMember(compress, header));
-      for (const seg of segments) {
-        for await (const chunk of createReadStream(segmentFile(repo, seg.id, type), { highWaterMark: 1 << 20 })) seen(chunk as Buffer);
-        for await (const chunk of createReadStream(segmentFile(repo, seg.id, type, compress), { highWaterMark: 1 << 20 })) await put(chunk as Buffer);
-      }
-      seen(footer);
-      await put(await compressMember(compress, footer));
+      await writeAll(fh, data);
       await fh.sync();
     } finally {
       await fh.close();
@@ -403,7 +404,7 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
     await rm(tmp, { force: true });
     throw ioError('write', tmp, e);
   }
-  const checksum = packed.digest('hex');
+  const checksum = hash('sha256', data, 'hex');
   const name = `${checksum}-${type}.xml${SUFFIX[compress]}`;
   const final = join(repodata, name);
   try {
