@@ -49,14 +49,14 @@ import {
   storedPackage,
   writeMetadataFromSegments,
   writeSegment,
-  makeBlock,
+  BlockBuilder,
   blockSubset,
   type Block,
   type RepoState,
   type SegmentRef,
   type StoredPackage,
 } from './store.js';
-import type { RepoPackage } from './types.js';
+import type { MetadataType, RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
 import { fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { prepareUndo } from './undo.js';
@@ -250,20 +250,23 @@ async function readHere(items: readonly ReadItem[], compress: MetadataCompressio
   const out: ReadResult = { candidates: [], blocks: [] };
   const blocks: Promise<Block>[] = [];
   for (let k = 0; k < items.length; k += BLOCK_SIZE) {
-    const share = items.slice(k, k + BLOCK_SIZE);
-    const records: RepoPackage[] = [];
-    // each package rendered as soon as read: its chunks, far smaller than the whole record,
-    // are what stays in memory until the block is made
-    const chunks = await mapLimit(share, concurrency, async (it, i) => {
+    const builder = new BlockBuilder();
+    // each package rendered as soon as read and added to the block in order (the few read
+    // ahead wait in `ready`): whole records do not outlive their package
+    const ready = new Map<number, { pkgid: string; chunks: Record<MetadataType, string> }>();
+    await mapLimit(items.slice(k, k + BLOCK_SIZE), concurrency, async (it, i) => {
       const c = await readCandidate(it.path, it.href);
-      // whole records (files, dependencies, changelogs) kept for thousands of packages would
-      // cost more to keep (and for a worker, to send back) than to read
-      records[i] = summary(c.record);
-      out.candidates[k + i] = { source: c.source, record: records[i] };
-      return { primary: CHUNKERS.primary(c.record), filelists: CHUNKERS.filelists(c.record), other: CHUNKERS.other(c.record) };
+      // only what the state needs is kept (and, from a worker, sent back)
+      out.candidates[k + i] = { source: c.source, record: summary(c.record) };
+      ready.set(i, { pkgid: c.record.pkgid, chunks: { primary: CHUNKERS.primary(c.record), filelists: CHUNKERS.filelists(c.record), other: CHUNKERS.other(c.record) } });
+      for (let next = builder.size; ready.has(next); next++) {
+        const r = ready.get(next)!;
+        ready.delete(next);
+        builder.add(r.pkgid, r.chunks);
+      }
     });
     // compressed on the thread pool while the next block is read
-    blocks.push(makeBlock(compress, records, chunks));
+    blocks.push(builder.finish(compress));
   }
   out.blocks = await Promise.all(blocks);
   return out;

@@ -364,18 +364,23 @@ function changelog(h: Header, S: Strings, limit: number): RepoChangelog[] {
   return list;
 }
 
-/** Every string of the record, for the control-character check. */
-function* strings(rec: RepoPackage): Generator<[string, string]> {
+/** Calls `check` with every string of the record (a loop, not a generator: it runs for every package). */
+function eachString(rec: RepoPackage, check: (field: string, value: string) => void): void {
   for (const k of ['name', 'arch', 'epoch', 'version', 'release', 'summary', 'description', 'url', 'license', 'vendor', 'group', 'buildhost', 'sourcerpm', 'packager', 'href'] as const) {
-    yield [k, rec[k]];
+    check(k, rec[k]);
   }
   for (const k of ['provides', 'requires', 'conflicts', 'obsoletes', 'suggests', 'enhances', 'recommends', 'supplements'] as const) {
-    for (const d of rec[k]) for (const v of [d.name, d.epoch, d.ver, d.rel]) if (v !== undefined) yield [k, v];
+    for (const d of rec[k]) {
+      check(k, d.name);
+      if (d.epoch !== undefined) check(k, d.epoch);
+      if (d.ver !== undefined) check(k, d.ver);
+      if (d.rel !== undefined) check(k, d.rel);
+    }
   }
-  for (const f of rec.files) yield ['file', f.path];
+  for (const f of rec.files) check('file', f.path);
   for (const c of rec.changelog) {
-    yield ['changelog author', c.author];
-    yield ['changelog text', c.text];
+    check('changelog author', c.author);
+    check('changelog text', c.text);
   }
 }
 
@@ -431,7 +436,7 @@ export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'he
     files,
     changelog: changelog(h, S, opts.changelogLimit),
   };
-  for (const [field, value] of strings(rec)) {
+  eachString(rec, (field, value) => {
     const bad = forbiddenXmlChar(value);
     if (bad) {
       throw new KpkgError(
@@ -439,6 +444,6 @@ export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'he
         `${file.href}: ${field} ${JSON.stringify(value.slice(0, 80))} holds U+${bad.code.toString(16).toUpperCase().padStart(4, '0')}, which XML 1.0 cannot carry (createrepo_c refuses such packages too)`,
       );
     }
-  }
+  });
   return rec;
 }

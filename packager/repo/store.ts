@@ -188,6 +188,46 @@ async function blockOf(compress: MetadataCompression, pkgids: string[], texts: R
   return { compress, pkgids, texts, ends, packed };
 }
 
+/**
+ * Makes a block package by package: each package's chunks are encoded into the block's buffers
+ * as soon as they are added, so that no string outlives its package (long-lived strings made
+ * the garbage collector copy them again and again).
+ */
+export class BlockBuilder {
+  private readonly pkgids: string[] = [];
+  private readonly bufs: Record<MetadataType, Buffer> = { primary: Buffer.allocUnsafe(1 << 16), filelists: Buffer.allocUnsafe(1 << 14), other: Buffer.allocUnsafe(1 << 14) };
+  private readonly ends: Record<MetadataType, number[]> = { primary: [], filelists: [], other: [] };
+  private readonly lengths: Record<MetadataType, number> = { primary: 0, filelists: 0, other: 0 };
+
+  get size(): number {
+    return this.pkgids.length;
+  }
+
+  add(pkgid: string, chunks: Readonly<Record<MetadataType, string>>): void {
+    this.pkgids.push(pkgid);
+    for (const type of METADATA_TYPES) {
+      const chunk = chunks[type];
+      let buf = this.bufs[type];
+      const at = this.lengths[type];
+      // UTF-8 takes at most 3 bytes per UTF-16 unit
+      if (at + chunk.length * 3 > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, at + chunk.length * 3));
+        buf.copy(grown, 0, 0, at);
+        buf = this.bufs[type] = grown;
+      }
+      this.lengths[type] = at + buf.write(chunk, at, 'utf8');
+      this.ends[type].push(this.lengths[type]);
+    }
+  }
+
+  /** The block, compressed in `compress` (on the thread pool). */
+  finish(compress: MetadataCompression): Promise<Block> {
+    const texts = {} as Record<MetadataType, Buffer>;
+    for (const type of METADATA_TYPES) texts[type] = this.bufs[type].subarray(0, this.lengths[type]);
+    return blockOf(compress, this.pkgids, texts, this.ends);
+  }
+}
+
 /** The block of `records`, their chunks rendered by xml.ts unless given. */
 export async function makeBlock(
   compress: MetadataCompression,
@@ -195,19 +235,9 @@ export async function makeBlock(
   /** The records' chunks when already rendered. */
   rendered?: readonly (Readonly<Record<MetadataType, string>> | undefined)[],
 ): Promise<Block> {
-  const texts = {} as Record<MetadataType, Buffer>;
-  const ends = {} as Record<MetadataType, number[]>;
-  for (const type of METADATA_TYPES) {
-    const chunks = records.map((rec, i) => rendered?.[i]?.[type] ?? CHUNKERS[type](rec));
-    // each chunk encoded once, straight into one buffer (UTF-8 takes at most 3 bytes per UTF-16 unit)
-    const text = Buffer.allocUnsafe(chunks.reduce((n, c) => n + c.length * 3, 0));
-    const e: number[] = [];
-    let pos = 0;
-    for (const c of chunks) e.push((pos += text.write(c, pos, 'utf8')));
-    texts[type] = text.subarray(0, pos);
-    ends[type] = e;
-  }
-  return blockOf(compress, records.map((r) => r.pkgid), texts, ends);
+  const builder = new BlockBuilder();
+  records.forEach((rec, i) => builder.add(rec.pkgid, rendered?.[i] ?? { primary: CHUNKERS.primary(rec), filelists: CHUNKERS.filelists(rec), other: CHUNKERS.other(rec) }));
+  return builder.finish(compress);
 }
 
 /** The packages of `block` at `indices` (ascending), in a new block (recompressed). */

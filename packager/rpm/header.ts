@@ -28,14 +28,17 @@ const ALIGN: Partial<Record<TagType, number>> = {
   [TagType.INT64]: 8,
 };
 
+const NO_SLOTS = new Uint32Array(0);
+const NO_STORE: Buffer = Buffer.alloc(0);
+
 /** An ordered set of entries; the encoder sorts by tag, as rpm expects. */
 export class Header {
   private readonly entries = new Map<number, HeaderEntry>();
   /** Entries of a decoded header not read yet: checked by decode, decoded on first use. */
   private readonly stored = new Map<number, number>(); // tag -> slot in `slots`
   /** Per stored entry: type, data position in `store`, count (no object per entry). */
-  private slots = new Uint32Array(0);
-  private store: Buffer = Buffer.alloc(0);
+  private slots = NO_SLOTS;
+  private store = NO_STORE;
   private storeEnd = 0;
 
   set(tag: number, type: TagType, value: TagValue): this {
