@@ -238,7 +238,7 @@ function headerFiles(h: Header, S: Strings): RepoFile[] {
   if (!h.has(Tag.BASENAMES) || !h.has(Tag.DIRINDEXES) || !h.has(Tag.FILEFLAGS) || !h.has(Tag.FILEMODES) || !h.has(Tag.FILEDIGESTS)) {
     return [];
   }
-  const n = Math.min(baseNames.length, dirIndexes.length, flags.length, modes.length, h.strings(Tag.FILEDIGESTS).length);
+  const n = Math.min(baseNames.length, dirIndexes.length, flags.length, modes.length, h.count(Tag.FILEDIGESTS));
   const out: RepoFile[] = [];
   for (let i = 0; i < n; i++) {
     const dir = dirNames[dirIndexes[i] as number] ?? '';

@@ -88,16 +88,51 @@ export class Header {
     return [];
   }
 
-  /** Integer array of any integer type; INT64 values are converted when safe. */
+  /**
+   * Integer array of any integer type (the header's own array: do not modify it); INT64 values
+   * are converted when safe; [] for strings.
+   */
   numbers(tag: number): number[] {
-    const v = this.get(tag)?.value;
-    if (!Array.isArray(v)) return Buffer.isBuffer(v) ? [...v] : [];
-    return v.map((x) => (typeof x === 'bigint' ? Number(x) : (x as number)));
+    const e = this.get(tag);
+    switch (e?.type) {
+      case TagType.CHAR:
+      case TagType.INT8:
+      case TagType.INT16:
+      case TagType.INT32:
+        return e.value as number[];
+      case TagType.INT64:
+        return (e.value as bigint[]).map(Number);
+      case TagType.BIN:
+        return [...(e.value as Buffer)];
+      default:
+        return [];
+    }
   }
 
+  /** The first value of numbers(tag), without making the array. */
   number(tag: number): number | undefined {
-    const n = this.numbers(tag);
-    return n.length > 0 ? n[0] : undefined;
+    const e = this.get(tag);
+    switch (e?.type) {
+      case TagType.CHAR:
+      case TagType.INT8:
+      case TagType.INT16:
+      case TagType.INT32:
+        return (e.value as number[])[0];
+      case TagType.INT64:
+        return Number((e.value as bigint[])[0]);
+      case TagType.BIN:
+        return (e.value as Buffer)[0];
+      default:
+        return undefined;
+    }
+  }
+
+  /** How many values the entry holds (without decoding them), 0 when absent. */
+  count(tag: number): number {
+    const slot = this.stored.get(tag);
+    if (slot !== undefined) return this.slots[slot * 3 + 2] as number;
+    const v = this.entries.get(tag)?.value;
+    return v === undefined ? 0 : typeof v === 'string' ? 1 : v.length;
   }
 
   binary(tag: number): Buffer | undefined {
