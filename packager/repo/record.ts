@@ -222,7 +222,7 @@ function headerStrings(h: Header, bytes: Buffer | undefined): Strings {
   return {
     str: (tag) => {
       const v = h.string(tag);
-      return v === undefined ? '' : (fix(tag, [v])[0] as string);
+      return v === undefined ? '' : v.includes('\ufffd') ? (fix(tag, [v])[0] as string) : v;
     },
     strs: (tag) => fix(tag, h.strings(tag)),
   };

@@ -399,7 +399,10 @@ function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count
       for (let i = 0; i < count; i++) out[i] = buf.readBigUInt64BE(pos + i * 8);
       return out;
     }
-    case TagType.STRING:
+    case TagType.STRING: {
+      const nul = buf.indexOf(0, pos);
+      return nul < 0 || nul >= end ? undefined : buf.toString('utf8', pos, nul);
+    }
     case TagType.STRING_ARRAY:
     case TagType.I18NSTRING: {
       const out: string[] = [];
@@ -410,7 +413,7 @@ function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count
         out.push(buf.toString('utf8', p, nul));
         p = nul + 1;
       }
-      return type === TagType.STRING ? (out[0] as string) : out;
+      return out;
     }
     default:
       return undefined;
