@@ -33,45 +33,72 @@ const NO_STORE: Buffer = Buffer.alloc(0);
 
 /** An ordered set of entries; the encoder sorts by tag, as rpm expects. */
 export class Header {
-  private readonly entries = new Map<number, HeaderEntry>();
-  /** Entries of a decoded header not read yet: checked by decode, decoded on first use. */
-  private readonly stored = new Map<number, number>(); // tag -> slot in `slots`
-  /** Per stored entry: type, data position in `store`, count (no object per entry). */
+  /** Entries given by set() (or taken from the store and changed). */
+  private entries: Map<number, HeaderEntry> | undefined;
+  /**
+   * The entries of a decoded header, checked by decode and decoded on first use: per index entry
+   * tag, type (0: none, or gone), data position in `store`, count. No object per entry: most
+   * readers want a few tags of many.
+   */
   private slots = NO_SLOTS;
+  private decoded: (HeaderEntry | undefined)[] = [];
+  private sorted = true;
   private store = NO_STORE;
   private storeEnd = 0;
 
+  /** The slot holding `tag`, or -1. */
+  private find(tag: number): number {
+    const s = this.slots;
+    let lo = 0;
+    let hi = (s.length >>> 2) - 1;
+    if (!this.sorted) {
+      for (let i = 0; i <= hi; i++) if (s[i * 4] === tag && s[i * 4 + 1] !== 0) return i;
+      return -1;
+    }
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = s[mid * 4] as number;
+      if (t === tag) return s[mid * 4 + 1] !== 0 ? mid : -1;
+      if (t < tag) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private decodeSlot(i: number): HeaderEntry {
+    const s = this.slots;
+    const type = s[i * 4 + 1] as TagType;
+    return (this.decoded[i] ??= { tag: s[i * 4] as number, type, value: decodeValue(this.store, s[i * 4 + 2] as number, this.storeEnd, type, s[i * 4 + 3] as number) as TagValue });
+  }
+
   set(tag: number, type: TagType, value: TagValue): this {
     checkValue(tag, type, value);
-    this.stored.delete(tag);
-    this.entries.set(tag, { tag, type, value });
+    this.delete(tag);
+    (this.entries ??= new Map()).set(tag, { tag, type, value });
     return this;
   }
 
   get(tag: number): HeaderEntry | undefined {
-    const entry = this.entries.get(tag);
+    const entry = this.entries?.get(tag);
     if (entry !== undefined) return entry;
-    const slot = this.stored.get(tag);
-    if (slot === undefined) return undefined;
-    const type = this.slots[slot * 3] as TagType;
-    const decoded = { tag, type, value: decodeValue(this.store, this.slots[slot * 3 + 1] as number, this.storeEnd, type, this.slots[slot * 3 + 2] as number) as TagValue };
-    this.stored.delete(tag);
-    this.entries.set(tag, decoded);
-    return decoded;
+    const i = this.find(tag);
+    return i < 0 ? undefined : this.decodeSlot(i);
   }
 
   has(tag: number): boolean {
-    return this.entries.has(tag) || this.stored.has(tag);
+    return this.entries?.has(tag) === true || this.find(tag) >= 0;
   }
 
   delete(tag: number): void {
-    this.entries.delete(tag);
-    this.stored.delete(tag);
+    this.entries?.delete(tag);
+    const i = this.find(tag);
+    if (i >= 0) this.slots[i * 4 + 1] = 0;
   }
 
   list(): HeaderEntry[] {
-    for (const tag of [...this.stored.keys()]) this.get(tag);
-    return [...this.entries.values()].sort((a, b) => a.tag - b.tag);
+    const out = [...(this.entries?.values() ?? [])];
+    for (let i = 0; i < this.slots.length >>> 2; i++) if (this.slots[i * 4 + 1] !== 0) out.push(this.decodeSlot(i));
+    return out.sort((a, b) => a.tag - b.tag);
   }
 
   string(tag: number): string | undefined {
@@ -129,10 +156,10 @@ export class Header {
 
   /** How many values the entry holds (without decoding them), 0 when absent. */
   count(tag: number): number {
-    const slot = this.stored.get(tag);
-    if (slot !== undefined) return this.slots[slot * 3 + 2] as number;
-    const v = this.entries.get(tag)?.value;
-    return v === undefined ? 0 : typeof v === 'string' ? 1 : v.length;
+    const v = this.entries?.get(tag)?.value;
+    if (v !== undefined) return typeof v === 'string' ? 1 : v.length;
+    const i = this.find(tag);
+    return i < 0 ? 0 : (this.slots[i * 4 + 3] as number);
   }
 
   binary(tag: number): Buffer | undefined {
@@ -188,7 +215,7 @@ export class Header {
       throw new FormatError(structure, at(0), `needs ${INTRO_SIZE + il * ENTRY_SIZE + dl} bytes, only ${buf.length - start} available (truncated file?)`);
     }
     const header = new Header();
-    header.slots = new Uint32Array(il * 3);
+    header.slots = new Uint32Array(il * 4);
     header.store = buf;
     header.storeEnd = end;
     let regionTag: number | undefined;
@@ -216,10 +243,11 @@ export class Header {
         throw new FormatError(structure, base + storeStart + offset, `${entryName(i, tag)}: ${count} value(s) of type ${type} run past the end of the data store`);
       }
       // checked now, decoded when first read: most readers want a few tags of many
-      header.slots[i * 3] = type;
-      header.slots[i * 3 + 1] = storeStart + offset;
-      header.slots[i * 3 + 2] = count;
-      header.stored.set(tag, i);
+      header.slots[i * 4] = tag;
+      header.slots[i * 4 + 1] = type;
+      header.slots[i * 4 + 2] = storeStart + offset;
+      header.slots[i * 4 + 3] = count;
+      if (i > 0 && tag <= (header.slots[(i - 1) * 4] as number)) header.sorted = false;
     }
     return { header, size: INTRO_SIZE + il * ENTRY_SIZE + dl, ...(regionTag !== undefined ? { regionTag } : {}) };
   }
