@@ -79,6 +79,11 @@ export interface RepoOptions {
   /** Packages read at once (default 8). */
   concurrency?: number;
   /**
+   * Threads reading many packages (default: one per core, at most 4, with 4 cores or more; else
+   * 1, this thread). The metadata bytes are the same whatever the number.
+   */
+  threads?: number;
+  /**
    * Signs packages that arrive unsigned (a copy, never the caller's file) and repodata/repomd.xml
    * (repomd.xml.asc, repomd.xml.key): see signing.ts.
    */
@@ -284,10 +289,11 @@ if (!isMainThread && (workerData as ReadJob | undefined)?.kpkgReadPackages) {
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /** Reads `items` (in order), on worker threads when there are many and several cores. */
-async function readMany(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number): Promise<ReadResult> {
-  const threads = Math.min(availableParallelism(), 4);
+async function readMany(items: readonly ReadItem[], compress: MetadataCompression, options: RepoOptions): Promise<ReadResult> {
+  const cores = availableParallelism();
+  const threads = options.threads ?? (cores >= WORKER_MIN_CORES ? Math.min(cores, 4) : 1);
   const self = fileURLToPath(import.meta.url);
-  if (items.length <= BLOCK_SIZE || threads < WORKER_MIN_CORES || !self.endsWith('.js')) return readHere(items, compress, concurrency);
+  if (items.length <= BLOCK_SIZE || threads < 2 || !self.endsWith('.js')) return readHere(items, compress, options.concurrency ?? 8);
   // whole blocks per worker
   const share = Math.ceil(Math.ceil(items.length / BLOCK_SIZE) / threads) * BLOCK_SIZE;
   const shares = Array.from({ length: Math.ceil(items.length / share) }, (_, i) => items.slice(i * share, (i + 1) * share));
@@ -552,7 +558,7 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
 async function publishStaged(rpms: readonly string[], staged: import('./signing.js').StagedPackage[] | undefined, repo: string, options: RepoOptions): Promise<PublishResult> {
   // read (and check) every package before taking the lock: the slow part, done in parallel
   // the blocks are compressed as the repository most likely wants (rewritten by writeSegment if not)
-  const read = await readMany((staged?.map((p) => p.path) ?? rpms).map((path) => ({ path })), options.compress ?? 'gzip', options.concurrency ?? 8);
+  const read = await readMany((staged?.map((p) => p.path) ?? rpms).map((path) => ({ path })), options.compress ?? 'gzip', options);
   const candidates = read.candidates;
   staged?.forEach((p, i) => {
     const c = candidates[i]!;
@@ -678,7 +684,7 @@ async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
   options.log?.(`${repo}: reading ${files.length} packages`);
   const compress = options.compress ?? s.state.compress;
   const root = join(repo, '_').slice(0, -1); // the repository directory and a separator
-  const read = await readMany(files.map((rel) => ({ path: root + rel, href: rel })), compress, options.concurrency ?? 8);
+  const read = await readMany(files.map((rel) => ({ path: root + rel, href: rel })), compress, options);
   const candidates = read.candidates;
   options.log?.(`${repo}: read ${candidates.length} packages`);
   const known = new Map(s.state.packages.map((p) => [p.href, p]));
