@@ -25,7 +25,7 @@ import { createHash, hash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { KpkgError, ioError, type ErrorCode } from '../errors.js';
@@ -59,7 +59,7 @@ import {
 import type { MetadataType, RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
 import { fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
-import { prepareUndo } from './undo.js';
+import { prepareUndo, type Undo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
 const signing = () => import('./signing.js');
@@ -358,6 +358,7 @@ interface Session {
   lock: Lock;
   state: RepoState;
   options: RepoOptions;
+  undo: Undo;
 }
 
 async function withRepository<T>(repo: string, what: string, options: RepoOptions, fn: (s: Session) => Promise<T>): Promise<T> {
@@ -385,17 +386,14 @@ async function withRepository<T>(repo: string, what: string, options: RepoOption
   }
   let done = false;
   try {
-    // we hold the lock: any temporary file is from a publisher that was killed
-    const packageDirs = await readdir(join(repo, 'Packages')).then(
-      (names) => names.map((n) => join(repo, 'Packages', n)),
-      () => [],
-    );
-    await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata'), ...packageDirs]);
+    // we hold the lock: any temporary file is from a publisher that was killed (packages are
+    // copied to temporary files in .kpkg/, so Packages/ need not be read)
+    await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata')]);
     // a run that fails leaves the repository as it found it (undo.ts)
     const undo = await prepareUndo(repo);
     try {
       const state = (await loadState(repo)) ?? emptyState(options.compress ?? 'gzip');
-      const result = await fn({ repo, lock, state, options });
+      const result = await fn({ repo, lock, state, options, undo });
       done = true;
       return result;
     } finally {
@@ -511,12 +509,15 @@ async function collectGarbage(s: Session): Promise<void> {
   s.state = state;
 }
 
-/** Copies `from` into the repository at `href`: temporary name, fsync, rename, fsync of the directory. */
-async function copyIn(repo: string, from: string, href: string): Promise<void> {
-  const to = join(repo, ...href.split('/'));
+/**
+ * Copies `from` into the repository at `href`: a temporary file in `.kpkg/` (where a killed
+ * publisher's leftovers are swept), fsync, rename into place, fsync of the directory.
+ */
+async function copyIn(s: Session, from: string, href: string): Promise<void> {
+  const to = join(s.repo, ...href.split('/'));
   const dir = join(to, '..');
   await mkdir(dir, { recursive: true });
-  const tmp = tempName(to);
+  const tmp = tempName(join(kpkgDir(s.repo), basename(to)));
   try {
     await copyFile(from, tmp);
     const fh = await open(tmp, 'r+');
@@ -528,6 +529,7 @@ async function copyIn(repo: string, from: string, href: string): Promise<void> {
     // keep the source's mtime: the record's file time, as `cp -p`
     const st = await stat(from);
     await utimes(tmp, st.atime, st.mtime);
+    if (!(await stat(to).then(() => true, () => false))) s.undo.creating(to);
     await rename(tmp, to);
   } catch (e) {
     await rm(tmp, { force: true });
@@ -620,7 +622,7 @@ async function publishStaged(rpms: readonly string[], staged: import('./signing.
       return { repo, added: [], unchanged, removed: [], metadataWritten: false, packages: s.state.packages.length };
     }
     for (const c of added) {
-      await copyIn(repo, c.copyFrom ?? c.source, c.record.href);
+      await copyIn(s, c.copyFrom ?? c.source, c.record.href);
       options.log?.(`${c.record.href}`);
     }
     const segments = [...s.state.segments];

@@ -199,10 +199,11 @@ describeAsRoot(['dnf', 'rpm'], 'kpkg publish, read by dnf', () => {
       const done = exited(child);
       if (round % 2 === 0) {
         // inside the critical section: once this publisher holds the lock (copies, segments,
-        // metadata files, state, repomd.xml follow), plus 0 to 150 ms
+        // metadata files, state, repomd.xml follow), plus 0 to 40 ms (the section is short: a
+        // wait of up to 150 ms can miss it in all five rounds)
         const deadline = Date.now() + 20_000;
-        while (child.exitCode === null && lockHolder(killed) !== child.pid && Date.now() < deadline) await sleep(2);
-        await sleep(Math.floor(Math.random() * 150));
+        while (child.exitCode === null && lockHolder(killed) !== child.pid && Date.now() < deadline) await sleep(1);
+        await sleep(Math.floor(Math.random() * 40));
         if (lockHolder(killed) === child.pid && child.kill('SIGKILL')) insideKills++;
       } else {
         await sleep(100 + round * 70 + Math.floor(Math.random() * 40));

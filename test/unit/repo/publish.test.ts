@@ -162,9 +162,11 @@ describe('kpkg publish', () => {
     writeFileSync(join(repo, 'repodata', '.primary.999.abc.tmp'), 'half');
     writeFileSync(join(repo, 'repodata', '0000-primary.xml.gz'), 'written, never listed');
     writeFileSync(join(repo, '.kpkg', 'segments', '.x.json.999.abc.tmp'), 'half');
-    writeFileSync(join(repo, 'Packages', 'a', '.a-2-1.noarch.rpm.999.abc.tmp'), 'half a package');
+    // a package is copied to a temporary file in .kpkg/, then renamed into Packages/
+    writeFileSync(join(repo, '.kpkg', '.a-2-1.noarch.rpm.999.abc.tmp'), 'half a package');
     await publish([await pkg(dir, 'b', '1')], repo, quiet);
     expect(readdirSync(join(repo, 'Packages', 'a'))).toEqual(['a-1-1.noarch.rpm']);
+    expect(existsSync(join(repo, '.kpkg', '.a-2-1.noarch.rpm.999.abc.tmp'))).toBe(false);
     expect(existsSync(join(repo, 'repodata', '.primary.999.abc.tmp'))).toBe(false);
     expect(existsSync(join(repo, '.kpkg', 'segments', '.x.json.999.abc.tmp'))).toBe(false);
     expect((await loadState(repo))!.pending.map((p) => p.path)).toContain('repodata/0000-primary.xml.gz');
