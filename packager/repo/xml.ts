@@ -51,7 +51,8 @@ function assertXmlChars(s: string): void {
   }
 }
 
-const TEXT_SPECIAL = /[&<>\r]/;
+/** Text that needs no escaping and holds nothing XML cannot carry (the common case): one scan. */
+const PLAIN_TEXT = /^[^\x00-\x08\x0b-\x1f&<>\ud800-\udfff\ufffe\uffff]*$/;
 /** Printable ASCII but `& < > "`: an attribute value that needs no escaping (the common case). */
 const PLAIN_ATTR = /^[ !#-%'-;=?-~]*$/;
 const TEXT_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '\r': '&#13;' };
@@ -62,8 +63,9 @@ const ATTR_ESCAPES: Record<string, string> = { ...TEXT_ESCAPES, '"': '&quot;', '
  * into LF). `]]>` needs nothing more: its `>` is escaped. Throws on characters XML cannot carry.
  */
 export function escapeText(s: string): string {
+  if (PLAIN_TEXT.test(s)) return s;
   assertXmlChars(s);
-  return TEXT_SPECIAL.test(s) ? s.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] as string) : s;
+  return s.replace(/[&<>\r]/g, (c) => TEXT_ESCAPES[c] as string);
 }
 
 /**
