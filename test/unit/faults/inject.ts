@@ -6,32 +6,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, expect, vi } from 'vitest';
-import { main } from '../../../packager/cli/index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { checkRepository } from '../../../packager/repo/publish.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
+import { kpkg as runKpkg, type CliResult } from '../../helpers/cli.js';
 import { countCalls, failCall, FAULT_CODES, FAULT_WORDS } from '../../helpers/faults.js';
 import { listDirs, treeDigests } from '../../helpers/files.js';
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CliResult };
 
 /** `kpkg <args>` in this process, its output captured. */
-export async function kpkg(args: readonly string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-  try {
-    return { code: await main(['node', 'kpkg', ...args]), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+export const kpkg = (args: readonly string[]): Promise<CliResult> => runKpkg(...args);
 
 /** Every file (with its sha256) and every directory under `dir`. */
 export function treeState(dir: string): { files: Record<string, string>; dirs: string[] } {
