@@ -60,11 +60,17 @@ export const FRAME_SIZE = 8 << 20;
 // level 5 (fewer round trips to the thread pool). memLevel 9 and Z_FILTERED were no faster and
 // produced larger output, so zlib's defaults (memLevel 8, Z_DEFAULT_STRATEGY) stay.
 const ZLIB_CHUNK = 256 * 1024;
-// Input handed to a synchronous decoder at once, so that backpressure is honoured between slices.
-const DECODE_SLICE = 64 * 1024;
+// zstd limits a decoder enforces (RFC 8878): Block_Maximum_Size, and the largest window zstd's
+// own decoder accepts by default (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27; rpm does not raise it). A
+// corrupt frame header may claim up to 3.75 TiB: fzstd would try to allocate it.
+const MAX_ZSTD_BLOCK = 128 << 10;
+const MAX_ZSTD_WINDOW = 2 ** 27;
 // rpm's default xz/lzma decoder memory limit (rpmio.c: `%_xz_memlimit`, else 100 MiB): what rpm
 // reads, we read; xz -9 needs 65 MiB.
 const XZ_MEMLIMIT = 100 << 20;
+// Compressed bytes handed to lzma-native at once when decoding: LZMA reaches ~7000:1 on zeros,
+// so one slice is at most ~30 MiB of output before backpressure applies.
+const XZ_SLICE = 4 << 10;
 
 export function isCompression(value: string): value is Compression {
   return (COMPRESSIONS as readonly string[]).includes(value);
@@ -348,19 +354,35 @@ class WasmZstdCompressor extends Transform {
  * Where zstd frames end, in a stream fed in arbitrary pieces (RFC 8878 §3.1: a zstd stream is
  * frames and skippable frames, one after the other). Needed because node:zlib's zstd decoder
  * ends its output at the first frame that finishes inside a write, dropping the rest without an
- * error (nodejs/node#64741, open; seen on Node 24.21): writes are cut at frame ends.
+ * error (nodejs/node#64741, open; seen on Node 24.21): writes are cut at frame ends. Also where
+ * blocks end, so that the JS decoder can be fed one block at a time, and the format's limits a
+ * decoder must enforce before it allocates: block sizes (Block_Maximum_Size, 128 KiB) and window
+ * sizes (MAX_ZSTD_WINDOW).
  */
 export class ZstdFrameScanner {
-  private state: 'magic' | 'descriptor' | 'block' | 'skippable-size' | 'invalid' = 'magic';
-  private readonly head = new Uint8Array(4);
+  private state: 'magic' | 'descriptor' | 'frame-header' | 'block' | 'skippable-size' | 'invalid' = 'magic';
+  private readonly head = new Uint8Array(14);
   private headLength = 0;
+  private headNeed = 4;
   private skip = 0;
-  private frameEndsAfterSkip = false;
+  /** What ends once `skip` bytes have gone by. */
+  private endAfterSkip: 'frame' | 'block' | undefined;
   private checksum = false;
+  private singleSegment = false;
+  private fcsBytes = 0;
+  private dictionaryBytes = 0;
+  /** Why the input is not zstd, when `invalid`. */
+  problem: string | undefined;
 
-  /** The offsets in `chunk` where a frame ends (0 < offset <= chunk.length), in order. */
-  scan(chunk: Uint8Array): number[] {
+  /**
+   * The offsets in `chunk` where a frame ends (0 < offset <= chunk.length), in order; with
+   * `unit` 'block', where a block ends too (after the checksum for a frame's last block).
+   */
+  scan(chunk: Uint8Array, unit: 'frame' | 'block' = 'frame'): number[] {
     const ends: number[] = [];
+    const record = (what: 'frame' | 'block', at: number) => {
+      if (what === 'frame' || unit === 'block') ends.push(at);
+    };
     let i = 0;
     while (i < chunk.length && this.state !== 'invalid') {
       if (this.skip > 0) {
@@ -368,20 +390,18 @@ export class ZstdFrameScanner {
         this.skip -= n;
         i += n;
         if (this.skip > 0) break;
-        if (this.frameEndsAfterSkip) {
-          this.frameEndsAfterSkip = false;
-          ends.push(i);
-        }
+        if (this.endAfterSkip) record(this.endAfterSkip, i);
+        this.endAfterSkip = undefined;
         continue;
       }
-      const need = this.state === 'descriptor' ? 1 : this.state === 'block' ? 3 : 4;
-      const n = Math.min(need - this.headLength, chunk.length - i);
+      const n = Math.min(this.headNeed - this.headLength, chunk.length - i);
       this.head.set(chunk.subarray(i, i + n), this.headLength);
       this.headLength += n;
       i += n;
-      if (this.headLength < need) break;
+      if (this.headLength < this.headNeed) break;
       this.headLength = 0;
-      if (this.advance()) ends.push(i);
+      const ended = this.advance();
+      if (ended) record(ended, i);
     }
     return ends;
   }
@@ -391,70 +411,93 @@ export class ZstdFrameScanner {
     return this.state === 'magic' && this.headLength === 0 && this.skip === 0;
   }
 
-  /** True when the input stopped looking like zstd: a decoder will say why. */
+  /** True when the input stopped looking like zstd: `problem` says why. */
   get invalid(): boolean {
     return this.state === 'invalid';
   }
 
-  /** Interprets a complete header in `head`; true when a frame ends right here. */
-  private advance(): boolean {
+  private fail(problem: string): undefined {
+    this.state = 'invalid';
+    this.problem = problem;
+    return undefined;
+  }
+
+  private expect(state: ZstdFrameScanner['state'], bytes: number): void {
+    this.state = state;
+    this.headNeed = bytes;
+  }
+
+  /** Interprets a complete header in `head`; says what ends right here, if anything. */
+  private advance(): 'frame' | 'block' | undefined {
     const h = this.head;
+    const le = (from: number, bytes: number) => {
+      let v = 0;
+      for (let k = bytes - 1; k >= 0; k--) v = v * 256 + h[from + k]!;
+      return v;
+    };
     switch (this.state) {
       case 'magic': {
-        const magic = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
-        if (magic === 0xfd2fb528) this.state = 'descriptor';
-        else if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) this.state = 'skippable-size';
-        else this.state = 'invalid';
-        return false;
+        const magic = le(0, 4);
+        if (magic === 0xfd2fb528) this.expect('descriptor', 1);
+        else if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) this.expect('skippable-size', 4);
+        else return this.fail(`no zstd frame magic number (found ${magic.toString(16).padStart(8, '0')})`);
+        return undefined;
       }
       case 'descriptor': {
         // Frame_Header_Descriptor: FCS flag (2 bits), single segment, unused, reserved (must be
         // 0), checksum flag, dictionary ID flag (2 bits)
         const fhd = h[0]!;
-        if (fhd & 0x08) {
-          this.state = 'invalid';
-          return false;
-        }
+        if (fhd & 0x08) return this.fail('reserved bit set in a frame header');
         const fcsFlag = fhd >> 6;
-        const singleSegment = (fhd >> 5) & 1;
+        this.singleSegment = ((fhd >> 5) & 1) === 1;
         this.checksum = ((fhd >> 2) & 1) === 1;
-        const windowDescriptor = singleSegment ? 0 : 1;
-        const dictionaryId = [0, 1, 2, 4][fhd & 3]!;
-        const contentSize = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
-        this.skip = windowDescriptor + dictionaryId + contentSize;
-        this.state = 'block';
-        return false;
+        this.dictionaryBytes = [0, 1, 2, 4][fhd & 3]!;
+        this.fcsBytes = fcsFlag === 0 ? (this.singleSegment ? 1 : 0) : 1 << fcsFlag;
+        // window descriptor, dictionary id, content size: at least one byte, at most 13
+        this.expect('frame-header', (this.singleSegment ? 0 : 1) + this.dictionaryBytes + this.fcsBytes);
+        return undefined;
+      }
+      case 'frame-header': {
+        // RFC 8878 §3.1.1.1.2: without a window descriptor the window is the content size
+        let window: number;
+        if (this.singleSegment) {
+          window = le(this.dictionaryBytes, this.fcsBytes) + (this.fcsBytes === 2 ? 256 : 0);
+        } else {
+          const base = 2 ** (10 + (h[0]! >> 3));
+          window = base + (base / 8) * (h[0]! & 7);
+        }
+        if (window > MAX_ZSTD_WINDOW) return this.fail(`the frame needs a ${window}-byte window, more than the ${MAX_ZSTD_WINDOW} zstd decoders accept by default`);
+        this.expect('block', 3);
+        return undefined;
       }
       case 'block': {
         // Block_Header, 3 bytes LE: last block (1 bit), type (2 bits), size (21 bits)
-        const header = h[0]! | (h[1]! << 8) | (h[2]! << 16);
+        const header = le(0, 3);
         const last = (header & 1) === 1;
         const type = (header >> 1) & 3;
         const size = header >>> 3;
-        if (type === 3) {
-          this.state = 'invalid';
-          return false;
-        }
+        if (type === 3) return this.fail('reserved block type');
+        if (size > MAX_ZSTD_BLOCK) return this.fail(`a block of ${size} bytes, more than the format's ${MAX_ZSTD_BLOCK}`);
         this.skip = type === 1 ? 1 : size; // RLE blocks hold one byte
-        if (!last) return false;
+        if (!last) return this.after('block');
         if (this.checksum) this.skip += 4;
-        return this.endFrame();
+        this.expect('magic', 4);
+        return this.after('frame');
       }
       case 'skippable-size':
-        this.skip = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
-        return this.endFrame();
+        this.skip = le(0, 4);
+        this.expect('magic', 4);
+        return this.after('frame');
       default:
-        return false;
+        return undefined;
     }
   }
 
-  private endFrame(): boolean {
-    this.state = 'magic';
-    if (this.skip > 0) {
-      this.frameEndsAfterSkip = true;
-      return false;
-    }
-    return true;
+  /** `what` ends once the bytes to skip have gone by: now, if there are none. */
+  private after(what: 'frame' | 'block'): 'frame' | 'block' | undefined {
+    if (this.skip === 0) return what;
+    this.endAfterSkip = what;
+    return undefined;
   }
 }
 
@@ -486,9 +529,24 @@ function createNativeZstdDecompressor(native: NativeZstd): Transform {
 }
 
 /**
- * zstd decompression in JavaScript (fzstd): bounded memory (the frame's window, at most 2 GiB as
- * the format allows, 8 MiB at level 19), backpressure honoured between DECODE_SLICE slices. fzstd
- * limits back-references to 32 MiB, which only "ultra" levels (20-22) exceed. Exported for tests.
+ * _read of a decoder whose _transform stops between pieces of a write while its output is full
+ * (`pendingStep`): resume it, and once the write is done let Transform release the next one. The
+ * release matters when the resumed step pushed nothing: Readable calls _read again only after a
+ * push, and Transform holds back a write's callback while the output is full.
+ */
+function resume(stream: Transform & { pendingStep: (() => void) | undefined }, size: number): void {
+  const step = stream.pendingStep;
+  stream.pendingStep = undefined;
+  step?.();
+  if (!stream.pendingStep) Transform.prototype._read.call(stream, size);
+}
+
+/**
+ * zstd decompression in JavaScript (fzstd), fed one block at a time (ZstdFrameScanner) so that
+ * backpressure is honoured between blocks: fzstd decodes whatever it is given at once, and 64 KiB
+ * of 4-byte RLE blocks would decode to 2 GiB. Memory: the frame's window (at most
+ * MAX_ZSTD_WINDOW, 8 MiB at level 19) plus a block or two of output. fzstd limits
+ * back-references to 32 MiB, which only "ultra" levels (20-22) exceed. Exported for tests.
  */
 export function createJsZstdDecompressor(): Transform {
   return new JsZstdDecompressor();
@@ -496,9 +554,10 @@ export function createJsZstdDecompressor(): Transform {
 
 class JsZstdDecompressor extends Transform {
   private decoder: InstanceType<Fzstd['Decompress']> | undefined;
+  private readonly scanner = new ZstdFrameScanner();
   private consumed = 0;
   private blocked = false;
-  private pendingStep: (() => void) | undefined;
+  pendingStep: (() => void) | undefined;
 
   override _construct(callback: (error?: Error | null) => void): void {
     loadFzstd().then(
@@ -513,15 +572,22 @@ class JsZstdDecompressor extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let off = 0;
+    // the scanner checks block and window sizes before fzstd allocates anything for them
+    const ends = this.scanner.scan(chunk, 'block');
+    if (this.scanner.invalid) {
+      callback(corrupt('zstd', this.consumed, new Error(this.scanner.problem)));
+      return;
+    }
+    if (ends.at(-1) !== chunk.length) ends.push(chunk.length);
+    let start = 0;
     const step = () => {
       try {
-        while (off < chunk.length) {
-          const piece = chunk.subarray(off, off + DECODE_SLICE);
-          (this.decoder as InstanceType<Fzstd['Decompress']>).push(piece);
-          off += piece.length;
-          this.consumed += piece.length;
-          if (this.blocked && off < chunk.length) {
+        for (const end of ends) {
+          if (end <= start) continue;
+          (this.decoder as InstanceType<Fzstd['Decompress']>).push(chunk.subarray(start, end));
+          this.consumed += end - start;
+          start = end;
+          if (this.blocked && start < chunk.length) {
             this.pendingStep = step; // continued by _read once the consumer has caught up
             return;
           }
@@ -537,13 +603,7 @@ class JsZstdDecompressor extends Transform {
 
   override _read(size: number): void {
     this.blocked = false;
-    const step = this.pendingStep;
-    if (step) {
-      this.pendingStep = undefined;
-      step();
-    } else {
-      super._read(size);
-    }
+    resume(this, size);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -595,13 +655,16 @@ async function loadLzma(direction: 'compression' | 'decompression', algo: 'xz' |
 
 /**
  * A node:stream Transform over one of lzma-native's streams: writes go to it, its output comes out
- * here. Backpressure: its output is paused while ours is full, which holds back its write
- * callbacks and so our _transform callbacks.
+ * here. Backpressure: lzma-native decodes each write to its end whatever its reader does (a
+ * 150 KB write of xz can be 1 GiB of zeros), so a decoder is written XZ_SLICE bytes at a time and
+ * the next slice waits while our output is full; an encoder's output is paused while ours is
+ * full, which holds back its write callbacks and so our _transform callbacks.
  */
 class LzmaTransform extends Transform {
   private inner: LzmaStream | undefined;
   private consumed = 0;
   private onInnerEnd: (() => void) | undefined;
+  pendingStep: (() => void) | undefined;
 
   constructor(
     private readonly algo: 'xz' | 'lzma',
@@ -616,7 +679,7 @@ class LzmaTransform extends Transform {
       (inner) => {
         this.inner = inner;
         inner.on('data', (chunk: Buffer) => {
-          if (!this.push(chunk)) inner.pause();
+          if (!this.push(chunk) && !this.decoding) inner.pause();
         });
         inner.on('end', () => this.onInnerEnd?.());
         inner.on('error', (e: Error) => this.destroy(this.decoding ? corrupt(this.algo, this.consumed, e) : failure(this.algo, e)));
@@ -627,14 +690,28 @@ class LzmaTransform extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.consumed += chunk.length;
     // errors arrive as the inner stream's 'error' event, which destroys this stream
-    (this.inner as LzmaStream).write(chunk, () => callback());
+    const slice = this.decoding ? XZ_SLICE : chunk.length;
+    let off = 0;
+    const step = () => {
+      if (off >= chunk.length || !this.inner) {
+        callback();
+        return;
+      }
+      const piece = chunk.subarray(off, off + slice);
+      off += piece.length;
+      this.consumed += piece.length;
+      this.inner.write(piece, () => {
+        if (this.readableLength >= this.readableHighWaterMark && off < chunk.length) this.pendingStep = step;
+        else step();
+      });
+    };
+    step();
   }
 
   override _read(size: number): void {
     this.inner?.resume();
-    super._read(size);
+    resume(this, size);
   }
 
   override _flush(callback: TransformCallback): void {
