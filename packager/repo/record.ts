@@ -13,8 +13,8 @@ import {
   RPMSENSE_SCRIPT_PRE,
 } from '../rpm/sense.js';
 import type { Header } from '../rpm/header.js';
-import type { RpmPackage } from '../rpm/reader.js';
-import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, SigTag, Tag } from '../rpm/tags.js';
+import { declaredArchiveSize, type RpmPackage } from '../rpm/reader.js';
+import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, Tag } from '../rpm/tags.js';
 import { rpmvercmp } from '../rpm/version.js';
 import type { RepoChangelog, RepoDependency, RepoFile, RepoFlags, RepoPackage } from './types.js';
 import { forbiddenXmlChar, isPrimaryFile } from './xml.js';
@@ -399,14 +399,7 @@ export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'he
   const S = headerStrings(h, pkg.headerBytes);
   const s = S.str;
   const files = headerFiles(h, S);
-  // rpm merges the signature's sizes into the header on reading (headerMergeLegacySigs), and
-  // headerGet(LONGARCHIVESIZE) falls back to the 32-bit ARCHIVESIZE
-  const archive =
-    h.number(SigTag.LONGARCHIVESIZE) ??
-    pkg.signature.number(SigTag.LONGARCHIVESIZE) ??
-    h.number(Tag.ARCHIVESIZE) ??
-    pkg.signature.number(SigTag.PAYLOADSIZE) ??
-    0;
+  const archive = declaredArchiveSize(pkg) ?? 0;
   const rec: RepoPackage = {
     pkgid: file.sha256,
     checksumType: 'sha256',

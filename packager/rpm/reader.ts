@@ -5,6 +5,8 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FormatError, ioError } from '../errors.js';
 import { createDecompressor, detectCompression } from './compress.js';
 import { parseCpioHeader, pad4, type CpioEntry } from './cpio.js';
@@ -381,16 +383,42 @@ export type PayloadEvent =
 
 /**
  * Decompresses the payload and walks its cpio archive: an `entry` event per member, its body as
- * `data` events, and `end` after the trailer. Memory stays bounded whatever the member sizes.
+ * `data` events, and `end` after the trailer. Memory stays bounded whatever the member sizes, and
+ * decompression stops with an error as soon as the archive outgrows what the package declares
+ * (archiveLimit): a payload of a few hundred KB that inflates to gigabytes is never inflated.
  */
 export async function* readPayload(pkg: RpmPackage, files?: RpmFileInfo[]): AsyncGenerator<PayloadEvent> {
   const fileList = files ?? describe(pkg).files;
   const src = await fileSource(pkg.path);
   try {
-    yield* walkPayload(src, pkg.payloadOffset, fileList);
+    yield* walkPayload(src, pkg, fileList);
   } finally {
     await src.close();
   }
+}
+
+/** The size of the uncompressed cpio archive the package declares, where rpm looks for it. */
+export function declaredArchiveSize(pkg: Pick<RpmPackage, 'header' | 'signature'>): number | undefined {
+  // rpm merges the signature's sizes into the header on reading (headerMergeLegacySigs), and
+  // headerGet(LONGARCHIVESIZE) falls back to the 32-bit ARCHIVESIZE
+  const h = pkg.header;
+  return h.number(SigTag.LONGARCHIVESIZE) ?? pkg.signature.number(SigTag.LONGARCHIVESIZE) ?? h.number(Tag.ARCHIVESIZE) ?? pkg.signature.number(SigTag.PAYLOADSIZE);
+}
+
+// newc member overhead beyond its name and body: the 110-byte header, "." before the path, the
+// name's NUL, padding of the header and of the body to 4 bytes
+const CPIO_MEMBER_OVERHEAD = 110 + 2 + 3 + 3;
+const CPIO_TRAILER_SIZE = 124;
+
+/**
+ * The most the uncompressed archive may hold: the size the package declares, and never more than
+ * its files (as the header lists them) can fill. Decompressing past it is an error.
+ */
+export function archiveLimit(pkg: Pick<RpmPackage, 'header' | 'signature'>, files: RpmFileInfo[]): { bytes: number; from: string } {
+  let fill = CPIO_TRAILER_SIZE;
+  for (const f of files) fill += CPIO_MEMBER_OVERHEAD + Buffer.byteLength(f.path) + f.size;
+  const declared = declaredArchiveSize(pkg);
+  return declared !== undefined && declared <= fill ? { bytes: declared, from: 'declared by the package' } : { bytes: fill, from: `that ${files.length} file(s) of the sizes the header lists can fill` };
 }
 
 async function* compressedChunks(src: ByteSource, start: number): AsyncGenerator<Buffer> {
@@ -400,31 +428,29 @@ async function* compressedChunks(src: ByteSource, start: number): AsyncGenerator
   }
 }
 
-export async function* walkPayload(src: ByteSource, payloadOffset: number, files: RpmFileInfo[]): AsyncGenerator<PayloadEvent> {
+export async function* walkPayload(src: ByteSource, pkg: Pick<RpmPackage, 'payloadOffset' | 'header' | 'signature'>, files: RpmFileInfo[]): AsyncGenerator<PayloadEvent> {
+  const { payloadOffset } = pkg;
   if (payloadOffset >= src.size) throw new FormatError('payload', payloadOffset, 'the file ends where the payload should begin (truncated file?)');
+  const limit = archiveLimit(pkg, files);
   const magic = await src.read(payloadOffset, Math.min(8, src.size - payloadOffset), 'payload');
   const algo = detectCompression(magic);
-  const decompressor = await createDecompressor(algo);
-  const input = compressedChunks(src, payloadOffset);
-  // feed the decompressor from the file while we consume its output
-  const feeding = (async () => {
-    try {
-      for await (const chunk of input) {
-        if (!decompressor.write(chunk)) await new Promise((r) => decompressor.once('drain', r));
-      }
-      decompressor.end();
-    } catch (e) {
-      decompressor.destroy(e as Error);
-    }
-  })();
+  const decompressor = createDecompressor(algo);
+  // feed the decompressor from the file while we consume its output; a read error destroys the
+  // decompressor (and so ends the loop below), and leaving the loop early ends the feeding
+  const feeding = pipeline(Readable.from(compressedChunks(src, payloadOffset)), decompressor).catch(() => undefined);
 
   let buf: Buffer = Buffer.alloc(0);
   let archivePos = 0; // offset in the uncompressed archive of buf[0]
+  let produced = 0; // bytes out of the decompressor
   let remaining = 0; // body bytes of the current member still to pass on
   let skip = 0; // padding after the current body
   let sawTrailer = false;
   try {
     for await (const raw of decompressor as AsyncIterable<Buffer>) {
+      produced += raw.length;
+      if (produced > limit.bytes) {
+        throw new FormatError('cpio payload', limit.bytes, `the archive goes on past the ${limit.bytes} bytes ${limit.from} (decompression bomb, or corrupt payload)`);
+      }
       if (sawTrailer) continue; // rpm pads payloads; anything after the trailer is ignored
       buf = buf.length ? Buffer.concat([buf, raw]) : raw;
       for (;;) {
@@ -446,6 +472,7 @@ export async function* walkPayload(src: ByteSource, payloadOffset: number, files
         }
         const parsed = parseCpioHeader(buf, archivePos);
         if (!parsed) break;
+        const at = archivePos;
         buf = buf.subarray(parsed.headerSize);
         archivePos += parsed.headerSize;
         if (parsed.kind === 'trailer') {
@@ -456,11 +483,14 @@ export async function* walkPayload(src: ByteSource, payloadOffset: number, files
         let entry: { path: string; mode: number; size: number; mtime: number; fileIndex?: number };
         if (parsed.kind === 'stripped') {
           const f = files[parsed.fileIndex];
-          if (!f) throw new FormatError('cpio payload', archivePos - parsed.headerSize, `stripped entry names file ${parsed.fileIndex}, the header lists ${files.length}`);
+          if (!f) throw new FormatError('cpio payload', at, `stripped entry names file ${parsed.fileIndex}, the header lists ${files.length}`);
           const isReg = (f.mode & 0o170000) === 0o100000 || (f.mode & 0o170000) === 0o120000;
           entry = { path: f.path, mode: f.mode, size: isReg ? f.size : 0, mtime: f.mtime, fileIndex: parsed.fileIndex };
         } else {
           entry = fromNewc(parsed.entry);
+        }
+        if (archivePos + entry.size > limit.bytes) {
+          throw new FormatError('cpio payload', at, `member ${JSON.stringify(entry.path)} declares ${entry.size} bytes, past the end of the ${limit.bytes}-byte archive ${limit.from}`);
         }
         yield { type: 'entry', ...entry };
         remaining = entry.size;
@@ -468,6 +498,7 @@ export async function* walkPayload(src: ByteSource, payloadOffset: number, files
       }
     }
   } finally {
+    decompressor.destroy();
     await feeding;
   }
   if (!sawTrailer) {

@@ -14,7 +14,7 @@ async function readAll(bytes: Buffer): Promise<void> {
   const pkg = await readRpmFrom(src);
   const info = describe(pkg);
   await verifyDigests(pkg, src);
-  for await (const ev of walkPayload(src, pkg.payloadOffset, info.files)) void ev;
+  for await (const ev of walkPayload(src, pkg, info.files)) void ev;
 }
 
 /** A damaged package must end in a KpkgError (bad package, naming where) or be read: nothing else. */
