@@ -5,7 +5,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FormatError, ioError } from '../errors.js';
 import { createDecompressor, detectCompression } from './compress.js';
@@ -434,7 +434,13 @@ export async function* walkPayload(src: ByteSource, pkg: Pick<RpmPackage, 'paylo
   const limit = archiveLimit(pkg, files);
   const magic = await src.read(payloadOffset, Math.min(8, src.size - payloadOffset), 'payload');
   const algo = detectCompression(magic);
-  const decompressor = createDecompressor(algo);
+  let decompressor: Transform;
+  try {
+    decompressor = createDecompressor(algo);
+  } catch (e) {
+    // a payload in a format we do not read (bzip2): this package cannot be read
+    throw new FormatError('payload', payloadOffset, (e as Error).message, { cause: e });
+  }
   // feed the decompressor from the file while we consume its output; a read error destroys the
   // decompressor (and so ends the loop below), and leaving the loop early ends the feeding
   const feeding = pipeline(Readable.from(compressedChunks(src, payloadOffset)), decompressor).catch(() => undefined);
@@ -448,12 +454,9 @@ export async function* walkPayload(src: ByteSource, pkg: Pick<RpmPackage, 'paylo
   try {
     for await (const raw of decompressor as AsyncIterable<Buffer>) {
       produced += raw.length;
-      if (produced > limit.bytes) {
-        throw new FormatError('cpio payload', limit.bytes, `the archive goes on past the ${limit.bytes} bytes ${limit.from} (decompression bomb, or corrupt payload)`);
-      }
-      if (sawTrailer) continue; // rpm pads payloads; anything after the trailer is ignored
-      buf = buf.length ? Buffer.concat([buf, raw]) : raw;
-      for (;;) {
+      // rpm pads payloads; anything after the trailer is ignored (but counted)
+      if (!sawTrailer) buf = buf.length ? Buffer.concat([buf, raw]) : raw;
+      while (!sawTrailer) {
         if (remaining > 0) {
           if (buf.length === 0) break;
           const n = Math.min(remaining, buf.length);
@@ -495,6 +498,10 @@ export async function* walkPayload(src: ByteSource, pkg: Pick<RpmPackage, 'paylo
         yield { type: 'entry', ...entry };
         remaining = entry.size;
         skip = pad4(entry.size);
+      }
+      // checked after the members in this chunk, whose own sizes say more than this
+      if (produced > limit.bytes) {
+        throw new FormatError('cpio payload', limit.bytes, `the archive goes on past the ${limit.bytes} bytes ${limit.from} (decompression bomb, or corrupt payload)`);
       }
     }
   } finally {
