@@ -409,16 +409,21 @@ export function declaredArchiveSize(pkg: Pick<RpmPackage, 'header' | 'signature'
 // name's NUL, padding of the header and of the body to 4 bytes
 const CPIO_MEMBER_OVERHEAD = 110 + 2 + 3 + 3;
 const CPIO_TRAILER_SIZE = 124;
+// Tolerance for writers that pad the archive (GNU cpio pads to 512 bytes) or count its size
+// otherwise than rpm (which counts every byte, trailer and padding included).
+const ARCHIVE_SLACK = 64 << 10;
 
 /**
- * The most the uncompressed archive may hold: the size the package declares, and never more than
- * its files (as the header lists them) can fill. Decompressing past it is an error.
+ * The most the uncompressed archive may hold: the size the package declares, never more than its
+ * files (as the header lists them) can fill, plus ARCHIVE_SLACK. Decompressing past it is an error.
  */
-export function archiveLimit(pkg: Pick<RpmPackage, 'header' | 'signature'>, files: RpmFileInfo[]): { bytes: number; from: string } {
+export function archiveLimit(pkg: Pick<RpmPackage, 'header' | 'signature'>, files: RpmFileInfo[]): { bytes: number; why: string } {
   let fill = CPIO_TRAILER_SIZE;
   for (const f of files) fill += CPIO_MEMBER_OVERHEAD + Buffer.byteLength(f.path) + f.size;
   const declared = declaredArchiveSize(pkg);
-  return declared !== undefined && declared <= fill ? { bytes: declared, from: 'declared by the package' } : { bytes: fill, from: `that ${files.length} file(s) of the sizes the header lists can fill` };
+  return declared !== undefined && declared <= fill
+    ? { bytes: declared + ARCHIVE_SLACK, why: `the package declares a ${declared}-byte archive` }
+    : { bytes: fill + ARCHIVE_SLACK, why: `the ${files.length} file(s) the header lists fill at most ${fill} bytes` };
 }
 
 async function* compressedChunks(src: ByteSource, start: number): AsyncGenerator<Buffer> {
@@ -493,7 +498,7 @@ export async function* walkPayload(src: ByteSource, pkg: Pick<RpmPackage, 'paylo
           entry = fromNewc(parsed.entry);
         }
         if (archivePos + entry.size > limit.bytes) {
-          throw new FormatError('cpio payload', at, `member ${JSON.stringify(entry.path)} declares ${entry.size} bytes, past the end of the ${limit.bytes}-byte archive ${limit.from}`);
+          throw new FormatError('cpio payload', at, `member ${JSON.stringify(entry.path)} declares ${entry.size} bytes, which runs past byte ${limit.bytes}, yet ${limit.why}`);
         }
         yield { type: 'entry', ...entry };
         remaining = entry.size;
@@ -501,7 +506,7 @@ export async function* walkPayload(src: ByteSource, pkg: Pick<RpmPackage, 'paylo
       }
       // checked after the members in this chunk, whose own sizes say more than this
       if (produced > limit.bytes) {
-        throw new FormatError('cpio payload', limit.bytes, `the archive goes on past the ${limit.bytes} bytes ${limit.from} (decompression bomb, or corrupt payload)`);
+        throw new FormatError('cpio payload', limit.bytes, `the archive goes on past byte ${limit.bytes}, yet ${limit.why} (decompression bomb, or corrupt payload)`);
       }
     }
   } finally {
