@@ -366,6 +366,44 @@ describe('ZstdFrameScanner', () => {
     }
   });
 
+  it('finds block ends too, for a decoder fed one block at a time', () => {
+    // frameA: header 6, raw block 3+3, RLE block 3+1 and checksum 4; skippable 11; frameB: header
+    // 10, empty last block 3
+    const blockEnds = [12, frameA.length, ends[1]!, ends[2]!, ends[3]!, ends[3]! + 12, stream.length];
+    for (const size of [1, 4, stream.length]) {
+      const scanner = new ZstdFrameScanner();
+      const found: number[] = [];
+      let base = 0;
+      for (const piece of slices(stream, size)) {
+        for (const end of scanner.scan(piece, 'block')) found.push(base + end);
+        base += piece.length;
+      }
+      expect(found).toEqual(blockEnds);
+    }
+  });
+
+  it('refuses blocks over 128 KiB and windows over 2^27 bytes, which decoders must not allocate', () => {
+    const bigBlock = new ZstdFrameScanner();
+    bigBlock.scan(Buffer.from([...MAGIC, 0x00, 7 << 3, ...block(true, 1, (128 << 10) + 1), 0]));
+    expect(bigBlock.invalid).toBe(true);
+    expect(bigBlock.problem).toBe("a block of 131073 bytes, more than the format's 131072");
+    const maxBlock = new ZstdFrameScanner();
+    maxBlock.scan(Buffer.from([...MAGIC, 0x00, 7 << 3, ...block(true, 1, 128 << 10), 0]));
+    expect(maxBlock.invalid).toBe(false);
+    // window descriptor: exponent 17 (2^27) is the largest accepted, with no mantissa
+    const window = (descriptor: number) => {
+      const scanner = new ZstdFrameScanner();
+      scanner.scan(Buffer.from([...MAGIC, 0x00, descriptor]));
+      return scanner.problem;
+    };
+    expect(window(17 << 3)).toBeUndefined();
+    expect(window((17 << 3) | 1)).toBe('the frame needs a 150994944-byte window, more than the 134217728 zstd decoders accept by default');
+    // single segment: the window is the content size (8 bytes here: 2^32)
+    const single = new ZstdFrameScanner();
+    single.scan(Buffer.from([...MAGIC, 0xe0, 0, 0, 0, 0, 1, 0, 0, 0]));
+    expect(single.problem).toMatch(/^the frame needs a 4294967296-byte window/);
+  });
+
   it('knows when input stops mid-frame or is not zstd', () => {
     const cut = new ZstdFrameScanner();
     cut.scan(stream.subarray(0, 10));

@@ -119,7 +119,12 @@ function deadline<T>(work: Promise<T>, label: string): Promise<T> {
  * Reads `bytes` as a damaged package: it must be read, or end in a clean error, in CASE_MS and
  * MEMORY_BOUND. Returns the error, if any.
  */
+let cases = 0;
+/** Inputs checked by expectCleanOutcome so far in this file. */
+export const casesRun = (): number => cases;
+
 export async function expectCleanOutcome(bytes: Buffer, label: string, read: (bytes: Buffer, label: string) => Promise<unknown> = readAll): Promise<FormatError | undefined> {
+  cases++;
   for (let attempt = 1; ; attempt++) {
     const start = performance.now();
     let error: FormatError | undefined;

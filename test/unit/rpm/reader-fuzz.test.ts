@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe as group, expect, it, vi } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
 import { main } from '../../../packager/cli/index.js';
 import { readCandidate } from '../../../packager/repo/publish.js';
+import { payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
 import {
   afterValidLead,
   assertFuzz,
   bitFlips,
+  casesRun,
   compressorDamage,
   cpioDamage,
   expectCleanOutcome,
@@ -74,7 +76,7 @@ group('the reader on damaged packages', () => {
   /** Any of the damage above, for the slower paths that work on files. */
   const anyDamage = (s: Sample) => fc.oneof(fieldDamage(s), truncation(s), bitFlips(s), splices(s, corpus), afterValidLead(s));
 
-  it('kpkg publish reads damaged packages into a clean error (readCandidate)', async () => {
+  it('from a file: kpkg publish (readCandidate), and readRpm + verifyDigests + payloadManifest', async () => {
     let n = 0;
     const arb = fc.constantFrom(...corpus).chain(anyDamage);
     await assertFuzz(
@@ -83,18 +85,26 @@ group('the reader on damaged packages', () => {
       async (d) => {
         const path = join(work, `candidate-${n++}.rpm`);
         writeFileSync(path, await d.make());
-        await expectCleanOutcome(Buffer.alloc(0), d.label, async () => {
-          try {
-            await readCandidate(path);
-          } catch (e) {
-            // the repository names the file; the reader's error (structure and offset) is its cause
-            if (!(e instanceof KpkgError) || e.code !== 'BAD_PACKAGE' || !e.message.startsWith(`${path}: `)) throw e;
-            if (/ at byte \d+: /.test(e.message) || /: the package is corrupted \(/.test(e.message)) return;
-            throw new Error(`${d.label}: readCandidate error names no structure and offset: ${e.message}`);
-          } finally {
-            rmSync(path, { force: true });
-          }
-        });
+        try {
+          await expectCleanOutcome(Buffer.alloc(0), `${d.label} (readCandidate)`, async () => {
+            try {
+              await readCandidate(path);
+            } catch (e) {
+              // the repository names the file; the reader's error (structure and offset) is its cause
+              if (!(e instanceof KpkgError) || e.code !== 'BAD_PACKAGE' || !e.message.startsWith(`${path}: `)) throw e;
+              if (/ at byte \d+: /.test(e.message) || /: the package is corrupted \(/.test(e.message)) return;
+              throw new Error(`${d.label}: readCandidate error names no structure and offset: ${e.message}`);
+            }
+          });
+          // readPayload reads the file through its own file handle
+          await expectCleanOutcome(Buffer.alloc(0), `${d.label} (payloadManifest)`, async () => {
+            const pkg = await readRpm(path);
+            await verifyDigests(pkg);
+            await payloadManifest(pkg);
+          });
+        } finally {
+          rmSync(path, { force: true });
+        }
       },
       100,
     );
@@ -185,7 +195,7 @@ group('the reader on damaged packages', () => {
 
   it(`stays under ${MEMORY_BOUND >> 20} MiB of memory growth over the whole run`, () => {
     const peaks = memoryPeaks();
-    if (process.env.KPKG_TEST_FIGURES) console.log(`fuzz memory growth: rss +${peaks.rssMiB} MiB, array buffers +${peaks.arrayBuffersMiB} MiB`);
+    if (process.env.KPKG_TEST_FIGURES) console.log(`${casesRun()} inputs; memory growth: rss +${peaks.rssMiB} MiB, array buffers +${peaks.arrayBuffersMiB} MiB`);
     expect(peaks.rssMiB).toBeLessThan(MEMORY_BOUND >> 20);
     expect(peaks.arrayBuffersMiB).toBeLessThan(MEMORY_BOUND >> 20);
   });
