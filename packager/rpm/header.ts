@@ -219,6 +219,7 @@ export class Header {
     header.store = buf;
     header.storeEnd = end;
     let regionTag: number | undefined;
+    let usedBytes = 0; // data store bytes the entries so far take (the region trailer aside)
     for (let i = 0; i < il; i++) {
       const pos = start + INTRO_SIZE + i * ENTRY_SIZE;
       const tag = buf.readUInt32BE(pos);
@@ -239,9 +240,17 @@ export class Header {
         regionTag = tag;
         continue;
       }
-      if (!fitsStore(buf, storeStart + offset, end, type, count)) {
-        throw new FormatError(structure, base + storeStart + offset, `${entryName(i, tag)}: ${count} value(s) of type ${type} run past the end of the data store`);
+      // Entries do not share data (rpm lays each one out after the other), so their spans add up
+      // to dl at most. Without that bound, entries that all point at one stretch of the store
+      // cost il x dl: 65535 strings of 1 MiB of NULs to look through, or 65535 one-byte values
+      // per byte of store once decoded, from a 2 MB file.
+      const budget = dl - usedBytes;
+      const span = storeSpan(buf, storeStart + offset, Math.min(end, storeStart + offset + budget), type, count);
+      if (span === undefined) {
+        const why = storeStart + offset + budget < end ? `overlap other entries (${usedBytes} of the ${dl} bytes of the data store are taken)` : 'run past the end of the data store';
+        throw new FormatError(structure, base + storeStart + offset, `${entryName(i, tag)}: ${count} value(s) of type ${type} ${why}`);
       }
+      usedBytes += span;
       // checked now, decoded when first read: most readers want a few tags of many
       header.slots[i * 4] = tag;
       header.slots[i * 4 + 1] = type;
@@ -379,23 +388,21 @@ function encodeValue(entry: HeaderEntry): Buffer {
   }
 }
 
-/** Whether `count` values of `type` at `pos` end before `end` (strings: their NULs found). */
-function fitsStore(buf: Buffer, pos: number, end: number, type: TagType, count: number): boolean {
-  switch (type) {
-    case TagType.STRING:
-    case TagType.STRING_ARRAY:
-    case TagType.I18NSTRING: {
-      let p = pos;
-      for (let i = 0; i < count; i++) {
-        const nul = buf.indexOf(0, p);
-        if (nul < 0 || nul >= end) return false;
-        p = nul + 1;
-      }
-      return true;
-    }
-    default:
-      return pos + count * (ALIGN[type] ?? 1) <= end;
+const STRING_TYPES: ReadonlySet<TagType> = new Set([TagType.STRING, TagType.STRING_ARRAY, TagType.I18NSTRING]);
+
+/** Bytes the `count` values at `pos` take (strings with their NULs), or undefined past `end`. */
+function storeSpan(buf: Buffer, pos: number, end: number, type: TagType, count: number): number | undefined {
+  if (!STRING_TYPES.has(type)) {
+    const span = count * (ALIGN[type] ?? 1);
+    return pos + span <= end ? span : undefined;
   }
+  let p = pos;
+  for (let i = 0; i < count; i++) {
+    const nul = buf.indexOf(0, p);
+    if (nul < 0 || nul >= end) return undefined;
+    p = nul + 1;
+  }
+  return p - pos;
 }
 
 /** The value of an entry, or undefined when it runs past `end`. */

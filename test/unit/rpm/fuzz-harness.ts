@@ -483,6 +483,37 @@ export function splices(s: Sample, all: Sample[]): fc.Arbitrary<Damaged> {
   );
 }
 
+/**
+ * The main header rebuilt with `il` index entries that all point into one stretch of the store:
+ * overlapping entries, each as large as the store allows (strings of NULs, or one long string).
+ */
+export function indexFlood(s: Sample): fc.Arbitrary<Damaged> {
+  return fc
+    .record({
+      il: fc.oneof(fc.integer({ min: 2, max: 64 }), fc.constantFrom(1000, 4096, 0xffff)),
+      dl: fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constantFrom(100_000, 1 << 20)),
+      type: fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8, 9),
+      nuls: fc.boolean(),
+      huge: fc.boolean(),
+    })
+    .map(({ il, dl, type, nuls, huge }) =>
+      damaged(`${s.name}: main header of ${il} entries of type ${type}, all at offset 0 with count ${huge ? 'dl' : 1}, in a store of ${dl} ${nuls ? 'NULs' : "'A's"}`, () => {
+        const intro = Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        intro.writeUInt32BE(il, 8);
+        intro.writeUInt32BE(dl, 12);
+        const index = Buffer.alloc(il * 16);
+        for (let i = 0; i < il; i++) {
+          index.writeUInt32BE(1000 + i, i * 16);
+          index.writeUInt32BE(type, i * 16 + 4);
+          index.writeUInt32BE(huge ? dl : 1, i * 16 + 12);
+        }
+        const store = Buffer.alloc(dl, nuls ? 0 : 0x41);
+        store[dl - 1] = 0;
+        return Buffer.concat([s.bytes.subarray(0, s.layout.header.offset), intro, index, store, s.bytes.subarray(s.layout.payloadOffset)]);
+      }),
+    );
+}
+
 /** Random bytes behind a valid lead (and sometimes a valid signature header). */
 export function afterValidLead(s: Sample): fc.Arbitrary<Damaged> {
   const headerOffset = s.layout.header.offset;
