@@ -38,6 +38,7 @@ import {
   compact,
   emptyState,
   filterSegment,
+  forgetWrittenSegments,
   kpkgDir,
   loadState,
   nevraKey,
@@ -401,6 +402,7 @@ async function withRepository<T>(repo: string, what: string, options: RepoOption
       else if (await lock.assertHeld().then(() => true, () => false)) await undo.undo();
     }
   } finally {
+    forgetWrittenSegments();
     await lock.release();
     if (!done) await removeCreated();
   }

@@ -271,15 +271,41 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
   await settled(
     METADATA_TYPES.map(async (type) => {
       const text = Buffer.concat(blocks.map((b) => b.texts[type]));
-      await writeDurable(segmentFile(repo, id, type), text, { syncDir: false });
       // no block (an empty repository) or another compression: compressed here
       const packed = blocks.length > 0 && blocks.every((b) => b.compress === compress) ? Buffer.concat(blocks.map((b) => b.packed[type])) : await compressMember(compress, text);
-      await writeDurable(segmentFile(repo, id, type, compress), packed, { syncDir: false });
+      await settled([writeSegmentFile(segmentFile(repo, id, type), text), writeSegmentFile(segmentFile(repo, id, type, compress), packed)]);
     }),
   );
   await writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false });
   await fsyncDir(segmentsDir(repo));
   return { id, count: entries.length, compress };
+}
+
+/**
+ * The segment files this process wrote, by path: the metadata files written right after them
+ * (commit) take their bytes from here instead of reading them back.
+ */
+const written = new Map<string, Buffer>();
+
+/** Empties that memory (at the end of each repository command). */
+export function forgetWrittenSegments(): void {
+  written.clear();
+}
+
+async function writeSegmentFile(path: string, data: Buffer): Promise<void> {
+  await writeDurable(path, data, { syncDir: false });
+  written.set(path, data);
+}
+
+/** A segment file's bytes. */
+async function readSegmentFile(path: string): Promise<Buffer> {
+  const known = written.get(path);
+  if (known) return known;
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw ioError('read', path, e);
+  }
 }
 
 export async function readSegmentEntries(repo: string, id: string): Promise<SegmentEntry[]> {
@@ -291,13 +317,8 @@ export async function readSegmentEntries(repo: string, id: string): Promise<Segm
   }
 }
 
-async function readSegmentText(repo: string, id: string, type: MetadataType): Promise<Buffer> {
-  const path = segmentFile(repo, id, type);
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw ioError('read', path, e);
-  }
+function readSegmentText(repo: string, id: string, type: MetadataType): Promise<Buffer> {
+  return readSegmentFile(segmentFile(repo, id, type));
 }
 
 /**
@@ -413,8 +434,7 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
     const text = await readSegmentText(repo, seg.id, type);
     openHash.update(text);
     openSize += text.length;
-    const member = segmentFile(repo, seg.id, type, compress);
-    parts.push(await readFile(member).catch((e: unknown) => Promise.reject(ioError('read', member, e))));
+    parts.push(await readSegmentFile(segmentFile(repo, seg.id, type, compress)));
   }
   openHash.update(footer);
   openSize += footer.length;
