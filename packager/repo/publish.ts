@@ -216,14 +216,14 @@ export function packageHref(p: Pick<RepoPackage, 'name' | 'version' | 'release' 
 
 // Reading many packages (an index) is CPU-bound: header decoding, hashes, XML, compression. The
 // packages are read in blocks of BLOCK_SIZE, each rendered into its three chunks and compressed
-// (store.ts Block); with more than one core and enough packages, on worker threads, each taking a
-// contiguous run of blocks. Blocks have a fixed size whatever the number of cores, so the bytes of
-// the metadata depend on the packages only. Workers run only from the compiled module (a worker
-// cannot load the TypeScript source).
+// (store.ts Block); with 4 cores or more and enough packages, on worker threads, each taking a
+// contiguous run of blocks (RepoOptions.threads). Blocks have a fixed size whatever the number of
+// threads, so the bytes of the metadata depend on the packages only. Workers run only from the
+// compiled module (a worker cannot load the TypeScript source).
 const BLOCK_SIZE = 256;
 // On 2 cores, workers lose: each starts with cold code (the first thousand packages read at half
-// the speed of the next) and the two cores shared with the compressing threads gave them a 1.3x
-// speed-up only; an index of 5,000 packages took 1.25x the time and 1.4x the CPU of one thread.
+// the speed of the next) and two busy threads got a 1.3x speed-up only from the two cores; an
+// index of 5,000 packages took 1.32x the time and 1.58x the CPU of one thread.
 const WORKER_MIN_CORES = 4;
 
 interface ReadItem {
