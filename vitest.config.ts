@@ -6,8 +6,5 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
-    // CI only: a failure seen once under heavy load (publish.test.ts, "adds packages one at a
-    // time...") and not reproduced since; a retry keeps it from blocking, the report still shows it
-    retry: process.env.CI ? 1 : 0,
   },
 });

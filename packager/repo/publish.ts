@@ -22,7 +22,7 @@
  *    only files no repomd.xml names (removed later) and a state that the next run completes.
  */
 import { createHash, hash } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -59,7 +59,7 @@ import {
 } from './store.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
-import { fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
+import { copyTimes, fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { prepareUndo, type Undo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
@@ -529,8 +529,7 @@ async function copyIn(s: Session, from: string, href: string): Promise<void> {
       await fh.close();
     }
     // keep the source's mtime: the record's file time, as `cp -p`
-    const st = await stat(from);
-    await utimes(tmp, st.atime, st.mtime);
+    await copyTimes(await stat(from), tmp);
     if (!(await stat(to).then(() => true, () => false))) s.undo.creating(to);
     await rename(tmp, to);
   } catch (e) {

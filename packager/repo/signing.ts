@@ -33,7 +33,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -43,7 +43,7 @@ import type { SigningKey } from '../sign/openpgp.js';
 import { signDetached } from '../sign/openpgp.js';
 import { signRpm } from '../sign/rpm.js';
 import { packageSignatures } from '../sign/signatures.js';
-import { fsyncDir, writeDurable, writeTemp } from '../util/fs.js';
+import { copyTimes, fsyncDir, writeDurable, writeTemp } from '../util/fs.js';
 
 export const REPOMD_ASC = 'repomd.xml.asc';
 export const REPOMD_KEY = 'repomd.xml.key';
@@ -109,8 +109,7 @@ export async function stageSigned(rpms: readonly string[], key: SigningKey, log?
       await signRpm(copy, key);
       try {
         // after signing, which rewrites the copy: the record's file time is the original's
-        const st = await stat(original);
-        await utimes(copy, st.atime, st.mtime);
+        await copyTimes(await stat(original), copy);
       } catch (e) {
         throw ioError('copy', original, e);
       }

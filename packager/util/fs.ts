@@ -3,7 +3,7 @@
  * the call returns. Used wherever kpkg replaces a file that readers may be looking at.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ioError } from '../errors.js';
 
@@ -158,4 +158,13 @@ export async function settled<T>(tasks: readonly Promise<T>[]): Promise<T[]> {
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * Gives `path` the access and modification times of `from`, as `cp -p`. From the times in
+ * milliseconds: Stats' Date fields are rounded to the millisecond, which can carry a time of
+ * N.9996 s into the next second (the file time a repository record shows, in whole seconds).
+ */
+export async function copyTimes(from: { atimeMs: number; mtimeMs: number }, path: string): Promise<void> {
+  await utimes(path, from.atimeMs / 1000, from.mtimeMs / 1000);
 }

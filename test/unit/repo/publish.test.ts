@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -137,6 +137,23 @@ describe('kpkg publish', () => {
       expect(state.metadata.find((x) => x.type === type)!.openChecksum).toBe(createHash('sha256').update(open, 'utf8').digest('hex'));
     }
     expect(readFileSync(join(repo, 'repodata', 'repomd.xml'), 'utf8')).toBe(renderRepomd(state.metadata, state.revision));
+  });
+
+  it('keeps the file time of a package whose mtime is a hair before a whole second (N.9996 s)', async () => {
+    // Stats' Date fields round to the millisecond: a copy given them moved to the next second, so
+    // the published record and a later `kpkg repo index` disagreed on the file time
+    const dir = fresh('in');
+    const repo = fresh('repo');
+    const p = await pkg(dir, 'late', '1');
+    utimesSync(p, 1_700_000_000.9996, 1_700_000_000.9996);
+    await publish([p], repo, quiet);
+    const copy = join(repo, 'Packages', 'l', 'late-1-1.noarch.rpm');
+    expect(Math.floor(statSync(copy).mtimeMs / 1000)).toBe(1_700_000_000);
+    const primary = async () => gunzipSync(readFileSync(join(repo, (await loadState(repo))!.metadata.find((m) => m.type === 'primary')!.href))).toString('utf8');
+    const published = await primary();
+    expect(published).toContain('<time file="1700000000"');
+    await indexRepository(repo, quiet);
+    expect(await primary()).toBe(published);
   });
 
   it('keeps unlisted metadata files for the grace period, then removes them', async () => {
