@@ -136,22 +136,9 @@ export class Header {
     }
   }
 
-  /** The first value of numbers(tag), without making the array. */
+  /** The first value of numbers(tag). */
   number(tag: number): number | undefined {
-    const e = this.get(tag);
-    switch (e?.type) {
-      case TagType.CHAR:
-      case TagType.INT8:
-      case TagType.INT16:
-      case TagType.INT32:
-        return (e.value as number[])[0];
-      case TagType.INT64:
-        return Number((e.value as bigint[])[0]);
-      case TagType.BIN:
-        return (e.value as Buffer)[0];
-      default:
-        return undefined;
-    }
+    return this.numbers(tag)[0];
   }
 
   /** How many values the entry holds (without decoding them), 0 when absent. */
