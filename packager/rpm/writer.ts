@@ -6,7 +6,7 @@
  * Policy lives here (which tags a package gets); the byte formats live in header.ts, lead.ts and
  * cpio.ts.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
@@ -397,6 +397,8 @@ interface PayloadOut {
   used: number;
   /** Appends a chunk (copied unless it fills blocks by itself: the caller must not change it). */
   push(chunk: Buffer): Promise<void>;
+  /** Copies a small chunk in when it fits without a flush (true), else does nothing (false). */
+  append(chunk: Buffer): boolean;
   /** Hands the current block to the compressor. */
   flush(): Promise<void>;
 }
@@ -586,11 +588,17 @@ async function writePayload(records: FileRecord[], spoolPath: string, compressio
   const out: PayloadOut = {
     block: Buffer.allocUnsafe(PAYLOAD_BLOCK),
     used: 0,
-    async push(chunk) {
-      if (chunk.length > out.block.length - out.used) await out.flush();
-      if (chunk.length >= PAYLOAD_BLOCK) return writeBlock(chunk);
+    append(chunk) {
+      if (chunk.length > out.block.length - out.used) return false;
       chunk.copy(out.block, out.used);
       out.used += chunk.length;
+      return true;
+    },
+    async push(chunk) {
+      if (out.append(chunk)) return;
+      await out.flush();
+      if (chunk.length >= PAYLOAD_BLOCK) return writeBlock(chunk);
+      out.append(chunk);
     },
     async flush() {
       if (out.used === 0) return;
@@ -622,14 +630,15 @@ async function writePayload(records: FileRecord[], spoolPath: string, compressio
             rdevMajor: 0,
             rdevMinor: 0,
           });
-      await out.push(head);
+      // headers and paddings: thousands of small chunks, copied in without a promise each
+      if (!out.append(head)) await out.push(head);
       if (r.file.kind === 'file') {
         r.digest = await streamBody(r, out);
       } else if (r.file.kind === 'symlink') {
         await out.push(Buffer.from(r.linkTo, 'utf8'));
       }
       const padding = pad4(body);
-      if (padding) await out.push(ZEROS.subarray(0, padding));
+      if (padding && !out.append(ZEROS.subarray(0, padding))) await out.push(ZEROS.subarray(0, padding));
     }
     await out.push(encodeTrailer());
     await out.flush();
@@ -643,13 +652,11 @@ async function writePayload(records: FileRecord[], spoolPath: string, compressio
 
 /** Copies one regular file into the archive and returns its SHA-256. */
 async function streamBody(r: FileRecord, out: PayloadOut): Promise<string> {
-  const hash: Hash = createHash('sha256');
   const { file } = r;
   if (file.content !== undefined) {
     const data = typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content;
-    hash.update(data);
     await out.push(data);
-    return hash.digest('hex');
+    return hashOnce('sha256', data, 'hex');
   }
   const source = file.source as string;
   let fd: number;
@@ -662,6 +669,23 @@ async function streamBody(r: FileRecord, out: PayloadOut): Promise<string> {
     if (fstatSync(fd).size !== r.size) {
       throw new KpkgError('IO', `file ${source} changed size while it was being packaged`);
     }
+    if (r.size > 0 && r.size <= out.block.length - out.used) {
+      // most files: the whole body read into the block, hashed in one call
+      const at = out.used;
+      for (let done = 0; done < r.size; ) {
+        let n: number;
+        try {
+          n = readSync(fd, out.block, at + done, r.size - done, null);
+        } catch (e) {
+          throw ioError('read', source, e);
+        }
+        if (n === 0) throw new KpkgError('IO', `file ${source} shrank while it was being packaged`);
+        done += n;
+      }
+      out.used += r.size;
+      return hashOnce('sha256', out.block.subarray(at, at + r.size), 'hex');
+    }
+    const hash: Hash = createHash('sha256');
     let remaining = r.size;
     while (remaining > 0) {
       // Small bodies are read into the free end of the block (handed on when full); big ones,
@@ -684,10 +708,10 @@ async function streamBody(r: FileRecord, out: PayloadOut): Promise<string> {
       else out.used += n;
       remaining -= n;
     }
+    return hash.digest('hex');
   } finally {
     closeSync(fd);
   }
-  return hash.digest('hex');
 }
 
 // ---------------------------------------------------------------------------------------------
