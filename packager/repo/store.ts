@@ -167,8 +167,8 @@ function newSegmentId(): string {
 
 /**
  * Some packages' chunks, ready to become (part of) a segment: per type the uncompressed XML and
- * the same compressed as one member. Made where the packages are read (worker threads), so that
- * rendering and compressing are spread over the cores; a segment is blocks concatenated.
+ * the same compressed as one member. Made as the packages are read (on worker threads when there
+ * are several, publish.ts), compressed on the thread pool; a segment is blocks concatenated.
  */
 export interface Block {
   compress: MetadataCompression;
