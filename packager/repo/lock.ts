@@ -10,15 +10,15 @@
  *    the pid is alive but is another process (its start time in /proc differs: pid reuse);
  *  - the owner ran on another host and the file has not been touched for `staleMs` (the holder
  *    touches it every `staleMs / 4`).
- * Breaking renames the file to a unique name, then checks that what it moved is the stale lock it
- * read (same token); if another waiter broke it first and a live publisher has taken the lock
- * since, it puts that lock back (link, which never overwrites). The holder also checks its token
- * before committing (`assertHeld`), so a lock lost to a mistaken breaker fails the run instead of
- * letting two publishers write.
+ * Breaking is done by one waiter at a time, under a guard file: it reads the lock again and
+ * removes it only if it is still the stale lock it judged (breakLock). (Renaming the lock aside
+ * and putting back a live one taken meanwhile left a moment with no lock file, in which a third
+ * waiter could take it: two holders.) The holder also checks its token before committing
+ * (`assertHeld`), so a lock lost anyway fails the run instead of letting two publishers write.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KpkgError, ioError } from '../errors.js';
 
@@ -214,28 +214,30 @@ async function tryCreate(path: string, owner: LockOwner): Promise<boolean> {
   return true;
 }
 
-/** Removes the lock file whose content was `seen`, and only that one (see the top of the file). */
+/** A breaker's guard older than this was left by a breaker that died (breaking takes milliseconds). */
+const GUARD_STALE_MS = 10_000;
+
+/**
+ * Removes the lock file whose content was `seen`, and only that one (see the top of the file):
+ * under a guard file (`<lock>.break`, O_EXCL) so that one waiter breaks at a time, it reads the
+ * lock again and removes it only if it is still what was judged stale. Nobody can replace a lock
+ * file meanwhile: publishers only create one where none is, and breakers take turns.
+ */
 async function breakLock(path: string, seen: string): Promise<void> {
-  const aside = `${path}.broken-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const guard = `${path}.break`;
   try {
-    await rename(path, aside);
+    await (await open(guard, 'wx', 0o644)).close();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else broke or released it
-    throw ioError('break the stale lock', path, e);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('break the stale lock', path, e);
+    // another waiter is breaking it; a guard left by a breaker that died is removed
+    const st = await stat(guard).catch(() => undefined);
+    if (st !== undefined && Date.now() - st.mtimeMs > GUARD_STALE_MS) await unlink(guard).catch(() => undefined);
+    return;
   }
-  let moved = '';
   try {
-    moved = await readFile(aside, 'utf8');
-  } catch {
-    // vanished: nothing to restore
+    const now = await readFile(path, 'utf8').catch(() => undefined);
+    if (now === seen) await unlink(path).catch(() => undefined);
+  } finally {
+    await unlink(guard).catch(() => undefined);
   }
-  if (moved !== seen) {
-    // a live lock taken after the stale one was broken by another waiter: give it back
-    try {
-      await link(aside, path);
-    } catch {
-      // a third process holds `path` now: the owner of `aside` will fail its assertHeld()
-    }
-  }
-  await unlink(aside).catch(() => undefined);
 }
