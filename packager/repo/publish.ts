@@ -32,7 +32,7 @@ import { KpkgError, ioError, type ErrorCode } from '../errors.js';
 import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
 import { compareEVR } from '../rpm/version.js';
 import { acquireLock, type Lock } from './lock.js';
-import { CHUNKERS, METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
+import { CHUNKERS, compareHref, METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
 import { packageRecord } from './record.js';
 import {
   compact,
@@ -654,7 +654,7 @@ async function sameContent(repo: string, content: string, published: StoredPacka
 // ---------------------------------------------------------------------------------------------
 // index
 
-/** Every `.rpm` under `repo` (relative paths, `/`-separated, sorted) but kpkg's and repodata's own, and `skip`. */
+/** Every `.rpm` under `repo` (relative paths, `/`-separated, in createrepo_c's order) but kpkg's and repodata's own, and `skip`. */
 async function findPackages(repo: string, skip: ReadonlySet<string>): Promise<string[]> {
   const out: string[] = [];
   // rel: the directory relative to the repository, '' or ending in '/'
@@ -677,7 +677,8 @@ async function findPackages(repo: string, skip: ReadonlySet<string>): Promise<st
     }
   };
   await walk(repo, '');
-  return out.sort();
+  // createrepo_c's order (by file name, then location), so that an index lists what it would
+  return out.map((href) => ({ href })).sort(compareHref).map((p) => p.href);
 }
 
 async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {

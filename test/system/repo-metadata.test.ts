@@ -4,7 +4,7 @@
 // other, and the repomd entries that do not depend on compression. Then dnf reads a repository
 // whose repodata is ours: repoquery lists every package, install works into an empty root.
 import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ import {
 import { readRpm } from '../../packager/rpm/reader.js';
 import { packageFileName, writeRpm, type PackageSpec } from '../../packager/rpm/writer.js';
 import { diffXml, parseXml, type XmlElement } from '../unit/repo/xml-parse.js';
+import { KPKG } from './helpers/components.js';
 import { InstallRoot, YumRepo } from './helpers/dnf.js';
 import { describeWithTools, runBufferOk, runOk, tmpDir } from './tools.js';
 
@@ -264,6 +265,24 @@ describeWithTools(['createrepo_c', 'dnf', 'rpmbuild', 'zstd'], 'repository metad
       expect(diffs).toEqual([]);
     });
   }
+
+  it('kpkg repo index of the same packages in Packages/<letter>/ and at the top: the open XML of createrepo_c', () => {
+    const tree = tmpDir('repo-md-index');
+    const crTree = tmpDir('repo-md-index-createrepo');
+    ours.forEach((r, i) => {
+      // half in the Fedora layout, half at the top, so that the order by file name matters
+      const rel = i % 2 === 0 ? join('Packages', r.href.charAt(0), r.href) : r.href;
+      mkdirSync(join(tree, rel, '..'), { recursive: true });
+      copyFileSync(join(repo, r.href), join(tree, rel));
+    });
+    runOk('createrepo_c', ['--quiet', '--no-database', '--outputdir', crTree, tree]);
+    runOk(process.execPath, [KPKG, 'repo', 'index', '-q', tree]);
+    const cr = readRepomd(join(crTree, 'repodata'));
+    const mine = readRepomd(join(tree, 'repodata'));
+    for (const type of ['primary', 'filelists', 'other']) {
+      expect(child(mine.data.get(type)!, 'open-checksum').text, type).toBe(child(cr.data.get(type)!, 'open-checksum').text);
+    }
+  });
 
   it('repomd: the same data types, open checksums and open sizes as createrepo_c', () => {
     const cr = readRepomd(join(crOut, 'repodata'));
