@@ -32,7 +32,7 @@ import { KpkgError, ioError, type ErrorCode } from '../errors.js';
 import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
 import { compareEVR } from '../rpm/version.js';
 import { acquireLock, type Lock } from './lock.js';
-import { CHUNKERS, compareHref, METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
+import { CHUNKERS, METADATA_TYPES, renderRepomd, sortByHref, type MetadataCompression } from './metadata.js';
 import { packageRecord } from './record.js';
 import {
   compact,
@@ -678,7 +678,7 @@ async function findPackages(repo: string, skip: ReadonlySet<string>): Promise<st
   };
   await walk(repo, '');
   // createrepo_c's order (by file name, then location), so that an index lists what it would
-  return out.map((href) => ({ href })).sort(compareHref).map((p) => p.href);
+  return sortByHref(out.map((href) => ({ href }))).map((p) => p.href);
 }
 
 async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
