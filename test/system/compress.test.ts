@@ -3,8 +3,6 @@
 // the payloads rpmbuild itself writes, compared with rpm2cpio's output.
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, type Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { expect, it } from 'vitest';
 import { KpkgError } from '../../packager/errors.js';
 import {
@@ -16,6 +14,7 @@ import {
   FRAME_SIZE,
   type PayloadCompression,
 } from '../../packager/rpm/compress.js';
+import { through } from '../helpers/streams.js';
 import { describeWithTools, runBufferOk, runOk, tmpDir } from './tools.js';
 
 /** Text and noise, like a tree of source files: deterministic. */
@@ -38,22 +37,6 @@ function sample(size: number, seed: number): Buffer {
   return out;
 }
 
-async function through(stream: Transform, data: Buffer, chunkSize = 65_536): Promise<Buffer> {
-  const out: Buffer[] = [];
-  await pipeline(
-    Readable.from((function* () {
-      for (let off = 0; off < data.length; off += chunkSize) yield data.subarray(off, off + chunkSize);
-    })()),
-    stream,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        out.push(chunk);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(out);
-}
 
 /** The tool's output for `input` on stdin. */
 function tool(cmd: string, args: string[], input: Buffer): Buffer {

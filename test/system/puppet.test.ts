@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Component, ConfigKey, ConfigValue } from '../../packager/descriptor/types.js';
 import { eppText, hieraValue, puppetString, puppetValue } from '../../packager/puppet/escape.js';
 import { renderPuppetModule } from '../../packager/puppet/module.js';
+import { sampleComponent } from '../helpers/component.js';
 import { describeWithTools, run, type RunResult, tmpDir } from './tools.js';
 
 const HOSTILE = {
@@ -43,33 +44,13 @@ const KEYS: Record<string, ConfigKey> = {
 };
 
 function component(overrides: Partial<Component> = {}): Component {
-  const name = overrides.name ?? 'shop-front';
-  return {
-    dir: `/src/${name}`,
-    name,
-    type: 'webapp',
+  return sampleComponent({
     version: '1.4.0-rc.2',
     summary: "The shop's front <%= x %> ${y}",
     description: 'Serves the shop.\n%{facts.os.family} `x` #',
-    license: 'Apache-2.0',
-    prefix: `/opt/kelkoo/${name}`,
-    module: name.replace(/-/g, '_'),
-    user: name,
-    group: name,
-    configDir: `/etc/kelkoo/${name}`,
-    logDir: `/var/log/kelkoo/${name}`,
-    files: [],
-    requires: {},
-    recommends: {},
-    conflicts: {},
-    obsoletes: {},
-    provides: {},
-    cron: [],
     configKeys: KEYS,
-    service: true,
-    hasBuildScript: false,
     ...overrides,
-  };
+  });
 }
 
 function defaults(keys: Record<string, ConfigKey>): Record<string, ConfigValue> {

@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { slices, through } from '../helpers/streams.js';
 import { FormatError, KpkgError } from '../../packager/errors.js';
 import {
   type Compression,
@@ -52,25 +53,6 @@ function sampleData(size: number, seed = 1): Buffer {
   return out;
 }
 
-function* slices(data: Buffer, size: number): Generator<Buffer> {
-  for (let off = 0; off < data.length; off += size) yield data.subarray(off, off + size);
-}
-
-/** Runs `data` through `stream` in writes of `chunkSize` bytes and returns the output. */
-async function through(stream: Transform, data: Buffer, chunkSize = 64 * 1024): Promise<Buffer> {
-  const out: Buffer[] = [];
-  await pipeline(
-    Readable.from(slices(data, chunkSize)),
-    stream,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        out.push(chunk);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(out);
-}
 
 /** Settles with the error the stream ends with (or undefined), failing the test on a hang. */
 async function outcome(stream: Transform, data: Buffer, chunkSize?: number): Promise<unknown> {

@@ -10,32 +10,13 @@ import { unHieraText } from '../../../packager/puppet/escape.js';
 import { MODULE_PARAMETERS } from '../../../packager/descriptor/names.js';
 import { renderPuppetModule, TEMPLATE_HELPERS, type ModuleFile } from '../../../packager/puppet/module.js';
 import { templatesDir } from '../../../packager/util/paths.js';
+import { sampleComponent } from '../../helpers/component.js';
 
 const HOSTILE = "it's ${x} %{facts.os.family} $(id)";
 
 function component(overrides: Partial<Component> = {}): Component {
-  const name = overrides.name ?? 'shop-front';
-  return {
+  return sampleComponent({
     dir: '/src/shop-front',
-    name,
-    type: 'webapp',
-    version: '1.4.0',
-    summary: 'The shop front',
-    description: 'Serves the shop.',
-    license: 'Apache-2.0',
-    prefix: `/opt/kelkoo/${name}`,
-    module: name.replace(/-/g, '_'),
-    user: name,
-    group: name,
-    configDir: `/etc/kelkoo/${name}`,
-    logDir: `/var/log/kelkoo/${name}`,
-    files: [],
-    requires: {},
-    recommends: {},
-    conflicts: {},
-    obsoletes: {},
-    provides: {},
-    cron: [],
     configKeys: {
       listen_port: { type: 'Integer', default: 8080, description: 'The port it listens on.' },
       greeting: { type: 'String', default: HOSTILE, description: "Shown on the home page: it's ${x} %{y} <%= z %>\nsecond line" },
@@ -47,10 +28,8 @@ function component(overrides: Partial<Component> = {}): Component {
       required_key: { type: 'String' },
       db_password: { type: 'String', secret: true, default: 'pw %{x}' },
     },
-    service: true,
-    hasBuildScript: false,
     ...overrides,
-  };
+  });
 }
 
 function file(files: ModuleFile[], path: string): string {
