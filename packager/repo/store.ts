@@ -440,31 +440,13 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
   openSize += footer.length;
   parts.push(await compressMember(compress, footer));
   const data = Buffer.concat(parts);
-  const size = data.length;
-  const tmp = join(repodata, `.${type}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o644);
-    try {
-      await writeAll(fh, data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('write', tmp, e);
-  }
   const checksum = hash('sha256', data, 'hex');
   const name = `${checksum}-${type}.xml${SUFFIX[compress]}`;
   const final = join(repodata, name);
-  try {
-    await rename(tmp, final);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('rename', final, e);
-  }
+  // the caller syncs repodata/ once for the three files
+  await writeDurable(final, data, { syncDir: false });
   const timestamp = Math.floor((await stat(final)).mtimeMs / 1000);
-  return { type, href: `repodata/${name}`, checksum, openChecksum: openHash.digest('hex'), size, openSize, timestamp };
+  return { type, href: `repodata/${name}`, checksum, openChecksum: openHash.digest('hex'), size: data.length, openSize, timestamp };
 }
 
 // ---------------------------------------------------------------------------------------------
