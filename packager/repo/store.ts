@@ -31,7 +31,7 @@ import { KpkgError, ioError } from '../errors.js';
 import { createCompressor, resolveLevel } from '../rpm/compress.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
+import { METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
 
@@ -226,18 +226,6 @@ export class BlockBuilder {
     for (const type of METADATA_TYPES) texts[type] = this.bufs[type].subarray(0, this.lengths[type]);
     return blockOf(compress, this.pkgids, texts, this.ends);
   }
-}
-
-/** The block of `records`, their chunks rendered by xml.ts unless given. */
-export async function makeBlock(
-  compress: MetadataCompression,
-  records: readonly RepoPackage[],
-  /** The records' chunks when already rendered. */
-  rendered?: readonly (Readonly<Record<MetadataType, string>> | undefined)[],
-): Promise<Block> {
-  const builder = new BlockBuilder();
-  records.forEach((rec, i) => builder.add(rec.pkgid, rendered?.[i] ?? { primary: CHUNKERS.primary(rec), filelists: CHUNKERS.filelists(rec), other: CHUNKERS.other(rec) }));
-  return builder.finish(compress);
 }
 
 /** The packages of `block` at `indices` (ascending), in a new block (recompressed). */

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { metadataFooter, metadataHeader, METADATA_TYPES } from '../../../packager/repo/metadata.js';
-import { compact, compressMember, filterSegment, makeBlock, mergeSegments, readSegmentEntries, segmentsDir, writeMetadataFromSegments, writeSegment, type SegmentRef } from '../../../packager/repo/store.js';
+import { BlockBuilder, compact, compressMember, filterSegment, mergeSegments, readSegmentEntries, segmentsDir, writeMetadataFromSegments, writeSegment, type SegmentRef } from '../../../packager/repo/store.js';
 import type { MetadataType, RepoPackage } from '../../../packager/repo/types.js';
 import { createDecompressor } from '../../../packager/rpm/compress.js';
 
@@ -31,7 +31,9 @@ function fake(ids: string[]): { records: RepoPackage[]; chunks: Record<MetadataT
 
 async function seg(r: string, ids: string[], compress: 'gzip' | 'zstd' = 'gzip'): Promise<SegmentRef> {
   const f = fake(ids);
-  return writeSegment(r, compress, [await makeBlock(compress, f.records, f.chunks)]);
+  const block = new BlockBuilder();
+  f.records.forEach((rec, i) => block.add(rec.pkgid, f.chunks[i]!));
+  return writeSegment(r, compress, [await block.finish(compress)]);
 }
 
 async function unzstd(data: Buffer): Promise<Buffer> {
