@@ -23,7 +23,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +59,7 @@ import {
 } from './store.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import type { SigningKey } from '../sign/openpgp.js';
-import { copyTimes, fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
+import { copyTimes, fsyncDir, readFully, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { prepareUndo, type Undo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
@@ -131,12 +131,7 @@ function readSmallFile(path: string): { data: Buffer; mtime: number } | undefine
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > WHOLE_FILE_LIMIT) return undefined;
     const data = Buffer.allocUnsafe(st.size);
-    let done = 0;
-    while (done < data.length) {
-      const n = readSync(fd, data, done, data.length - done, done);
-      if (n === 0) throw new Error(`${path}: shrank while read`);
-      done += n;
-    }
+    if (readFully(fd, data, 0, data.length, 0) < data.length) throw new Error(`${path}: shrank while read`);
     return { data, mtime: Math.floor(st.mtimeMs / 1000) };
   } finally {
     closeSync(fd);

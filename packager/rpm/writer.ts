@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { constants as zlibConstants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
 import { KpkgError, ioError } from '../errors.js';
-import { writeAll } from '../util/fs.js';
+import { readFully, writeAll } from '../util/fs.js';
 import { type Compression, createCompressor, payloadCompressorName, payloadFlags, resolveLevel } from './compress.js';
 import { encodeNewcHeader, encodeStrippedHeader, encodeTrailer, NEWC_MAX_SIZE, pad4 } from './cpio.js';
 import {
@@ -672,16 +672,13 @@ async function streamBody(r: FileRecord, out: PayloadOut): Promise<string> {
     if (r.size > 0 && r.size <= out.block.length - out.used) {
       // most files: the whole body read into the block, hashed in one call
       const at = out.used;
-      for (let done = 0; done < r.size; ) {
-        let n: number;
-        try {
-          n = readSync(fd, out.block, at + done, r.size - done, null);
-        } catch (e) {
-          throw ioError('read', source, e);
-        }
-        if (n === 0) throw new KpkgError('IO', `file ${source} shrank while it was being packaged`);
-        done += n;
+      let n: number;
+      try {
+        n = readFully(fd, out.block, at, r.size, null);
+      } catch (e) {
+        throw ioError('read', source, e);
       }
+      if (n < r.size) throw new KpkgError('IO', `file ${source} shrank while it was being packaged`);
       out.used += r.size;
       return hashOnce('sha256', out.block.subarray(at, at + r.size), 'hex');
     }

@@ -3,6 +3,7 @@
  * the call returns. Used wherever kpkg replaces a file that readers may be looking at.
  */
 import { randomBytes } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { link, open, rename, rm, rmdir, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ioError } from '../errors.js';
@@ -167,4 +168,18 @@ export async function settled<T>(tasks: readonly Promise<T>[]): Promise<T[]> {
  */
 export async function copyTimes(from: { atimeMs: number; mtimeMs: number }, path: string): Promise<void> {
   await utimes(path, from.atimeMs / 1000, from.mtimeMs / 1000);
+}
+
+/**
+ * Reads `length` bytes of `fd` into `buf` at `offset`, from `position` (null: the file's own
+ * position), in as many reads as it takes; fewer only at the end of the file. Returns the count.
+ */
+export function readFully(fd: number, buf: Buffer, offset: number, length: number, position: number | null): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, offset + done, length - done, position === null ? null : position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }
