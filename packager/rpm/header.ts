@@ -44,7 +44,6 @@ export class Header {
   private decoded: (HeaderEntry | undefined)[] = [];
   private sorted = true;
   private store = NO_STORE;
-  private storeEnd = 0;
 
   /** The slot holding `tag`, or -1. */
   private find(tag: number): number {
@@ -68,7 +67,7 @@ export class Header {
   private decodeSlot(i: number): HeaderEntry {
     const s = this.slots;
     const type = s[i * 4 + 1] as TagType;
-    return (this.decoded[i] ??= { tag: s[i * 4] as number, type, value: decodeValue(this.store, s[i * 4 + 2] as number, this.storeEnd, type, s[i * 4 + 3] as number) as TagValue });
+    return (this.decoded[i] ??= { tag: s[i * 4] as number, type, value: decodeValue(this.store, s[i * 4 + 2] as number, type, s[i * 4 + 3] as number) });
   }
 
   set(tag: number, type: TagType, value: TagValue): this {
@@ -204,7 +203,6 @@ export class Header {
     const header = new Header();
     header.slots = new Uint32Array(il * 4);
     header.store = buf;
-    header.storeEnd = end;
     let regionTag: number | undefined;
     let usedBytes = 0; // data store bytes the entries so far take (the region trailer aside)
     for (let i = 0; i < il; i++) {
@@ -392,52 +390,41 @@ function storeSpan(buf: Buffer, pos: number, end: number, type: TagType, count: 
   return p - pos;
 }
 
-/** The value of an entry, or undefined when it runs past `end`. */
-function decodeValue(buf: Buffer, pos: number, end: number, type: TagType, count: number): TagValue | undefined {
-  const fits = (size: number) => pos + count * size <= end;
+/** The value of a stored entry; decode checked that it lies in the data store (storeSpan). */
+function decodeValue(buf: Buffer, pos: number, type: TagType, count: number): TagValue {
   switch (type) {
     case TagType.CHAR:
     case TagType.INT8:
-      if (!fits(1)) return undefined;
       return [...buf.subarray(pos, pos + count)];
     case TagType.BIN:
-      if (!fits(1)) return undefined;
       return Buffer.from(buf.subarray(pos, pos + count));
     case TagType.INT16: {
-      if (!fits(2)) return undefined;
       const out: number[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = buf.readUInt16BE(pos + i * 2);
       return out;
     }
     case TagType.INT32: {
-      if (!fits(4)) return undefined;
       const out: number[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = buf.readUInt32BE(pos + i * 4);
       return out;
     }
     case TagType.INT64: {
-      if (!fits(8)) return undefined;
       const out: bigint[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = buf.readBigUInt64BE(pos + i * 8);
       return out;
     }
-    case TagType.STRING: {
-      const nul = buf.indexOf(0, pos);
-      return nul < 0 || nul >= end ? undefined : buf.toString('utf8', pos, nul);
-    }
-    case TagType.STRING_ARRAY:
-    case TagType.I18NSTRING: {
+    case TagType.STRING:
+      return buf.toString('utf8', pos, buf.indexOf(0, pos));
+    default: {
+      // STRING_ARRAY, I18NSTRING (decode accepts types 1-9 only)
       const out: string[] = [];
       let p = pos;
       for (let i = 0; i < count; i++) {
         const nul = buf.indexOf(0, p);
-        if (nul < 0 || nul >= end) return undefined;
         out.push(buf.toString('utf8', p, nul));
         p = nul + 1;
       }
       return out;
     }
-    default:
-      return undefined;
   }
 }
