@@ -9,11 +9,12 @@
 //     (repodata/ and .kpkg/ removed before each run);
 //   - one more package into that repository: `kpkg publish one.rpm --repo DIR` vs copying it in
 //     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round.
-// Every timed command is a fresh process timed from spawn to exit; medians over the rounds.
+// Every timed command is a fresh process timed from spawn to exit; medians over the rounds. kpkg
+// is run as users run it: its program (dist/bin/kpkg.js, executable, with its launcher line).
 // The packages (small, a few files, dependencies and a changelog, written by our writer) are made
 // once and cached under bench/.work/repo-packages/.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,7 +40,11 @@ const die = (m) => {
   process.stderr.write(`bench/repo: ${m}\n`);
   process.exit(1);
 };
-if (!existsSync(KPKG)) die(`${KPKG} is missing: run npm run build first`);
+try {
+  accessSync(KPKG, constants.X_OK);
+} catch {
+  die(`${KPKG} is missing or not executable: run npm run build first`);
+}
 if (spawnSync('createrepo_c', ['--version']).status !== 0) die('createrepo_c is not on PATH');
 
 const name = (i) => `bench-pkg-${String(i).padStart(5, '0')}`;
@@ -120,7 +125,7 @@ for (const n of SIZES) {
     rmSync(join(kdir, 'repodata'), { recursive: true, force: true });
     rmSync(join(kdir, '.kpkg'), { recursive: true, force: true });
     rmSync(join(cdir, 'repodata'), { recursive: true, force: true });
-    const k = timed(process.execPath, [KPKG, 'repo', 'index', '-q', kdir]);
+    const k = timed(KPKG, ['repo', 'index', '-q', kdir]);
     const c = timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cdir]);
     if (r > 0) {
       // round 0 warms the page cache
@@ -133,7 +138,7 @@ for (const n of SIZES) {
   const cAdd = [];
   for (let r = 0; r <= REPS; r++) {
     const extra = fileOf(n + r);
-    const k = timed(process.execPath, [KPKG, 'publish', '-q', '--repo', kdir, join(PKGS, extra)]);
+    const k = timed(KPKG, ['publish', '-q', '--repo', kdir, join(PKGS, extra)]);
     copyFileSync(join(PKGS, extra), join(cdir, extra));
     const c = timed('createrepo_c', ['--quiet', '--update', '--no-database', '--workers', '2', cdir]);
     if (r > 0) {
@@ -141,7 +146,7 @@ for (const n of SIZES) {
       cAdd.push(c);
     }
   }
-  const check = spawnSync(process.execPath, [KPKG, 'repo', 'check', kdir], { encoding: 'utf8' });
+  const check = spawnSync(KPKG, ['repo', 'check', kdir], { encoding: 'utf8' });
   if (check.status !== 0) die(`kpkg repo check ${kdir} failed: ${check.stdout}${check.stderr}`);
   const row = { n, kIndex: median(kIndex), cIndex: median(cIndex), kAdd: median(kAdd), cAdd: median(cAdd) };
   results.push(row);
