@@ -195,24 +195,38 @@ export function renderRepomd(entries: readonly MetadataFileInfo[], revision: num
  * location, each compared as bytes (strcmp). Sort records with it to get createrepo_c's files.
  */
 export function compareHref(a: { href: string }, b: { href: string }): number {
-  return compareKeys(hrefKey(a.href), hrefKey(b.href));
+  return compareUtf8(baseName(a.href), baseName(b.href)) || compareUtf8(a.href, b.href);
 }
 
 /** `items` sorted with compareHref, each key made once (a sort compares each item ~log2(n) times). */
 export function sortByHref<T extends { href: string }>(items: readonly T[]): T[] {
   return items
-    .map((item) => ({ item, key: hrefKey(item.href) }))
-    .sort((a, b) => compareKeys(a.key, b.key))
+    .map((item) => ({ item, name: baseName(item.href) }))
+    .sort((a, b) => compareUtf8(a.name, b.name) || compareUtf8(a.item.href, b.item.href))
     .map((k) => k.item);
 }
 
-function hrefKey(href: string): [Buffer, Buffer] {
-  return [Buffer.from(href.slice(href.lastIndexOf('/') + 1)), Buffer.from(href)];
+const baseName = (href: string): string => href.slice(href.lastIndexOf('/') + 1);
+
+/**
+ * Orders strings as their UTF-8 bytes do, that is by code point. JavaScript's `<` compares UTF-16
+ * units, which differs only where a surrogate (U+D800-DFFF, half of a code point above U+FFFF)
+ * meets a unit from U+E000-FFFF: there the surrogate's code point is the greater.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  if (x >= 0xd800 && y >= 0xd800) return rankHigh(x) - rankHigh(y);
+  return x - y;
 }
 
-function compareKeys(a: [Buffer, Buffer], b: [Buffer, Buffer]): number {
-  return Buffer.compare(a[0], b[0]) || Buffer.compare(a[1], b[1]);
-}
+/** Units from U+D800 up, ranked in code point order: E000-FFFF first, then the surrogates. */
+const rankHigh = (unit: number): number => (unit >= 0xe000 ? unit - 0x800 : unit + 0x2000);
 
 export interface WriteMetadataOptions extends WriteMetadataFileOptions {
   revision?: number | string;

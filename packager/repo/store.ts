@@ -256,15 +256,16 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
     });
     for (const type of METADATA_TYPES) shift[type] += b.texts[type].length;
   }
-  await settled(
-    METADATA_TYPES.map(async (type) => {
+  // the seven files at once: none is used before the state names the segment
+  await settled([
+    ...METADATA_TYPES.map(async (type) => {
       const text = Buffer.concat(blocks.map((b) => b.texts[type]));
       // no block (an empty repository) or another compression: compressed here
       const packed = blocks.length > 0 && blocks.every((b) => b.compress === compress) ? Buffer.concat(blocks.map((b) => b.packed[type])) : await compressMember(compress, text);
       await settled([writeSegmentFile(segmentFile(repo, id, type), text), writeSegmentFile(segmentFile(repo, id, type, compress), packed)]);
     }),
-  );
-  await writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false });
+    writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false }),
+  ]);
   await fsyncDir(segmentsDir(repo));
   return { id, count: entries.length, compress };
 }
