@@ -198,12 +198,9 @@ export function compareHref(a: { href: string }, b: { href: string }): number {
   return compareUtf8(baseName(a.href), baseName(b.href)) || compareUtf8(a.href, b.href);
 }
 
-/** `items` sorted with compareHref, each key made once (a sort compares each item ~log2(n) times). */
+/** `items` sorted with compareHref (a copy). */
 export function sortByHref<T extends { href: string }>(items: readonly T[]): T[] {
-  return items
-    .map((item) => ({ item, name: baseName(item.href) }))
-    .sort((a, b) => compareUtf8(a.name, b.name) || compareUtf8(a.item.href, b.item.href))
-    .map((k) => k.item);
+  return [...items].sort(compareHref);
 }
 
 const baseName = (href: string): string => href.slice(href.lastIndexOf('/') + 1);
