@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
-import { CHUNKERS, compareHref, compareUtf8, metadataFooter, metadataHeader, renderRepomd, sortByHref, writeMetadata, writeMetadataFile } from '../../../packager/repo/metadata.js';
+import { CHUNKERS, compareHref, compareUtf8, metadataFooter, metadataHeader, renderRepomd, writeMetadata, writeMetadataFile } from '../../../packager/repo/metadata.js';
 import { createDecompressor } from '../../../packager/rpm/compress.js';
 import { parseXml } from './xml-parse.js';
 import { sampleRecord } from './sample.js';
@@ -157,14 +157,13 @@ describe('writeMetadata and renderRepomd', () => {
   it('compareHref sorts as createrepo_c: file name first, then location, as bytes', () => {
     const hrefs = ['b/a-1.rpm', 'a/b-1.rpm', 'a/a-1.rpm', 'z-\u{1F600}.rpm', 'z-\uFFFD.rpm', 'A-1.rpm'];
     expect([...hrefs].map((href) => ({ href })).sort(compareHref).map((r) => r.href)).toEqual(['A-1.rpm', 'a/a-1.rpm', 'b/a-1.rpm', 'a/b-1.rpm', 'z-\uFFFD.rpm', 'z-\u{1F600}.rpm']);
-    expect(sortByHref(hrefs.map((href) => ({ href }))).map((r) => r.href)).toEqual([...hrefs].map((href) => ({ href })).sort(compareHref).map((r) => r.href));
   });
 
   it('compareUtf8 orders strings as their UTF-8 bytes, surrogate pairs and U+E000-FFFF included', () => {
     // code points from every range where UTF-16 and UTF-8 orders could part
     const points = [0x41, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xfb01, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff];
     let seed = 7;
-    const pick = () => points[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % points.length] as number;
+    const pick = () => points[(seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % points.length] as number;
     const strings = Array.from({ length: 400 }, (_, i) => String.fromCodePoint(...Array.from({ length: 1 + (i % 4) }, pick)));
     const sign = (n: number) => Math.sign(n);
     for (let i = 0; i < strings.length; i++) {
