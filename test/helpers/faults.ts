@@ -155,34 +155,21 @@ export function faultyPromises<M extends Record<string, unknown>>(real: M): M {
 export function faultyFs<M extends Record<string, unknown>>(real: M): M {
   const { open, write, writev, close } = real as unknown as Record<'open' | 'write' | 'writev' | 'close', AnyFn>;
   const later = (cb: AnyFn, e: unknown) => process.nextTick(() => cb(e));
+  // a callback call that fails (on the next tick, as fs would) when this operation is the one to fail
+  const guarded =
+    (op: string, path: unknown, fn: AnyFn) =>
+    (...args: unknown[]) => {
+      try {
+        hit(op, path);
+      } catch (e) {
+        return later(args[args.length - 1] as AnyFn, e);
+      }
+      return fn(...args);
+    };
   const streamFs = (path: unknown) => ({
-    open: (...args: unknown[]) => {
-      const cb = args[args.length - 1] as AnyFn;
-      try {
-        hit('open', path);
-      } catch (e) {
-        return later(cb, e);
-      }
-      return open(...args);
-    },
-    write: (...args: unknown[]) => {
-      const cb = args[args.length - 1] as AnyFn;
-      try {
-        hit('write', path);
-      } catch (e) {
-        return later(cb, e);
-      }
-      return write(...args);
-    },
-    writev: (...args: unknown[]) => {
-      const cb = args[args.length - 1] as AnyFn;
-      try {
-        hit('write', path);
-      } catch (e) {
-        return later(cb, e);
-      }
-      return writev(...args);
-    },
+    open: guarded('open', path, open),
+    write: guarded('write', path, write),
+    writev: guarded('write', path, writev),
     close: (fd: unknown, cb: AnyFn) =>
       close(fd, (err: unknown) => {
         if (err) return cb(err);
