@@ -10,6 +10,9 @@ import { renderPuppetModule } from '../puppet/module.js';
 /** Puppet's base module path (puppet-agent on EL: $codedir/modules). */
 export const PUPPET_MODULE_DIR = '/etc/puppetlabs/code/modules';
 
+/** The capability every deployment package provides. */
+export const DEPLOYMENT_CAPABILITY = 'kelkoo-deployment';
+
 export function deploymentName(c: Component): string {
   return `${c.name}-deploy`;
 }
@@ -42,6 +45,8 @@ export function deploymentSpec(c: Component, version: string, release: string): 
     ...(c.vendor ? { vendor: c.vendor } : {}),
     ...(c.packager ? { packager: c.packager } : {}),
     requires: [{ name: c.name, flags: RPMSENSE_EQUAL, version: `${version}-${release}` }],
+    // What Geppetto lists as a component and Punch manages: see docs/ (the deployment package).
+    provides: [{ name: DEPLOYMENT_CAPABILITY }],
     files,
   };
 }

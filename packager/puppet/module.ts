@@ -241,6 +241,63 @@ function metadata(component: Component): string {
   return `${JSON.stringify(data, null, 2)}\n`;
 }
 
+/** The module's machine-readable description of its class, read by Geppetto and Punch. */
+export const DESCRIPTION_FILE = 'kelkoo.json';
+
+/** One class parameter as `kelkoo.json` describes it. */
+export interface ParameterDescription {
+  name: string;
+  type: string;
+  /** Absent: the value must be given per server (Hiera or the classification). */
+  default?: ConfigValue;
+  secret: boolean;
+  description?: string;
+  /** A parameter of the module itself (config_dir, manage_service...), not a configuration key. */
+  builtin?: true;
+}
+
+/** The content of `kelkoo.json` (`format` 1): see docs/ and schema/deployment.schema.json. */
+export interface DeploymentDescription {
+  format: 1;
+  component: string;
+  type: Component['type'];
+  class: string;
+  version: string;
+  parameters: ParameterDescription[];
+}
+
+function describeParameters(component: Component, view: ModuleView): string {
+  const parameters: ParameterDescription[] = view.keys.map((k) => ({
+    name: k.name,
+    type: k.type,
+    ...(k.hasDefault ? { default: k.value as ConfigValue } : {}),
+    secret: k.secret,
+    ...(k.description !== undefined ? { description: k.description } : {}),
+  }));
+  const builtin = (name: string, type: string, value: ConfigValue, description: string): ParameterDescription =>
+    ({ name, type, default: value, secret: false, description, builtin: true });
+  parameters.push(
+    builtin('config_dir', 'String', component.configDir, 'The directory of config.json, managed by this class.'),
+    builtin('manage_service', 'Boolean', true, 'Whether to keep the service running and enabled (no effect without a service).'),
+    builtin('manage_user', 'Boolean', true, 'Whether to ensure the system user and group exist.'),
+  );
+  if (view.monitoring) {
+    parameters.push(
+      builtin('manage_nrpe', 'Boolean', true, 'Whether to write the NRPE command into nrpe_config_dir.'),
+      builtin('nrpe_config_dir', 'String', '/etc/nrpe.d', 'The directory NRPE reads command definitions from.'),
+    );
+  }
+  const data: DeploymentDescription = {
+    format: 1,
+    component: component.name,
+    type: component.type,
+    class: component.module,
+    version: component.version,
+    parameters,
+  };
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
 /**
  * The files of the Puppet module `kelkoo-<module>` deploying `component`, sorted by path.
  * Throws INVALID_DESCRIPTOR naming the field when a value cannot be carried (NUL, a reserved or
@@ -257,6 +314,7 @@ export function renderPuppetModule(component: Component): ModuleFile[] {
     { path: `${fnDir}/to_json.rb`, content: render('lib/puppet/functions/to_json.rb', view) },
     { path: 'metadata.json', content: metadata(component) },
     { path: 'README.md', content: render('README.md', view) },
+    { path: DESCRIPTION_FILE, content: describeParameters(component, view) },
   ];
   if (view.hasSecrets) files.push({ path: `${fnDir}/sensitive_yaml_data.rb`, content: render('lib/puppet/functions/sensitive_yaml_data.rb', view) });
   if (view.monitoring) {

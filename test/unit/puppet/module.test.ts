@@ -1,5 +1,6 @@
 // renderPuppetModule: what the class, its data, its templates and its metadata say, read back
 // without Puppet (test/system/puppet.test.ts has Puppet read them).
+import type { DeploymentDescription } from '../../../packager/puppet/module.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Handlebars from 'handlebars';
@@ -101,6 +102,7 @@ describe('renderPuppetModule', () => {
       'README.md',
       'data/common.yaml',
       'hiera.yaml',
+      'kelkoo.json',
       'lib/puppet/functions/shop_front/sensitive_yaml_data.rb',
       'lib/puppet/functions/shop_front/to_json.rb',
       'manifests/init.pp',
@@ -112,6 +114,24 @@ describe('renderPuppetModule', () => {
 
   it('is deterministic', () => {
     expect(renderPuppetModule(component())).toEqual(files);
+  });
+
+  it('describes every class parameter in kelkoo.json: keys as declared, then the module\'s own', () => {
+    const described = JSON.parse(file(files, 'kelkoo.json')) as DeploymentDescription;
+    expect(described).toMatchObject({ format: 1, component: c.name, type: c.type, class: c.module, version: c.version });
+    const keys = Object.entries(c.configKeys).map(([name, key]) => ({
+      name,
+      type: key.type,
+      ...(key.default !== undefined ? { default: key.default } : {}),
+      secret: key.secret === true,
+      ...(key.description !== undefined && key.description.trim() !== '' ? { description: key.description } : {}),
+    }));
+    expect(described.parameters.filter((p) => p.builtin !== true)).toEqual(keys);
+    // every parameter of init.pp's class is described, and nothing else
+    const block = initPp.slice(initPp.indexOf(`class ${c.module} (`), initPp.indexOf(') {'));
+    const declared = [...block.matchAll(/\$([a-z][a-z0-9_]*)(?: =.*)?,$/gm)].map((m) => m[1]).sort();
+    expect(described.parameters.map((p) => p.name).sort()).toEqual(declared);
+    expect(described.parameters.find((p) => p.name === 'config_dir')).toMatchObject({ type: 'String', default: c.configDir, builtin: true });
   });
 
   it('gives the class one typed parameter per key, with no default in the class', () => {
