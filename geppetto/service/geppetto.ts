@@ -86,8 +86,8 @@ export interface ServerPreview {
   /** The revision now (0: none) and the one publishing would make (0: the file goes away). */
   from: number;
   to: number;
-  /** Unified diff of the file, secrets masked. */
-  diff: string;
+  /** Unified diff of the file, secrets masked; left out beyond the preview's `diffs` (see previewDiff). */
+  diff?: string;
 }
 
 export interface Preview {
@@ -96,6 +96,8 @@ export interface Preview {
   servers: ServerPreview[];
   /** Entities another publish changed since this changeset first edited them: publishing is refused. */
   conflicts: { kind: string; name: string; baseVersion: number; currentVersion: number }[];
+  /** Servers listed without their diff (beyond the `diffs` asked for). */
+  diffsOmitted: number;
 }
 
 export interface PublishResult {
@@ -517,12 +519,10 @@ export class Geppetto {
    * What publishing would do: the problems that block it, the entities changed by others since
    * (conflicts), and for every server whose file changes, the diff of that file (secrets masked).
    */
-  async preview(id: number): Promise<Preview> {
+  async preview(id: number, options: { diffs?: number } = {}): Promise<Preview> {
+    const diffLimit = options.diffs ?? 50;
     await this.openChangeset(this.db, id);
-    const { state: before, versions } = await this.loadState(this.db);
-    const staged = await this.loadStaged(this.db, id);
-    const after = structuredClone(before);
-    for (const s of staged) applyEntity(after, s.ref, s.body);
+    const { before, after, staged, versions } = await this.changesetStates(this.db, id);
     const conflicts = staged
       .filter((s) => (versions.get(entityKey(s.ref)) ?? 0) !== s.baseVersion)
       .map((s) => ({ kind: s.ref.kind, name: s.ref.name, baseVersion: s.baseVersion, currentVersion: versions.get(entityKey(s.ref)) ?? 0 }));
@@ -530,35 +530,96 @@ export class Geppetto {
     const catalog = await readCatalog(this.db, after);
     const affected = [...engine.affectedServers(before, after)].sort();
     const present = affected.filter((f) => f in after.servers);
-    const resolved = engine.resolveServers(after, catalog, present);
-    const heads = await this.heads(this.db, affected);
     const secrets = await this.secretValues(this.db, allSecretIds(after, present));
-    const reveal = revealer(secrets);
     const servers: ServerPreview[] = [];
-    for (const fqdn of affected) {
-      const head = heads.get(fqdn);
+    let omitted = 0;
+    await this.forEachFile(this.db, after, catalog, affected, revealer(secrets), async (fqdn, head, next) => {
+      if ('problems' in next) {
+        problems.push(...next.problems);
+        return;
+      }
+      if (head && next.file && head.hash === next.hash) return;
+      if (!head && !next.file) return;
       const from = head?.revision ?? 0;
-      const r = resolved.get(fqdn);
-      let fileAfter: NodeFile | undefined;
-      if (r) {
-        if (r.problems.length > 0) {
-          problems.push(...r.problems.map((p) => ({ ...p, server: p.server ?? fqdn })));
+      const entry: ServerPreview = { fqdn, change: !head ? 'added' : next.file ? 'changed' : 'removed', from, to: next.file ? from + 1 : 0 };
+      if (servers.length - omitted < diffLimit) {
+        const fileAfter = next.file ? withRevision(next.file, from + 1) : undefined;
+        const fileBefore = head ? await this.storedFile(this.db, fqdn, head.revision) : undefined;
+        entry.diff = scrub(engine.nodeFileDiff(fileBefore, fileAfter, true), secrets.values());
+      } else omitted++;
+      servers.push(entry);
+    });
+    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted };
+  }
+
+  /** The diff of one server's file in a changeset's preview (for those the preview left out). */
+  async previewDiff(id: number, fqdn: string): Promise<ServerPreview | undefined> {
+    const { before, after } = await this.changesetStates(this.db, id);
+    if (!(fqdn in before.servers) && !(fqdn in after.servers)) throw new KpkgError('NOT_FOUND', `server ${fqdn} does not exist`);
+    const catalog = await readCatalog(this.db, after);
+    const secrets = await this.secretValues(this.db, allSecretIds(after, [fqdn]));
+    let out: ServerPreview | undefined;
+    await this.forEachFile(this.db, after, catalog, [fqdn], revealer(secrets), async (_f, head, next) => {
+      if ('problems' in next) throw new ProblemsError(next.problems);
+      if ((head && next.file && head.hash === next.hash) || (!head && !next.file)) return;
+      const from = head?.revision ?? 0;
+      const fileAfter = next.file ? withRevision(next.file, from + 1) : undefined;
+      const fileBefore = head ? await this.storedFile(this.db, fqdn, head.revision) : undefined;
+      out = { fqdn, change: !head ? 'added' : next.file ? 'changed' : 'removed', from, to: next.file ? from + 1 : 0, diff: scrub(engine.nodeFileDiff(fileBefore, fileAfter, true), secrets.values()) };
+    });
+    return out;
+  }
+
+  private async changesetStates(db: Db, id: number): Promise<{ before: State; after: State; staged: Staged[]; versions: Map<string, number> }> {
+    const { state: before, versions } = await this.loadState(db);
+    const staged = await this.loadStaged(db, id);
+    const after = structuredClone(before);
+    for (const s of staged) applyEntity(after, s.ref, s.body);
+    return { before, after, staged, versions };
+  }
+
+  /**
+   * Resolves servers one by one (the resolver memoizes per role profile, and nothing of a server
+   * is kept once its file is built, so memory stays flat on 10,000 servers) and hands each file,
+   * built at revision 0 with its keyed hash, to `fn` with the server's head. A server that is
+   * not in the state comes with no file; one with problems comes with them.
+   */
+  private async forEachFile(
+    db: Db,
+    state: State,
+    catalog: Catalog,
+    fqdns: string[],
+    reveal: (ref: SecretRef) => string,
+    fn: (fqdn: string, head: Head | undefined, next: { file?: NodeFile; hash?: string; floats?: engine.FloatParameters } | { problems: Problem[] }) => Promise<void>,
+  ): Promise<void> {
+    const resolver = new engine.Resolver(state, catalog);
+    for (let i = 0; i < fqdns.length; i += 500) {
+      const batch = fqdns.slice(i, i + 500);
+      const heads = await this.heads(db, batch);
+      for (const fqdn of batch) {
+        const head = heads.get(fqdn);
+        if (!(fqdn in state.servers)) {
+          await fn(fqdn, head, {});
           continue;
         }
+        const r = resolver.resolve(fqdn);
+        if (r.problems.length > 0) {
+          await fn(fqdn, head, { problems: r.problems.map((p) => ({ ...p, server: p.server ?? fqdn })) });
+          continue;
+        }
+        let file: NodeFile;
         try {
-          if (head && head.hash === this.hash(canonicalJson(engine.buildNodeFile(r, after, 0, reveal)))) continue;
-          fileAfter = engine.buildNodeFile(r, after, from + 1, reveal);
+          file = engine.buildNodeFile(r, state, 0, reveal);
         } catch (err) {
           if (!(err instanceof KpkgError)) throw err;
-          problems.push({ kind: 'malformed', server: fqdn, message: err.message });
+          // the message names server and key; a secret's value never reaches it (file.ts)
+          await fn(fqdn, head, { problems: [{ kind: 'malformed', server: fqdn, message: err.message }] });
           continue;
         }
-      } else if (!head) continue;
-      const fileBefore = head ? await this.storedFile(this.db, fqdn, head.revision) : undefined;
-      const diff = scrub(engine.nodeFileDiff(fileBefore, fileAfter, true), secrets.values());
-      servers.push({ fqdn, change: !head ? 'added' : fileAfter ? 'changed' : 'removed', from, to: fileAfter ? from + 1 : 0, diff });
+        const floats = engine.floatParameters(r);
+        await fn(fqdn, head, { file, floats, hash: this.hash(`${JSON.stringify(file)}\n${JSON.stringify(floats)}`) });
+      }
     }
-    return { changeset: id, problems, servers, conflicts };
   }
 
   /** A stored revision of a server's file, decrypted and parsed. */
@@ -598,44 +659,54 @@ export class Geppetto {
     const catalog = await readCatalog(trx, after);
     const affected = [...engine.affectedServers(before, after)].sort();
     const present = affected.filter((f) => f in after.servers);
-    const resolved = [...engine.resolveServers(after, catalog, present).values()];
-    const blocking = resolved.flatMap((r) => r.problems.map((p) => ({ ...p, server: p.server ?? r.fqdn })));
-    if (blocking.length > 0) throw new ProblemsError(blocking);
     const reveal = revealer(await this.secretValues(trx, allSecretIds(after, present)));
-    const heads = await this.heads(trx, affected);
+    const lastRevision = await this.lastRevisions(trx);
     const now = this.iso();
-    const revisions: Database['revisions'][] = [];
+    const blocking: Problem[] = [];
     const result: PublishResult['revisions'] = [];
-    const gone = affected.filter((f) => !(f in after.servers) && heads.has(f));
-    const reborn = present.filter((f) => !heads.has(f));
-    const lastRevision = await this.lastRevisions(trx, reborn);
-    for (const r of resolved) {
-      const head = heads.get(r.fqdn);
-      const hash = this.hash(canonicalJson(engine.buildNodeFile(r, after, 0, reveal)));
-      if (head && head.hash === hash) continue;
-      const revision = (head?.revision ?? lastRevision.get(r.fqdn) ?? 0) + 1;
-      const body = engine.nodeFileYaml(engine.buildNodeFile(r, after, revision, reveal), { floats: engine.floatParameters(r) });
-      revisions.push({
-        fqdn: r.fqdn,
+    const gone: string[] = [];
+    let rows: Database['revisions'][] = [];
+    const flush = async () => {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await trx.insertInto('revisions').values(chunk).execute();
+        await trx
+          .insertInto('heads')
+          .values(chunk.map((r) => ({ fqdn: r.fqdn, revision: r.revision, hash: r.hash, etag: r.etag, publish_seq: seq })))
+          .onConflict((oc) => oc.column('fqdn').doUpdateSet((eb) => ({ revision: eb.ref('excluded.revision'), hash: eb.ref('excluded.hash'), etag: eb.ref('excluded.etag'), publish_seq: eb.ref('excluded.publish_seq') })))
+          .execute();
+      }
+      rows = [];
+    };
+    await this.forEachFile(trx, after, catalog, affected, reveal, async (fqdn, head, next) => {
+      if ('problems' in next) {
+        blocking.push(...next.problems);
+        return;
+      }
+      if (blocking.length > 0) return;
+      if (!next.file || next.hash === undefined) {
+        if (head) gone.push(fqdn);
+        return;
+      }
+      if (head && head.hash === next.hash) return;
+      // a server deleted and made again goes on from its last revision
+      const revision = (head?.revision ?? lastRevision.get(fqdn) ?? 0) + 1;
+      const body = engine.nodeFileYaml(withRevision(next.file, revision), { floats: next.floats ?? {} });
+      rows.push({
+        fqdn,
         revision,
         changeset_id: changesetId,
         publish_seq: seq,
         created_at: now,
-        content: packSealed(seal(this.key, body, `file:${r.fqdn}:${revision}`)),
-        hash,
+        content: packSealed(seal(this.key, body, `file:${fqdn}:${revision}`)),
+        hash: next.hash,
         etag: this.etag(body),
       });
-      result.push({ fqdn: r.fqdn, revision });
-    }
-    for (let i = 0; i < revisions.length; i += CHUNK) await trx.insertInto('revisions').values(revisions.slice(i, i + CHUNK)).execute();
-    for (let i = 0; i < revisions.length; i += CHUNK) {
-      const chunk = revisions.slice(i, i + CHUNK).map((r) => ({ fqdn: r.fqdn, revision: r.revision, hash: r.hash, etag: r.etag, publish_seq: seq }));
-      await trx
-        .insertInto('heads')
-        .values(chunk)
-        .onConflict((oc) => oc.column('fqdn').doUpdateSet((eb) => ({ revision: eb.ref('excluded.revision'), hash: eb.ref('excluded.hash'), etag: eb.ref('excluded.etag'), publish_seq: eb.ref('excluded.publish_seq') })))
-        .execute();
-    }
+      result.push({ fqdn, revision });
+      if (rows.length >= 1000) await flush();
+    });
+    if (blocking.length > 0) throw new ProblemsError(blocking);
+    await flush();
     for (let i = 0; i < gone.length; i += CHUNK) await trx.deleteFrom('heads').where('fqdn', 'in', gone.slice(i, i + CHUNK)).execute();
     for (const fqdn of gone) result.push({ fqdn, revision: 0 });
     // the entities, their history, the audit
@@ -695,8 +766,8 @@ export class Geppetto {
     for (let i = 0; i < rows.length; i += CHUNK) await trx.insertInto('changeset_entities').values(rows.slice(i, i + CHUNK)).execute();
   }
 
-  private async heads(db: Db, fqdns: string[]): Promise<Map<string, { revision: number; hash: string; etag: string }>> {
-    const out = new Map<string, { revision: number; hash: string; etag: string }>();
+  private async heads(db: Db, fqdns: string[]): Promise<Map<string, Head>> {
+    const out = new Map<string, Head>();
     for (let i = 0; i < fqdns.length; i += 500) {
       const rows = await db.selectFrom('heads').select(['fqdn', 'revision', 'hash', 'etag']).where('fqdn', 'in', fqdns.slice(i, i + 500)).execute();
       for (const r of rows) out.set(r.fqdn, r);
@@ -705,13 +776,14 @@ export class Geppetto {
   }
 
   /** The last revision of servers without a head (deleted, then made again): numbering goes on. */
-  private async lastRevisions(db: Db, fqdns: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < fqdns.length; i += 500) {
-      const rows = await db.selectFrom('revisions').select(['fqdn', (eb) => eb.fn.max<number>('revision').as('revision')]).where('fqdn', 'in', fqdns.slice(i, i + 500)).groupBy('fqdn').execute();
-      for (const r of rows) out.set(r.fqdn, Number(r.revision));
-    }
-    return out;
+  private async lastRevisions(db: Db): Promise<Map<string, number>> {
+    const rows = await db
+      .selectFrom('revisions')
+      .select(['fqdn', (eb) => eb.fn.max<number>('revision').as('revision')])
+      .where('fqdn', 'not in', (eb) => eb.selectFrom('heads').select('fqdn'))
+      .groupBy('fqdn')
+      .execute();
+    return new Map(rows.map((r) => [r.fqdn, Number(r.revision)]));
   }
 
   private etag(body: string): string {
@@ -1164,6 +1236,17 @@ function auditPair(before: EntityBody | null, after: EntityBody | null): [unknow
     return { ...body, settings };
   };
   return [mask(before, after), mask(after, before)];
+}
+
+interface Head {
+  revision: number;
+  hash: string;
+  etag: string;
+}
+
+/** The file at `revision`: the two places the file carries it (file.ts's buildNodeFile). */
+function withRevision(file: NodeFile, revision: number): NodeFile {
+  return { ...file, parameters: { ...file.parameters, kelkoo_revision: revision }, kelkoo: { ...file.kelkoo, revision } };
 }
 
 /** Turns a secret reference into its value, for the file of the server that needs it. */
