@@ -19,6 +19,11 @@ export function dataDirOf(options: GlobalOptions, env: NodeJS.ProcessEnv = proce
   return join(xdg, 'geppetto');
 }
 
+export interface CliIo {
+  /** What the command reads on stdin (passwords, `import -`); default: process.stdin. */
+  stdin?: () => Promise<string>;
+}
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -40,7 +45,8 @@ function withGeppetto(cmd: Command, fn: (g: Geppetto) => Promise<string>): Promi
 
 const ROLE_CHOICES = [...ROLES];
 
-function buildProgram(): Command {
+function buildProgram(io: CliIo): Command {
+  const stdin = io.stdin ?? readStdin;
   const program = new Command('geppetto')
     .description("Kelkoo's configuration back office: what each server runs, as per-server files for Punch")
     .addOption(new Option('--data <dir>', 'data directory: the SQLite database and secrets.key (default $XDG_DATA_HOME/geppetto)'))
@@ -71,7 +77,7 @@ function buildProgram(): Command {
     .option('--admin', 'make it an admin (same as --role admin)')
     .addOption(new Option('--role <role>', 'viewer, editor or admin').choices(ROLE_CHOICES).default('viewer'))
     .action(async (name: string, options: { admin?: boolean; role: Role }, cmd: Command) => {
-      const password = (await readStdin()).replace(/\r?\n$/, '');
+      const password = (await stdin()).replace(/\r?\n$/, '');
       if (password === '') throw new KpkgError('USAGE', 'no password on stdin (printf %s "$PASSWORD" | geppetto user add NAME)');
       await withGeppetto(cmd, (g) => commands.userAdd(g, me, name, password, options.admin ? 'admin' : options.role));
     });
@@ -106,7 +112,7 @@ function buildProgram(): Command {
     .command('import')
     .description('replace the whole state with a state file (YAML), as one published changeset; all or nothing')
     .argument('<file>', 'the state file, - for stdin')
-    .action(async (file: string, _o: unknown, cmd: Command) => withGeppetto(cmd, (g) => commands.importFile(g, me, file, readStdin)));
+    .action(async (file: string, _o: unknown, cmd: Command) => withGeppetto(cmd, (g) => commands.importFile(g, me, file, stdin)));
 
   program
     .command('export')
@@ -147,8 +153,8 @@ function buildProgram(): Command {
 }
 
 /** Parses argv and dispatches; the one place an error becomes a message and an exit status. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const program = buildProgram(io);
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);

@@ -254,6 +254,19 @@ export class Geppetto {
     return this.store.close();
   }
 
+  /**
+   * A transaction that will write, whatever it reads first. SQLite's deferred transaction that
+   * reads, then writes after another process committed, fails at once with SQLITE_BUSY (its
+   * snapshot is stale; the busy timeout cannot help): a first write takes the write lock up front,
+   * waiting for it as the busy timeout allows. PostgreSQL needs nothing of the kind.
+   */
+  private writeTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      if (this.store.dialect === 'sqlite') await trx.updateTable('meta').set((eb) => ({ publish_seq: eb.ref('publish_seq') })).where('id', '=', 1).execute();
+      return fn(trx);
+    });
+  }
+
   private iso(): string {
     return this.now().toISOString();
   }
@@ -446,7 +459,7 @@ export class Geppetto {
     checkEntityName(ref);
     const normalized = body === null ? null : normalizeBody(ref, body);
     if (normalized === null && (ref.kind === 'global' || ref.kind === 'repositories')) throw new KpkgError('INVALID_INPUT', `${ref.kind} cannot be deleted`);
-    await this.db.transaction().execute(async (trx) => {
+    await this.writeTransaction(async (trx) => {
       await this.openChangeset(trx, id);
       const current = await trx.selectFrom('entities').select(['version', 'body']).where('kind', '=', ref.kind).where('name', '=', ref.name).executeTakeFirst();
       const currentVersion = current?.version ?? 0;
