@@ -315,6 +315,15 @@ if (user === 'missing') {
         if (type === 'db-schema') expect(listing).toContain(`./opt/kelkoo/${name}/node_modules/pg/package.json`);
         expect(listing).not.toContain('removed.js');
         built.set(type, { dir, app });
+        const deploy = result.artifacts.find((x) => x.role === 'deployment')!.file;
+        if (missingTools(['rpmlint']).length === 0) {
+          const lint = run('rpmlint', [app, deploy], { timeout: 120_000 });
+          const checks = [...lint.stdout.matchAll(/^\S+: [EW]: (\S+)/gm)].map((m) => m[1]);
+          expect(checks.length, lint.stdout).toBeGreaterThan(0); // it did check something
+          expect(checks, lint.stdout).not.toContain('description-line-too-long');
+          expect(checks, lint.stdout).not.toContain('missing-dependency-to-crontabs');
+        } else expect(systemTestsRequired, 'rpmlint').toBe(false);
+        if (type === 'processing') expect(runOk('rpm', ['-qpR', app]).stdout.split('\n')).toContain('crontabs');
       });
 
       it('runs from the unpacked application RPM with KELKOO_CONFIG_DIR', async () => {
