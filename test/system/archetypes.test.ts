@@ -34,6 +34,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { canRunDnf, InstallRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
 import { describeWithTools, missingTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
 import { listFiles as files } from '../helpers/files.js';
@@ -341,6 +342,24 @@ if (user === 'missing') {
         chownTree(join(work, `run-${type}`), user);
         await exercise(type, join(tree, 'opt', 'kelkoo', name), configDir, settings, { ...asUser, env: { ...env, KELKOO_CONFIG_DIR: configDir } });
       });
+    });
+
+    it("webapp: the GitHub Actions workflow's steps, run in order as on a push to main, test, build and publish", () => {
+      const b = built.get('webapp');
+      expect(b, 'built by the webapp tests above').toBeDefined();
+      const workflow = parseYaml(readFileSync(join(b!.dir, '.github', 'workflows', 'ci.yml'), 'utf8')) as { jobs: { build: { steps: { name?: string; run?: string; if?: string }[] } } };
+      // kpkg is installed already (the same command, from the same tarball, in beforeAll)
+      const steps = workflow.jobs.build.steps.filter((st) => st.run !== undefined && st.name !== 'kpkg');
+      expect(steps.map((st) => st.name)).toEqual(['Install', 'Test', 'Package', 'Publish']);
+      const repo = join(work, 'ci-repo');
+      mkdirSync(repo);
+      chownTree(repo, user);
+      for (const st of steps) {
+        const r = run('sh', ['-ec', st.run!], { cwd: b!.dir, env: { ...env, KPKG_REPO: repo }, ...asUser, timeout: 600_000 });
+        expect(r.status, `${st.name}: ${st.run}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`).toBe(0);
+      }
+      expect(readdirSync(join(repo, 'repodata'))).toContain('repomd.xml');
+      expect(files(repo).filter((f) => f.endsWith('.rpm')).map((f) => f.split('/').pop()).sort()).toEqual(['demo-webapp-0.1.0-1.noarch.rpm', 'demo-webapp-deploy-0.1.0-1.noarch.rpm']);
     });
 
     describeWithTools(['dnf', 'createrepo_c', 'puppet'], 'dnf installs each deployment RPM into an empty root; puppet apply renders config.json; the installed files run with it', () => {
