@@ -403,8 +403,8 @@ if (user === 'missing') {
         roots.set(type, root);
         if (type === 'processing') {
           // the batch's default directories exist, its user's (rpm records the owner; the %pre that creates the user does not run here)
-          const listing = root.rpm(['-qlv', name]).stdout;
-          for (const d of ['', '/input', '/output']) expect(listing).toMatch(new RegExp(`^drwxr-x--- +\\d+ ${name} +${name} .* /var/lib/kelkoo/${name}${d}$`, 'm'));
+          const listing = root.rpm(['-q', '--qf', '[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\\n]', name]).stdout.split('\n');
+          for (const d of ['', '/input', '/output']) expect(listing, listing.join('\n')).toContain(`drwxr-x--- ${name} ${name} /var/lib/kelkoo/${name}${d}`);
           expect(root.rpm(['-qR', name]).stdout.split('\n')).toContain('crontabs');
         }
 
@@ -469,6 +469,8 @@ if (user === 'missing') {
         const r = inNamespace(
           `cp -a /etc "$T/etc"; mount --bind "$T/etc" /etc
 mount --bind "$ROOT/opt" /opt
+# what the application package made (its configuration directory), as on the server
+cp -a "$ROOT/etc/kelkoo" /etc/kelkoo
 printf '#!/bin/sh\\necho "$*" >> %s\\n' "$T/systemctl.log" > "$T/systemctl"; chmod 755 "$T/systemctl"
 mount --bind "$T/systemctl" /usr/bin/systemctl
 id nrpe >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nrpe
