@@ -11,7 +11,7 @@ import https from 'node:https';
 import { isAbsolute } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { KpkgError, ioError } from '../errors.js';
+import { KpkgError, ioError, type ErrorCode } from '../errors.js';
 
 /** Where a repository is. */
 export interface RepoSource {
@@ -98,13 +98,19 @@ export interface FetchOptions {
   maxBytes: number;
   /** What the caller reads, for messages ("repomd.xml"). */
   what?: string;
+  /**
+   * The code of the error for more than maxBytes: IO by default; BAD_PACKAGE where the size was
+   * declared by metadata (a file larger than its metadata says is not what was described).
+   */
+  oversizeCode?: ErrorCode;
 }
 
 /** The bytes at `url` (file, http or https), at most `maxBytes`. */
 export async function fetchBytes(src: ResolvedSource, url: URL, options: FetchOptions): Promise<Buffer> {
-  if (url.protocol === 'file:') return readLocal(url, options.maxBytes);
+  const code = options.oversizeCode ?? 'IO';
+  if (url.protocol === 'file:') return readLocal(url, options.maxBytes, code);
   const res = await request(src, url);
-  return collect(res.stream, res.url, options.maxBytes, res.length);
+  return collect(res.stream, res.url, options.maxBytes, res.length, code);
 }
 
 /**
@@ -119,8 +125,8 @@ export async function fetchStream(src: ResolvedSource, url: URL, options: FetchO
       fh = await open(path, 'r');
       const st = await fh.stat();
       if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-      if (st.size > options.maxBytes) throw new KpkgError('IO', `${path}: ${st.size} bytes, more than the ${options.maxBytes} expected`);
-      return { stream: capped(fh.createReadStream(), url, options.maxBytes), length: st.size };
+      if (st.size > options.maxBytes) throw new KpkgError(options.oversizeCode ?? 'IO', `${path}: ${st.size} bytes, more than the ${options.maxBytes} expected`);
+      return { stream: capped(fh.createReadStream(), url, options.maxBytes, options.oversizeCode ?? 'IO'), length: st.size };
     } catch (e) {
       await fh?.close();
       if (e instanceof KpkgError) throw e;
@@ -130,19 +136,19 @@ export async function fetchStream(src: ResolvedSource, url: URL, options: FetchO
   const res = await request(src, url);
   if (res.length !== undefined && res.length > options.maxBytes) {
     res.stream.destroy();
-    throw new KpkgError('IO', `GET ${displayUrl(res.url)}: Content-Length ${res.length}, more than the ${options.maxBytes} bytes expected`);
+    throw new KpkgError(options.oversizeCode ?? 'IO', `GET ${displayUrl(res.url)}: Content-Length ${res.length}, more than the ${options.maxBytes} bytes expected`);
   }
-  return { stream: capped(res.stream, res.url, options.maxBytes), length: res.length };
+  return { stream: capped(res.stream, res.url, options.maxBytes, options.oversizeCode ?? 'IO'), length: res.length };
 }
 
-async function readLocal(url: URL, maxBytes: number): Promise<Buffer> {
+async function readLocal(url: URL, maxBytes: number, code: ErrorCode): Promise<Buffer> {
   const path = fileURLToPath(url);
   let fh;
   try {
     fh = await open(path, 'r');
     const st = await fh.stat();
     if (!st.isFile()) throw new KpkgError('IO', `cannot read ${path}: not a regular file`);
-    if (st.size > maxBytes) throw new KpkgError('IO', `${path}: ${st.size} bytes, more than the ${maxBytes} expected`);
+    if (st.size > maxBytes) throw new KpkgError(code, `${path}: ${st.size} bytes, more than the ${maxBytes} expected`);
     // read at most maxBytes + 1: a file growing meanwhile is caught, not read without end
     const buf = Buffer.allocUnsafe(Math.min(st.size, maxBytes) + 1);
     let got = 0;
@@ -151,7 +157,7 @@ async function readLocal(url: URL, maxBytes: number): Promise<Buffer> {
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > maxBytes) throw new KpkgError('IO', `${path}: more than the ${maxBytes} bytes expected`);
+    if (got > maxBytes) throw new KpkgError(code, `${path}: more than the ${maxBytes} bytes expected`);
     return buf.subarray(0, got);
   } catch (e) {
     if (e instanceof KpkgError) throw e;
@@ -162,7 +168,7 @@ async function readLocal(url: URL, maxBytes: number): Promise<Buffer> {
 }
 
 /** Passes chunks through, failing once more than `maxBytes` went by. */
-function capped(stream: Readable, url: URL, maxBytes: number): Readable {
+function capped(stream: Readable, url: URL, maxBytes: number, code: ErrorCode): Readable {
   let seen = 0;
   const out = new Readable({
     read() {
@@ -176,7 +182,7 @@ function capped(stream: Readable, url: URL, maxBytes: number): Readable {
   stream.on('data', (chunk: Buffer) => {
     seen += chunk.length;
     if (seen > maxBytes) {
-      out.destroy(new KpkgError('IO', `${displayUrl(url)}: more than the ${maxBytes} bytes expected`));
+      out.destroy(new KpkgError(code, `${displayUrl(url)}: more than the ${maxBytes} bytes expected`));
       return;
     }
     if (!out.push(chunk)) stream.pause();
@@ -186,10 +192,10 @@ function capped(stream: Readable, url: URL, maxBytes: number): Readable {
   return out;
 }
 
-async function collect(stream: Readable, url: URL, maxBytes: number, length: number | undefined): Promise<Buffer> {
+async function collect(stream: Readable, url: URL, maxBytes: number, length: number | undefined, code: ErrorCode): Promise<Buffer> {
   if (length !== undefined && length > maxBytes) {
     stream.destroy();
-    throw new KpkgError('IO', `GET ${displayUrl(url)}: Content-Length ${length}, more than the ${maxBytes} bytes expected`);
+    throw new KpkgError(code, `GET ${displayUrl(url)}: Content-Length ${length}, more than the ${maxBytes} bytes expected`);
   }
   const parts: Buffer[] = [];
   let size = 0;
@@ -199,7 +205,7 @@ async function collect(stream: Readable, url: URL, maxBytes: number, length: num
       size += b.length;
       if (size > maxBytes) {
         stream.destroy();
-        throw new KpkgError('IO', `GET ${displayUrl(url)}: more than the ${maxBytes} bytes expected`);
+        throw new KpkgError(code, `GET ${displayUrl(url)}: more than the ${maxBytes} bytes expected`);
       }
       parts.push(b);
     }

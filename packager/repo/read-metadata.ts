@@ -148,7 +148,7 @@ export async function readMetadataFile(src: ResolvedSource, repomd: Repomd, type
   if (entry.openSize !== undefined && entry.openSize > maxOpenBytes) {
     throw new KpkgError('BAD_PACKAGE', `${what}: repomd.xml declares ${entry.openSize} bytes uncompressed, more than the ${maxOpenBytes} kpkg reads`);
   }
-  const packed = await fetchBytes(src, url, { maxBytes: entry.size ?? MAX_PRIMARY_PACKED_BYTES, what: type });
+  const packed = await fetchBytes(src, url, { maxBytes: entry.size ?? MAX_PRIMARY_PACKED_BYTES, what: type, oversizeCode: entry.size === undefined ? 'IO' : 'BAD_PACKAGE' });
   if (entry.size !== undefined && packed.length !== entry.size) throw new KpkgError('BAD_PACKAGE', `${what}: ${packed.length} bytes, repomd.xml says ${entry.size}`);
   checkSum(entry.checksum, packed, what, 'checksum');
   const data = await decompressMetadata(packed, what, entry.openSize ?? maxOpenBytes);
@@ -212,7 +212,7 @@ export async function openRepositoryPackage(source: RepoSource, entry: RepoPacka
   const what = displayUrl(url);
   const size = checkDeclaredSize(entry, what);
   const algo = hashAlgorithm(entry.checksum.type, what);
-  const data = await fetchBytes(src, url, { maxBytes: size, what });
+  const data = await fetchBytes(src, url, { maxBytes: size, what, oversizeCode: 'BAD_PACKAGE' });
   if (data.length !== size) throw new KpkgError('BAD_PACKAGE', `${what}: ${data.length} bytes, primary says ${size}`);
   const actual = createHash(algo).update(data).digest('hex');
   if (actual !== entry.checksum.value) throw new KpkgError('BAD_PACKAGE', `${what}: ${entry.checksum.type} ${actual}, primary says ${entry.checksum.value}`);
@@ -230,7 +230,7 @@ export async function openRepositoryPackageStream(source: RepoSource, entry: Rep
   const what = displayUrl(url);
   const size = checkDeclaredSize(entry, what);
   const hash = createHash(hashAlgorithm(entry.checksum.type, what));
-  const { stream, length } = await fetchStream(src, url, { maxBytes: size, what });
+  const { stream, length } = await fetchStream(src, url, { maxBytes: size, what, oversizeCode: 'BAD_PACKAGE' });
   if (length !== undefined && length !== size) {
     stream.destroy();
     throw new KpkgError('BAD_PACKAGE', `${what}: ${length} bytes, primary says ${size}`);

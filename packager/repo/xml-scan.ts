@@ -261,6 +261,7 @@ export function scanXml(text: string, file: string, classify: (ns: string, local
       const open = stack.pop();
       if (open === undefined) fail(lt, 'an end tag without a start tag');
       let p = lt + 2 + (open as string).length;
+      if (p >= len || (text.charCodeAt(p - 1) !== 0x3e && text.indexOf('>', lt) < 0)) fail(lt, `unterminated end tag </${open}> (the document is truncated)`);
       if (!text.startsWith(open as string, lt + 2) || (p < len && text.charCodeAt(p) !== 0x3e && !isSpace(text.charCodeAt(p)))) {
         const found = /^[^\s>]*/.exec(text.slice(lt + 2, lt + 202))?.[0] ?? '';
         fail(lt, `end tag </${found}> does not match <${open}>`);

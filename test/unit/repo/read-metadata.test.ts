@@ -169,7 +169,7 @@ describe('readRepositoryMetadata on kpkg repositories', () => {
     await expect(openRepositoryPackage({ baseurl: repo }, entry)).rejects.toMatchObject({ code: 'BAD_PACKAGE', message: expect.stringContaining('100 bytes, primary says') });
     // longer: never read past the declared size
     writeFileSync(path, Buffer.concat([bytes, Buffer.alloc(10)]));
-    await expect(openRepositoryPackage({ baseurl: repo }, entry)).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining('more than the') });
+    await expect(openRepositoryPackage({ baseurl: repo }, entry)).rejects.toMatchObject({ code: 'BAD_PACKAGE', message: expect.stringContaining('more than the') });
   });
 });
 
