@@ -156,10 +156,14 @@ export function parsePrimary(text: string, file: string): ParsedPrimary {
     throw new KpkgError('BAD_PACKAGE', `${file}: ${where}: ${message}`);
   };
   const int = (attrs: XmlAttributes, name: string, what: string): number => {
-    const v = attr(attrs, name);
+    const v = attrs.get(name);
     if (v === undefined || v === '') return 0;
-    if (!DIGITS.test(v)) problem(`${what} ${name}=${JSON.stringify(v)} is not a whole number`);
-    const n = Number(v);
+    let n = 0;
+    for (let i = 0; i < v.length; i++) {
+      const d = v.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) problem(`${what} ${name}=${JSON.stringify(v)} is not a whole number`);
+      n = n * 10 + d;
+    }
     if (!Number.isSafeInteger(n)) problem(`${what} ${name}=${v} is too large`);
     return n;
   };
