@@ -96,38 +96,52 @@ interface Scope {
   kinds: Map<string, number>;
 }
 
-/** The attributes of one start tag: names and raw values as written, values with references decoded. */
+/**
+ * The attributes of one start tag, as positions in the text (name start and end, value start and
+ * end): names and values are only cut out of the text when asked for, which spares the garbage
+ * collector one or two strings per attribute of the document.
+ */
 class AttributeList implements XmlAttributes {
-  readonly names: string[] = [];
-  readonly raw: string[] = [];
+  readonly at: number[] = [];
   /** Values holding references, decoded while scanning (to check them); by attribute index. */
   readonly decoded: (string | undefined)[] = [];
   length = 0;
 
+  constructor(private readonly text: string) {}
+
   qname(i: number): string {
-    return this.names[i] as string;
+    return this.text.slice(this.at[4 * i], this.at[4 * i + 1]);
+  }
+
+  indexOf(qname: string): number {
+    const { at, text } = this;
+    for (let i = 0; i < this.length; i++) {
+      const s = at[4 * i] as number;
+      if ((at[4 * i + 1] as number) - s === qname.length && text.startsWith(qname, s)) return i;
+    }
+    return -1;
   }
 
   value(i: number): string {
     const d = this.decoded[i];
     if (d !== undefined) return d;
-    const raw = this.raw[i] as string;
+    const raw = this.text.slice(this.at[4 * i + 2], this.at[4 * i + 3]);
     // attribute-value normalisation: literal white space becomes a space
     return /[\t\n\r]/.test(raw) ? normaliseSpace(raw) : raw;
   }
 
   get(qname: string): string | undefined {
-    const names = this.names;
-    for (let i = 0; i < this.length; i++) if (names[i] === qname) return this.value(i);
-    return undefined;
+    const i = this.indexOf(qname);
+    return i < 0 ? undefined : this.value(i);
   }
 
-  push(name: string, raw: string): number {
-    const i = this.length++;
-    this.names[i] = name;
-    this.raw[i] = raw;
-    this.decoded[i] = undefined;
-    return i;
+  /** Whether the i-th name equals the text from `start` to `end`. */
+  sameName(i: number, start: number, end: number): boolean {
+    const { at, text } = this;
+    const s = at[4 * i] as number;
+    if ((at[4 * i + 1] as number) - s !== end - start) return false;
+    for (let k = 0; k < end - start; k++) if (text.charCodeAt(s + k) !== text.charCodeAt(start + k)) return false;
+    return true;
   }
 }
 
@@ -143,7 +157,7 @@ export function scanXml(text: string, file: string, classify: (ns: string, local
 
 class Scanner {
   private readonly len: number;
-  private readonly attrs = new AttributeList();
+  private readonly attrs: AttributeList;
   private readonly base: Scope = { bindings: new Map([['xml', XML_NS]]), kinds: new Map() };
   private scope: Scope = this.base;
   // positions of the next '&', '<' and ']]>' at or after some point, moved forward only
@@ -158,6 +172,7 @@ class Scanner {
     private readonly handler: XmlHandler,
   ) {
     this.len = text.length;
+    this.attrs = new AttributeList(text);
     this.nextAmp = text.indexOf('&');
     this.nextLt = text.indexOf('<');
     this.nextCdataEnd = text.indexOf(']]>');
@@ -239,6 +254,7 @@ class Scanner {
       if (!sawSpace) this.fail(p, `expected a space or the end of the start tag <${qname}>`);
       const nameStart = p;
       p = this.scanName(p);
+      const nameEnd = p;
       const an = text.slice(nameStart, p);
       while (p < len && isSpace(text.charCodeAt(p))) p++;
       if (text.charCodeAt(p) !== 0x3d) this.fail(p, `expected "=" after attribute ${an} of <${qname}>`);
@@ -249,18 +265,29 @@ class Scanner {
       const vEnd = text.indexOf(q === 0x22 ? '"' : "'", p + 1);
       if (vEnd < 0) this.fail(p, `unterminated value of attribute ${an} (the document is truncated)`);
       if (this.ltBefore(p + 1, vEnd)) this.fail(this.nextLt, `"<" is not allowed in the value of attribute ${an}`);
-      this.addAttribute(an, text.slice(p + 1, vEnd), nameStart, p + 1, qname);
+      this.addAttribute(nameStart, nameEnd, p + 1, vEnd, qname);
       p = vEnd + 1;
     }
   }
 
-  private addAttribute(name: string, raw: string, nameAt: number, valueAt: number, qname: string): void {
-    const attrs = this.attrs;
-    for (let j = 0; j < attrs.length; j++) if (attrs.names[j] === name) this.fail(nameAt, `attribute ${name} given twice in <${qname}>`);
-    const colon = name.indexOf(':');
-    if (colon >= 0 && (colon === 0 || colon === name.length - 1 || name.indexOf(':', colon + 1) >= 0)) this.fail(nameAt, `${JSON.stringify(name)} is not a qualified name`);
-    const i = attrs.push(name, raw);
-    if (raw.indexOf('&') >= 0) attrs.decoded[i] = this.decode(attrs.value(i), valueAt);
+  /** Records an attribute; `colons`: whether its name may hold a colon (false spares a search). */
+  private addAttribute(nameStart: number, nameEnd: number, valueStart: number, valueEnd: number, qname: string, colons = true): void {
+    const { attrs, text } = this;
+    for (let j = 0; j < attrs.length; j++) {
+      if (attrs.sameName(j, nameStart, nameEnd)) this.fail(nameStart, `attribute ${text.slice(nameStart, nameEnd)} given twice in <${qname}>`);
+    }
+    if (colons) {
+      const name = text.slice(nameStart, nameEnd);
+      if (name.includes(':') && !isQName(name)) this.fail(nameStart, `${JSON.stringify(name)} is not a qualified name`);
+    }
+    const i = attrs.length++;
+    const at = attrs.at;
+    at[4 * i] = nameStart;
+    at[4 * i + 1] = nameEnd;
+    at[4 * i + 2] = valueStart;
+    at[4 * i + 3] = valueEnd;
+    attrs.decoded[i] = undefined;
+    if (this.ampBefore(valueStart, valueEnd)) attrs.decoded[i] = this.decode(attrs.value(i), valueStart);
   }
 
   run(): number {
@@ -358,6 +385,7 @@ class Scanner {
       // a start tag
       if (stack.length === 0 && rootSeen) this.fail(lt, 'a second root element');
       attrs.length = 0;
+      let colons = true; // whether an attribute name may hold a colon
       let qname: string;
       let empty: boolean;
       START_TAG.lastIndex = lt;
@@ -368,7 +396,9 @@ class Scanner {
         empty = text.charCodeAt(pos - 2) === 0x2f;
         // the attributes, known well-formed: cut at '=' and quotes with indexOf (no match arrays)
         let p = lt + 1 + qname.length;
-        const listEnd = p + (m[2] as string).length;
+        const list = m[2] as string;
+        const listEnd = p + list.length;
+        colons = list.includes(':');
         while (p < listEnd) {
           while (isSpace(text.charCodeAt(p))) p++;
           const eq = text.indexOf('=', p);
@@ -377,7 +407,7 @@ class Scanner {
           let q = eq + 1;
           while (isSpace(text.charCodeAt(q))) q++;
           const close = text.indexOf(text.charCodeAt(q) === 0x22 ? '"' : "'", q + 1);
-          this.addAttribute(text.slice(p, nameEnd), text.slice(q + 1, close), p, q + 1, qname);
+          this.addAttribute(p, nameEnd, q + 1, close, qname, colons);
           p = close + 1;
         }
       } else {
@@ -389,12 +419,16 @@ class Scanner {
       }
 
       const outer = this.scope;
+      const at = attrs.at;
+      let prefixed = false;
       for (let i = 0; i < attrs.length; i++) {
-        const an = attrs.names[i] as string;
-        if (an.charCodeAt(0) === 0x78 /* x */ && (an === 'xmlns' || an.startsWith('xmlns:'))) {
+        const start = at[4 * i] as number;
+        const end = at[4 * i + 1] as number;
+        if (text.startsWith('xmlns', start) && (end === start + 5 || text.charCodeAt(start + 5) === 0x3a)) {
           this.declare(lt, outer);
           break;
         }
+        if (colons && text.slice(start, end).includes(':')) prefixed = true;
       }
       const scope = this.scope;
       let kind = scope.kinds.get(qname);
@@ -407,10 +441,12 @@ class Scanner {
         kind = this.classify(ns ?? '', colon < 0 ? qname : qname.slice(colon + 1));
         scope.kinds.set(qname, kind);
       }
-      for (let i = 0; i < attrs.length; i++) {
-        const an = attrs.names[i] as string;
-        const colon = an.indexOf(':');
-        if (colon > 0 && !an.startsWith('xmlns:') && !scope.bindings.has(an.slice(0, colon))) this.fail(lt, `namespace prefix of attribute ${an} in <${qname}> is not declared`);
+      if (prefixed || scope !== outer) {
+        for (let i = 0; i < attrs.length; i++) {
+          const an = attrs.qname(i);
+          const colon = an.indexOf(':');
+          if (colon > 0 && !an.startsWith('xmlns:') && !scope.bindings.has(an.slice(0, colon))) this.fail(lt, `namespace prefix of attribute ${an} in <${qname}> is not declared`);
+        }
       }
       if (stack.length === 0) {
         rootSeen = true;
