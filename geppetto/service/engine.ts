@@ -7,32 +7,4 @@ export { affectedServers, checkState, explain, resolveServers, Resolver } from '
 export { buildNodeFile, floatParameters, nodeFileDiff, nodeFileYaml, type FloatParameters, type NodeFile } from '../file.js';
 export { parseState, stringifyState } from '../state-file.js';
 
-export interface RepoPackageEntry {
-  name: string;
-  epoch: number;
-  version: string;
-  release: string;
-  arch: string;
-  href: string;
-  checksum: { type: string; value: string } | string;
-  provides: { name: string }[];
-}
-
-export interface RepositorySource {
-  baseurl: string;
-  caFile?: string;
-}
-
-export interface RepositoryReader {
-  readRepositoryMetadata(options: RepositorySource): Promise<{ packages: RepoPackageEntry[] }>;
-  openRepositoryPackage(source: RepositorySource, entry: RepoPackageEntry): Promise<Buffer>;
-}
-
-/**
- * The repository metadata reader, loaded by name while it is being written in parallel (it lands
- * as packager/repo/read-metadata.ts); a static import once it is on main.
- */
-export async function loadRepositoryReader(): Promise<RepositoryReader> {
-  const specifier = ['..', '..', 'packager', 'repo', 'read-metadata.js'].join('/');
-  return (await import(specifier)) as RepositoryReader;
-}
+export { entryEVR, openRepositoryPackage, readRepositoryMetadata, type RepoPackageEntry, type RepoSource } from '../../packager/repo/read-metadata.js';
