@@ -929,10 +929,10 @@ export class Geppetto {
   // -------------------------------------------------------------------------------------------
   // audit
 
-  private async auditEntry(db: Db, actor: Principal, action: string, target: string, before: unknown, after: unknown): Promise<void> {
+  private async auditEntry(db: Db, actor: Principal | string, action: string, target: string, before: unknown, after: unknown): Promise<void> {
     await db
       .insertInto('audit')
-      .values({ at: this.iso(), actor: principalName(actor), action, target, before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after) })
+      .values({ at: this.iso(), actor: typeof actor === 'string' ? actor : principalName(actor), action, target, before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after) })
       .execute();
   }
 
@@ -1026,7 +1026,7 @@ export class Geppetto {
     if (!user || !ok || user.disabled !== 0) {
       const at = this.iso();
       await this.db.insertInto('login_attempts').values(keys.map((key) => ({ key, at }))).execute();
-      await this.auditEntry(this.db, { kind: 'cli', name: clientKey, role: 'admin' }, 'login-failed', `user:${name}`, null, null);
+      await this.auditEntry(this.db, `client:${clientKey}`, 'login-failed', `user:${name}`, null, null);
       throw new KpkgError('UNAUTHORIZED', 'wrong name or password');
     }
     await this.db.deleteFrom('login_attempts').where('key', '=', `user:${name}`).execute();

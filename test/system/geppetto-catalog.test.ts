@@ -58,7 +58,7 @@ describeWithTools(['createrepo_c'], 'Geppetto catalog from kpkg publish and crea
   afterAll(() => http?.server.close());
 
   it('the same catalog from both repositories, over file:// and http://', async () => {
-    const catalogs: Record<string, unknown>[] = [];
+    const catalogs: ReturnType<typeof summary>[] = [];
     for (const [i, baseurl] of [pathToFileURL(join(work, 'kpkg-repo')).href, pathToFileURL(join(work, 'createrepo')).href, http?.url ?? ''].entries()) {
       const g = await openGeppetto({ dataDir: join(work, `data${i}`) });
       await g.importState(admin, `repositories: [{ id: r, baseurl: "${baseurl}" }]\n`);
@@ -69,7 +69,7 @@ describeWithTools(['createrepo_c'], 'Geppetto catalog from kpkg publish and crea
     }
     expect(Object.keys(catalogs[0] ?? {}).sort()).toEqual(['cache', 'shop']);
     // a prerelease keeps rpm's ordering form: 1.5.0~rc.1
-    expect(Object.keys((catalogs[0] as Record<string, object>).shop).sort()).toEqual(['1.4.0-1', '1.5.0~rc.1-1']);
+    expect(Object.keys(catalogs[0]?.shop ?? {}).sort()).toEqual(['1.4.0-1', '1.5.0~rc.1-1']);
     expect(catalogs[1]).toEqual(catalogs[0]);
     expect(catalogs[2]).toEqual(catalogs[0]);
   });
