@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../../packager/errors.js';
 import { cliPrincipal, openGeppetto, ROLES, type Geppetto, type Role } from '../service/index.js';
+import { storeError } from '../store/index.js';
 import * as commands from './commands.js';
 
 export interface GlobalOptions {
@@ -161,7 +162,7 @@ export async function main(argv: string[], io: CliIo = {}): Promise<number> {
     return 0;
   } catch (thrown) {
     if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 2;
-    const err = asKpkgError(thrown);
+    const err = asKpkgError(storeError(thrown));
     if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
     else {
       const message = err instanceof KpkgError ? err.message : `internal error: ${String(err instanceof Error ? err.message : err)}`;

@@ -99,3 +99,15 @@ export async function nextPublishSeq(trx: Kysely<Database>): Promise<number> {
   if (seq === undefined) throw new KpkgError('INTERNAL', 'the meta row is missing');
   return seq;
 }
+
+/**
+ * A database error as a user should read it: SQLite's busy (another process held the write lock
+ * longer than the busy timeout, e.g. a long publish) as LOCK_TIMEOUT; anything else unchanged.
+ */
+export function storeError(err: unknown): unknown {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new KpkgError('LOCK_TIMEOUT', 'the database is busy (another process is writing, e.g. publishing): try again', { cause: err });
+  }
+  return err;
+}
