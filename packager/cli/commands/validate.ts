@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { planPackages } from '../../build/build.js';
+import { planPackages } from '../../assemble/build.js';
 import type { MappedFile } from '../../descriptor/files.js';
 import { loadComponent } from '../../descriptor/load.js';
 import type { Component } from '../../descriptor/types.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cronCommand, shellQuote, systemdText } from '../../../packager/build/escape.js';
+import { cronCommand, shellQuote, systemdText } from '../../../packager/assemble/escape.js';
 import type { ConfigKeyType } from '../../../packager/descriptor/types.js';
 import { hieraValue, markdownText, puppetComment, unHieraText } from '../../../packager/puppet/escape.js';
 import { publish } from '../../../packager/repo/publish.js';
