@@ -9,7 +9,7 @@ import type { Component } from '../descriptor/types.js';
 import { KpkgError } from '../errors.js';
 import type { MappedFile } from '../descriptor/files.js';
 import { RPMSENSE_SCRIPT_PRE, semverRangeToRpm, type Dependency } from '../rpm/dependency.js';
-import type { PackageFile, PackageSpec, Script } from '../rpm/writer.js';
+import type { PackageFile, PackageSpec, Script } from '../rpm/spec.js';
 import { renderTemplate } from '../util/templates.js';
 import { cronCommand, shellQuote, systemdArg, systemdEnvironment, systemdText } from './escape.js';
 import { dependencyList } from './dependencies.js';

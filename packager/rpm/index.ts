@@ -1,3 +1,4 @@
+export * from './spec.js';
 export * from './writer.js';
 export * from './reader.js';
 export * from './version.js';

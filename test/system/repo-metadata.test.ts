@@ -23,7 +23,8 @@ import {
   RPMSENSE_POSTTRANS,
 } from '../../packager/rpm/dependency.js';
 import { readRpm } from '../../packager/rpm/reader.js';
-import { packageFileName, writeRpm, type PackageSpec } from '../../packager/rpm/writer.js';
+import { writeRpm } from '../../packager/rpm/writer.js';
+import { packageFileName, type PackageSpec } from '../../packager/rpm/spec.js';
 import { diffXml, parseXml, type XmlElement } from '../unit/repo/xml-parse.js';
 import { KPKG } from './helpers/components.js';
 import { InstallRoot, YumRepo } from './helpers/dnf.js';

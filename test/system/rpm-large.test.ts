@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describe as describeRpm, payloadManifest, readRpm, verifyDigests } from '../../packager/rpm/reader.js';
 import { Tag } from '../../packager/rpm/tags.js';
-import type { PackageSpec } from '../../packager/rpm/writer.js';
+import type { PackageSpec } from '../../packager/rpm/spec.js';
 import { rpmQuery } from './helpers/rpmq.js';
 import { describeWithTools, run, runOk, tmpDir } from './tools.js';
 

@@ -20,7 +20,8 @@ import {
   senseOperator,
 } from '../../packager/rpm/dependency.js';
 import { SIG_TAG_NAMES, Tag, TAG_NAMES, TagType } from '../../packager/rpm/tags.js';
-import { packageFileName, writeRpm, type DependencySpec, type PackageSpec, type WriteOptions } from '../../packager/rpm/writer.js';
+import { writeRpm } from '../../packager/rpm/writer.js';
+import { packageFileName, type DependencySpec, type PackageSpec, type WriteOptions } from '../../packager/rpm/spec.js';
 import { listNewc } from './helpers/newc.js';
 import { rpmbuild } from './helpers/rpmbuild.js';
 import {

@@ -15,7 +15,8 @@ import fc from 'fast-check';
 import { FormatError, KpkgError } from '../../../packager/errors.js';
 import { createCompressor, createDecompressor, detectCompression, type Compression } from '../../../packager/rpm/compress.js';
 import { bufferSource, describe, readRpmFrom, verifyDigests, walkPayload } from '../../../packager/rpm/reader.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { type PackageSpec } from '../../../packager/rpm/spec.js';
 
 // ---------------------------------------------------------------------------------------------
 // bounds

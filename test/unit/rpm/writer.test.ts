@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describe as describePkg, payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { SigTag } from '../../../packager/rpm/tags.js';
 import { KpkgError } from '../../../packager/errors.js';
 
