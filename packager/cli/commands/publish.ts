@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import type { MetadataCompression } from '../../repo/metadata.js';
-import { publish, type PublishResult, type RepoOptions } from '../../repo/publish.js';
+import { publish } from '../../repo/publish.js';
+import { type PublishResult, type RepoOptions } from '../../repo/session.js';
 
 export interface RepoFlags {
   repo?: string;

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
-import { checkRepository, indexRepository, pruneRepository } from '../../repo/publish.js';
+import { checkRepository } from '../../repo/check.js';
+import { indexRepository } from '../../repo/reindex.js';
+import { pruneRepository } from '../../repo/prune.js';
 import { renderResult, repoOptions, SIGN_KEY_HELP, withRepoOptions, withSigningKey, type RepoFlags } from './publish.js';
 
 export function registerRepo(program: Command): void {

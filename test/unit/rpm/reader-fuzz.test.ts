@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe as group, expect, it, vi } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
 import { main } from '../../../packager/cli/index.js';
-import { readCandidate } from '../../../packager/repo/publish.js';
+import { readCandidate } from '../../../packager/repo/read.js';
 import { payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
 import {
   afterValidLead,
