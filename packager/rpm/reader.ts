@@ -12,7 +12,7 @@ import { createDecompressor, detectCompression } from './compress.js';
 import { parseCpioHeader, pad4, type CpioEntry } from './cpio.js';
 import { Header, HEADER_INTRO_SIZE, readIntro } from './header.js';
 import { decodeLead, type Lead } from './lead.js';
-import { DEPENDENCY_KINDS, DEPENDENCY_TAGS, FileFlag, LEAD_SIZE, SigTag, Tag } from './tags.js';
+import { DEPENDENCY_KINDS, DEPENDENCY_TAGS, FileFlag, LEAD_SIZE, PGPHASHALGO_SHA256, SigTag, Tag } from './tags.js';
 
 export interface RpmPackage {
   path: string;
@@ -186,7 +186,7 @@ const SCRIPTS = [
 ] as const;
 
 
-export function describe(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): RpmInfo {
+export function packageInfo(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): RpmInfo {
   const h = pkg.header;
   const bad = (what: string) => new FormatError('header', pkg.headerOffset, what);
   const str = (tag: number) => h.string(tag);
@@ -335,7 +335,7 @@ export async function verifyDigests(pkg: RpmPackage, src?: ByteSource, options: 
   try {
     const sig = pkg.signature;
     const payloadAlgo = pkg.header.number(Tag.PAYLOADDIGESTALGO) ?? 8;
-    const skip = options.strongest === true && sig.has(SigTag.SHA256) && payloadAlgo === 8 && pkg.header.has(Tag.PAYLOADDIGEST);
+    const skip = options.strongest === true && sig.has(SigTag.SHA256) && payloadAlgo === PGPHASHALGO_SHA256 && pkg.header.has(Tag.PAYLOADDIGEST);
     const cmp = (expected: string | undefined, actual: () => string): Check => (expected === undefined ? 'absent' : expected.toLowerCase() === actual() ? 'ok' : 'bad');
     const headerSha256 = cmp(sig.string(SigTag.SHA256), () => hash('sha256', pkg.headerBytes, 'hex'));
     const headerSha1 = skip ? 'unchecked' : cmp(sig.string(SigTag.SHA1), () => hash('sha1', pkg.headerBytes, 'hex'));
@@ -347,10 +347,10 @@ export async function verifyDigests(pkg: RpmPackage, src?: ByteSource, options: 
       // most packages: header and payload in one read, hashed in one call each
       const b = await own.read(pkg.headerOffset, span, 'payload');
       if (!skip) md5Digest = hash('md5', b, 'buffer');
-      if (payloadAlgo === 8) payloadHex = hash('sha256', b.subarray(pkg.payloadOffset - pkg.headerOffset), 'hex');
+      if (payloadAlgo === PGPHASHALGO_SHA256) payloadHex = hash('sha256', b.subarray(pkg.payloadOffset - pkg.headerOffset), 'hex');
     } else {
       const md5 = createHash('md5').update(pkg.headerBytes);
-      const payloadHash = payloadAlgo === 8 ? createHash('sha256') : undefined;
+      const payloadHash = payloadAlgo === PGPHASHALGO_SHA256 ? createHash('sha256') : undefined;
       for (let pos = pkg.payloadOffset; pos < own.size; pos += CHUNK) {
         const chunk = await own.read(pos, Math.min(CHUNK, own.size - pos), 'payload');
         md5.update(chunk);
@@ -388,7 +388,7 @@ export type PayloadEvent =
  * (archiveLimit): a payload of a few hundred KB that inflates to gigabytes is never inflated.
  */
 export async function* readPayload(pkg: RpmPackage, files?: RpmFileInfo[]): AsyncGenerator<PayloadEvent> {
-  const fileList = files ?? describe(pkg).files;
+  const fileList = files ?? packageInfo(pkg).files;
   const src = await fileSource(pkg.path);
   try {
     yield* walkPayload(src, pkg, fileList);

@@ -14,9 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { KpkgError, ioError } from '../errors.js';
 import { Header } from '../rpm/header.js';
 import { fileSource, readRpmFrom, type ByteSource } from '../rpm/reader.js';
-import { TagType, Tag } from '../rpm/tags.js';
+import { SigTag, Tag, TagType } from '../rpm/tags.js';
 import { signDetachedBinary, type SigningKey } from './openpgp.js';
-import { RPMSIGTAG_DSA, RPMSIGTAG_GPG, RPMSIGTAG_OPENPGP, RPMSIGTAG_PGP, RPMSIGTAG_RESERVEDSPACE, RPMSIGTAG_RSA } from './signatures.js';
 
 export interface SignResult {
   file: string;
@@ -31,7 +30,7 @@ export interface SignResult {
   size: number;
 }
 
-const REPLACED = [RPMSIGTAG_DSA, RPMSIGTAG_RSA, RPMSIGTAG_PGP, RPMSIGTAG_GPG, RPMSIGTAG_OPENPGP, RPMSIGTAG_RESERVEDSPACE];
+const REPLACED: readonly number[] = [SigTag.DSA, SigTag.RSA, SigTag.PGP, SigTag.GPG, SigTag.OPENPGP, SigTag.RESERVEDSPACE];
 const CHUNK = 1 << 20;
 const INDEX_ENTRY_SIZE = 16;
 
@@ -52,8 +51,8 @@ export async function signRpm(path: string, key: SigningKey, out = path): Promis
     lead = await src.read(0, pkg.signatureOffset, 'lead');
     const headerSig = await signDetachedBinary(pkg.headerBytes, key);
     const fullSig = await signDetachedBinary(chunks(src, pkg.headerOffset), key);
-    const headerTag = key.algorithm === 'RSA' ? RPMSIGTAG_RSA : RPMSIGTAG_DSA;
-    const fullTag = key.algorithm === 'RSA' ? RPMSIGTAG_PGP : RPMSIGTAG_GPG;
+    const headerTag = key.algorithm === 'RSA' ? SigTag.RSA : SigTag.DSA;
+    const fullTag = key.algorithm === 'RSA' ? SigTag.PGP : SigTag.GPG;
     sigHeader = buildSignatureHeader(pkg.signature, [
       [headerTag, headerSig],
       [fullTag, fullSig],
@@ -62,7 +61,7 @@ export async function signRpm(path: string, key: SigningKey, out = path): Promis
     await src.close();
   }
   const size = await rewrite(path, out, lead, sigHeader, headerOffset);
-  return { file: out, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG], sizeBefore, size };
+  return { file: out, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [SigTag.RSA, SigTag.PGP] : [SigTag.DSA, SigTag.GPG], sizeBefore, size };
 }
 
 /**
@@ -77,12 +76,12 @@ export function buildSignatureHeader(old: Header, signatures: [number, Buffer][]
   }
   for (const [tag, bytes] of signatures) sig.set(tag, TagType.BIN, bytes);
   let bytes = sig.encode(Tag.HEADERSIGNATURES);
-  if (old.has(RPMSIGTAG_RESERVEDSPACE)) {
+  if (old.has(SigTag.RESERVEDSPACE)) {
     const room = oldSize - bytes.length - INDEX_ENTRY_SIZE;
     if (room > 0) {
       const withReserve = new Header();
       for (const e of sig.list()) withReserve.set(e.tag, e.type, e.value);
-      withReserve.set(RPMSIGTAG_RESERVEDSPACE, TagType.BIN, Buffer.alloc(room));
+      withReserve.set(SigTag.RESERVEDSPACE, TagType.BIN, Buffer.alloc(room));
       const candidate = withReserve.encode(Tag.HEADERSIGNATURES);
       if (candidate.length === oldSize) bytes = candidate;
     }

@@ -11,7 +11,7 @@ import { cronCommand, shellQuote, systemdText } from '../../../packager/assemble
 import type { ConfigKeyType } from '../../../packager/descriptor/types.js';
 import { hieraValue, markdownText, puppetComment, unHieraText } from '../../../packager/puppet/escape.js';
 import { publish } from '../../../packager/repo/publish.js';
-import { describe as describeRpm, readPayload, readRpm, type RpmInfo, type RpmPackage } from '../../../packager/rpm/reader.js';
+import { packageInfo, readPayload, readRpm, type RpmInfo, type RpmPackage } from '../../../packager/rpm/reader.js';
 import { kpkg } from '../../helpers/cli.js';
 import { scratch } from '../../helpers/files.js';
 import { hostileComponent, type HostileComponent } from '../../helpers/hostile.js';
@@ -84,10 +84,10 @@ describe('hostile text in a component', () => {
   it('reaches both RPM headers byte for byte', () => {
     for (const b of [webapp, processing]) {
       const { c } = b;
-      const app = describeRpm(b.app);
+      const app = packageInfo(b.app);
       expect(app).toMatchObject({ summary: c.summary, description: c.description, url: c.url, vendor: c.vendor, license: c.license, packager: c.packager } satisfies Partial<RpmInfo>);
       for (const s of [c.summary, c.description, c.url, c.vendor, c.license, c.packager]) expect(b.app.headerBytes.includes(stored(s))).toBe(true);
-      const deploy = describeRpm(b.deploy);
+      const deploy = packageInfo(b.deploy);
       expect(deploy).toMatchObject({ url: c.url, vendor: c.vendor, license: c.license });
       expect(deploy.description).toContain(`(${c.summary})`);
     }
