@@ -31,7 +31,7 @@ import { KpkgError, ioError } from '../errors.js';
 import { createCompressor, resolveLevel } from '../rpm/compress.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
+import { METADATA_SUFFIX, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
 import type { MetadataType, RepoPackage } from './types.js';
 import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
 
@@ -80,7 +80,6 @@ export interface SegmentEntry {
   ranges: Record<MetadataType, [number, number]>;
 }
 
-const SUFFIX: Record<MetadataCompression, string> = { gzip: '.gz', zstd: '.zst' };
 const gzipAsync = promisify(gzip);
 
 export function kpkgDir(repo: string): string {
@@ -158,7 +157,7 @@ export async function compressMember(algo: MetadataCompression, data: Uint8Array
 
 function segmentFile(repo: string, id: string, type: MetadataType | 'json', compress?: MetadataCompression): string {
   if (type === 'json') return join(segmentsDir(repo), `${id}.json`);
-  return join(segmentsDir(repo), `${id}.${type}.xml${compress ? SUFFIX[compress] : ''}`);
+  return join(segmentsDir(repo), `${id}.${type}.xml${compress ? METADATA_SUFFIX[compress] : ''}`);
 }
 
 function newSegmentId(): string {
@@ -407,7 +406,7 @@ export async function compact(repo: string, compress: MetadataCompression, segme
 
 /**
  * Writes `repodata/<sha256>-<type>.xml.gz|.zst` for the segments: a header member, the segments'
- * members, a footer member. Checksums and sizes as writeMetadataFile (metadata.ts) gives them.
+ * members, a footer member, with the checksums and sizes repomd.xml needs.
  */
 export async function writeMetadataFromSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[], type: MetadataType): Promise<MetadataFileInfo> {
   const repodata = join(repo, 'repodata');
@@ -430,7 +429,7 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
   parts.push(await compressMember(compress, footer));
   const data = Buffer.concat(parts);
   const checksum = hash('sha256', data, 'hex');
-  const name = `${checksum}-${type}.xml${SUFFIX[compress]}`;
+  const name = `${checksum}-${type}.xml${METADATA_SUFFIX[compress]}`;
   const final = join(repodata, name);
   // the caller syncs repodata/ once for the three files
   await writeDurable(final, data, { syncDir: false });

@@ -68,9 +68,6 @@ export function payloadCompressorName(algo: Compression): string | undefined {
   return algo === 'none' ? undefined : algo;
 }
 
-/** Same as payloadCompressorName, under the tag's name. */
-export const payloadCompressorTag = payloadCompressorName;
-
 /** RPMTAG_PAYLOADFLAGS (1126): the level as rpmbuild writes it ("9" for w9.gzdio), "" for 'none'. */
 export function payloadFlags(algo: Compression, level?: number): string {
   const resolved = resolveLevel(algo, level);

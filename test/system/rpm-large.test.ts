@@ -9,7 +9,8 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packageInfo, payloadManifest, readRpm, verifyDigests } from '../../packager/rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests } from '../../packager/rpm/reader.js';
+import { payloadManifest } from '../helpers/payload-manifest.js';
 import { Tag } from '../../packager/rpm/tags.js';
 import type { PackageSpec } from '../../packager/rpm/spec.js';
 import { rpmQuery } from './helpers/rpmq.js';

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../../packager/errors.js';
-import { packageInfo, payloadManifest, readRpm, verifyDigests, type RpmDependency, type RpmInfo } from '../../packager/rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests, type RpmDependency, type RpmInfo } from '../../packager/rpm/reader.js';
+import { payloadManifest } from '../helpers/payload-manifest.js';
 import { CHANGELOG_TAGS, DEPENDENCY_KINDS, DEPENDENCY_TAGS, FILE_TAGS, rpmQuery, SCALAR_TAGS, type QueryResult } from './helpers/rpmq.js';
 import { describeWithTools, run, tmpDir } from './tools.js';
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe as group, expect, it, vi } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
 import { main } from '../../../packager/cli/index.js';
 import { readCandidate } from '../../../packager/repo/read.js';
-import { payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { payloadManifest } from '../../helpers/payload-manifest.js';
 import {
   afterValidLead,
   assertFuzz,

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageInfo, payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { payloadManifest } from '../../helpers/payload-manifest.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { SigTag } from '../../../packager/rpm/tags.js';
