@@ -95,6 +95,20 @@ export function ioError(action: string, path: string, cause: unknown): KpkgError
   return new KpkgError('IO', `cannot ${action} ${path}: ${reason.split('\n')[0]}`, { cause });
 }
 
+/** System errors that say a path names no readable file: the path given is at fault. */
+const NOT_A_FILE: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * An input the user named (a package, a key file) that cannot be read. Where the path names no
+ * file (ENOENT, ENOTDIR, EISDIR...), the input is at fault: INVALID_INPUT, exit 2, whichever
+ * command was given it. Any other failure (EACCES, EIO) is the IO error of ioError, exit 1.
+ */
+export function inputError(action: string, path: string, cause: unknown): KpkgError {
+  const err = ioError(action, path, cause);
+  const code = systemCode(cause);
+  return code !== undefined && NOT_A_FILE.has(code) ? new KpkgError('INVALID_INPUT', err.message, { cause }) : err;
+}
+
 /**
  * The error as kpkg reports it: a KpkgError as it is; a system error that reached the top without
  * one (an fs call left unwrapped) as the IO error of its call and path; anything else unchanged.

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { KpkgError, type ErrorCode } from '../errors.js';
+import { inputError, KpkgError, type ErrorCode } from '../errors.js';
 import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
 import { readFully } from '../util/fs.js';
 import { CHUNKERS, METADATA_TYPES, type MetadataCompression } from './metadata.js';
@@ -63,7 +63,7 @@ export async function readCandidate(path: string, href?: string): Promise<Candid
       src = await fileSource(path);
     }
   } catch (e) {
-    throw new KpkgError('BAD_PACKAGE', `${path}: cannot read the package (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+    throw e instanceof KpkgError ? e : inputError('read', path, e);
   }
   try {
     const pkg = await readRpmFrom(src, path);

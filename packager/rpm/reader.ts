@@ -7,7 +7,7 @@ import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FormatError, ioError } from '../errors.js';
+import { FormatError, inputError } from '../errors.js';
 import { createDecompressor, detectCompression } from './compress.js';
 import { parseCpioHeader, pad4, type CpioEntry } from './cpio.js';
 import { Header, HEADER_INTRO_SIZE, readIntro } from './header.js';
@@ -39,7 +39,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    throw ioError('open', path, e);
+    throw inputError('open', path, e);
   }
   const size = (await fh.stat()).size;
   return {
