@@ -44,7 +44,7 @@ export async function pruneRepository(repo: string, keep: number, options: RepoO
     for (const seg of s.state.segments) {
       if (!affected.has(seg.id)) segments.push(seg);
       else {
-        const kept = await filterSegment(repo, seg, compress, (id) => !gone.has(id));
+        const kept = await filterSegment(repo, seg, compress, (id) => !gone.has(id), s.segmentCache);
         if (kept) segments.push(kept);
       }
     }

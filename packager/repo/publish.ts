@@ -94,7 +94,7 @@ async function publishStaged(rpms: readonly string[], staged: import('./signing.
     const segments = [...s.state.segments];
     const packages = [...s.state.packages];
     if (added.length > 0) {
-      const seg = await writeSegment(repo, options.compress ?? s.state.compress, await blocksFor(read, freshIndices));
+      const seg = await writeSegment(repo, options.compress ?? s.state.compress, await blocksFor(read, freshIndices), s.segmentCache);
       segments.push(seg);
       for (const c of added) packages.push(storedPackage(c.record, seg.id));
     }

@@ -67,7 +67,7 @@ export async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
     listed.push(i);
   }
   if (conflicts.length > 0) throw new KpkgError('PACKAGE_CONFLICT', conflicts.join('\n'));
-  const seg = await writeSegment(repo, compress, await blocksFor(read, listed));
+  const seg = await writeSegment(repo, compress, await blocksFor(read, listed), s.segmentCache);
   await commit(s, records.map((r) => storedPackage(r, seg.id)), [seg]);
   return { records };
 }

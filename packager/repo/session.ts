@@ -32,7 +32,6 @@ import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metada
 import {
   compact,
   emptyState,
-  forgetWrittenSegments,
   kpkgDir,
   loadState,
   readSegmentEntries,
@@ -41,6 +40,7 @@ import {
   saveState,
   segmentsDir,
   writeMetadataFromSegments,
+  SegmentCache,
   type RepoState,
   type SegmentRef,
   type StoredPackage,
@@ -91,6 +91,8 @@ export interface PublishResult {
 
 export interface Session {
   repo: string;
+  /** The segment files this command wrote, read back from memory by commit. */
+  segmentCache: SegmentCache;
   lock: Lock;
   state: RepoState;
   options: RepoOptions;
@@ -129,7 +131,7 @@ export async function withRepository<T>(repo: string, what: string, options: Rep
     const undo = await prepareUndo(repo);
     try {
       const state = (await loadState(repo)) ?? emptyState(options.compress ?? 'gzip');
-      const result = await fn({ repo, lock, state, options, undo });
+      const result = await fn({ repo, lock, state, options, undo, segmentCache: new SegmentCache() });
       done = true;
       return result;
     } finally {
@@ -137,7 +139,6 @@ export async function withRepository<T>(repo: string, what: string, options: Rep
       else if (await lock.assertHeld().then(() => true, () => false)) await undo.undo();
     }
   } finally {
-    forgetWrittenSegments();
     await lock.release();
     if (!done) await removeCreated();
   }
@@ -173,7 +174,7 @@ export async function commit(s: Session, packages: StoredPackage[], segments: Se
     for (const e of await readSegmentEntries(repo, seg.id)) segOf.set(e.pkgid, seg.id);
   }
   const pkgs = packages.map((p) => ({ ...p, segment: segOf.get(p.pkgid) ?? p.segment })).sort((a, b) => (a.href < b.href ? -1 : a.href > b.href ? 1 : 0));
-  const metadata = await settled(METADATA_TYPES.map((type) => writeMetadataFromSegments(repo, compress, merged, type)));
+  const metadata = await settled(METADATA_TYPES.map((type) => writeMetadataFromSegments(repo, compress, merged, type, s.segmentCache)));
   await fsyncDir(join(repo, 'repodata'));
 
   const now = Date.now();

@@ -243,7 +243,8 @@ export async function blockSubset(block: Block, indices: readonly number[]): Pro
 }
 
 /** A new segment made of `blocks`, in order (their compressed members reused when in `compress`). */
-export async function writeSegment(repo: string, compress: MetadataCompression, blocks: readonly Block[]): Promise<SegmentRef> {
+export async function writeSegment(repo: string, compress: MetadataCompression, blocks: readonly Block[], cache?: SegmentCache): Promise<SegmentRef> {
+  const write = (path: string, data: Buffer) => (cache ? cache.write(path, data) : writeDurable(path, data, { syncDir: false }));
   const id = newSegmentId();
   const entries: SegmentEntry[] = [];
   const shift: Record<MetadataType, number> = { primary: 0, filelists: 0, other: 0 };
@@ -261,7 +262,7 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
       const text = Buffer.concat(blocks.map((b) => b.texts[type]));
       // no block (an empty repository) or another compression: compressed here
       const packed = blocks.length > 0 && blocks.every((b) => b.compress === compress) ? Buffer.concat(blocks.map((b) => b.packed[type])) : await compressMember(compress, text);
-      await settled([writeSegmentFile(segmentFile(repo, id, type), text), writeSegmentFile(segmentFile(repo, id, type, compress), packed)]);
+      await settled([write(segmentFile(repo, id, type), text), write(segmentFile(repo, id, type, compress), packed)]);
     }),
     writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false }),
   ]);
@@ -270,25 +271,25 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
 }
 
 /**
- * The segment files this process wrote, by path: the metadata files written right after them
- * (commit) take their bytes from here instead of reading them back.
+ * The segment files a repository command wrote, by path: the metadata files written right after
+ * them (commit) take their bytes from here instead of reading them back. One per command (the
+ * session holds it); without one, every read goes to the disk.
  */
-const written = new Map<string, Buffer>();
+export class SegmentCache {
+  private readonly written = new Map<string, Buffer>();
 
-/** Empties that memory (at the end of each repository command). */
-export function forgetWrittenSegments(): void {
-  written.clear();
+  async write(path: string, data: Buffer): Promise<void> {
+    await writeDurable(path, data, { syncDir: false });
+    this.written.set(path, data);
+  }
+
+  /** A segment file's bytes. */
+  async read(path: string): Promise<Buffer> {
+    return this.written.get(path) ?? readSegmentFile(path);
+  }
 }
 
-async function writeSegmentFile(path: string, data: Buffer): Promise<void> {
-  await writeDurable(path, data, { syncDir: false });
-  written.set(path, data);
-}
-
-/** A segment file's bytes. */
 async function readSegmentFile(path: string): Promise<Buffer> {
-  const known = written.get(path);
-  if (known) return known;
   try {
     return await readFile(path);
   } catch (e) {
@@ -305,8 +306,9 @@ export async function readSegmentEntries(repo: string, id: string): Promise<Segm
   }
 }
 
-function readSegmentText(repo: string, id: string, type: MetadataType): Promise<Buffer> {
-  return readSegmentFile(segmentFile(repo, id, type));
+function readSegmentText(repo: string, id: string, type: MetadataType, cache: SegmentCache | undefined): Promise<Buffer> {
+  const path = segmentFile(repo, id, type);
+  return cache ? cache.read(path) : readSegmentFile(path);
 }
 
 /**
@@ -347,7 +349,7 @@ export async function mergeSegments(repo: string, compress: MetadataCompression,
 }
 
 /** A new segment holding the packages of `seg` whose pkgid `keep` accepts (recompressed). */
-export async function filterSegment(repo: string, seg: SegmentRef, compress: MetadataCompression, keep: (pkgid: string) => boolean): Promise<SegmentRef | undefined> {
+export async function filterSegment(repo: string, seg: SegmentRef, compress: MetadataCompression, keep: (pkgid: string) => boolean, cache?: SegmentCache): Promise<SegmentRef | undefined> {
   const entries = await readSegmentEntries(repo, seg.id);
   const kept = entries.flatMap((e, i) => (keep(e.pkgid) ? [i] : []));
   if (kept.length === 0) return undefined;
@@ -355,12 +357,12 @@ export async function filterSegment(repo: string, seg: SegmentRef, compress: Met
   const texts = {} as Record<MetadataType, Buffer>;
   const ends = {} as Record<MetadataType, number[]>;
   for (const type of METADATA_TYPES) {
-    texts[type] = await readSegmentText(repo, seg.id, type);
+    texts[type] = await readSegmentText(repo, seg.id, type, cache);
     ends[type] = entries.map((e) => e.ranges[type][1]);
   }
   // the segment as one block (its ranges are contiguous from 0), then the subset
   const whole: Block = { compress, pkgids: entries.map((e) => e.pkgid), texts, ends, packed: {} as Block['packed'] };
-  return writeSegment(repo, compress, [await blockSubset(whole, kept)]);
+  return writeSegment(repo, compress, [await blockSubset(whole, kept)], cache);
 }
 
 async function concatFiles(to: string, from: readonly string[]): Promise<void> {
@@ -408,7 +410,7 @@ export async function compact(repo: string, compress: MetadataCompression, segme
  * Writes `repodata/<sha256>-<type>.xml.gz|.zst` for the segments: a header member, the segments'
  * members, a footer member, with the checksums and sizes repomd.xml needs.
  */
-export async function writeMetadataFromSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[], type: MetadataType): Promise<MetadataFileInfo> {
+export async function writeMetadataFromSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[], type: MetadataType, cache?: SegmentCache): Promise<MetadataFileInfo> {
   const repodata = join(repo, 'repodata');
   await mkdir(repodata, { recursive: true });
   const count = segments.reduce((n, s) => n + s.count, 0);
@@ -419,10 +421,11 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
   let openSize = header.length;
   const parts: Buffer[] = [await compressMember(compress, header)];
   for (const seg of segments) {
-    const text = await readSegmentText(repo, seg.id, type);
+    const text = await readSegmentText(repo, seg.id, type, cache);
     openHash.update(text);
     openSize += text.length;
-    parts.push(await readSegmentFile(segmentFile(repo, seg.id, type, compress)));
+    const packed = segmentFile(repo, seg.id, type, compress);
+    parts.push(await (cache ? cache.read(packed) : readSegmentFile(packed)));
   }
   openHash.update(footer);
   openSize += footer.length;

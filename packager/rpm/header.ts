@@ -456,3 +456,17 @@ function decodeValue(buf: Buffer, pos: number, type: TagType, count: number): Ta
     }
   }
 }
+
+/**
+ * A signature header as it sits in a package file: encoded with its region tag and padded with
+ * zeros to a multiple of 8 bytes, so that the main header after it starts aligned (lib/signature.c).
+ */
+export function encodeSignatureHeader(sig: Header): Buffer {
+  return padSignatureHeader(sig.encode(Tag.HEADERSIGNATURES));
+}
+
+/** `bytes` (an encoded signature header) padded with zeros to a multiple of 8 bytes. */
+export function padSignatureHeader(bytes: Buffer): Buffer {
+  const pad = (8 - (bytes.length % 8)) % 8;
+  return pad ? Buffer.concat([bytes, Buffer.alloc(pad)]) : bytes;
+}

@@ -18,7 +18,7 @@ import {
   RPMSENSE_SCRIPT_PREUN,
 } from './sense.js';
 import type { FileRecord } from './file-records.js';
-import { Header, type TagValue } from './header.js';
+import { encodeSignatureHeader, Header, type TagValue } from './header.js';
 import type { PayloadResult } from './payload.js';
 import type { DependencySpec, PackageSpec, Script, ScriptName } from './spec.js';
 import { DEPENDENCY_KINDS, DEPENDENCY_TAGS, type DependencyKind, PGPHASHALGO_SHA256, RPMVERIFY_ALL, SIG_TAG_TYPES, SigTag, Tag, TAG_TYPES, TagType } from './tags.js';
@@ -216,7 +216,5 @@ export function signatureHeader(headerBytes: Buffer, payload: PayloadResult, md5
   set(SigTag.MD5, md5);
   set(SigTag.SHA1, createHash('sha1').update(headerBytes).digest('hex'));
   set(SigTag.SHA256, createHash('sha256').update(headerBytes).digest('hex'));
-  const bytes = sig.encode(Tag.HEADERSIGNATURES);
-  const pad = (8 - (bytes.length % 8)) % 8;
-  return pad ? Buffer.concat([bytes, Buffer.alloc(pad)]) : bytes;
+  return encodeSignatureHeader(sig);
 }

@@ -8,13 +8,13 @@
  * package carries RESERVEDSPACE (rpmbuild leaves some), it is shrunk as rpmsign does so that the
  * signed package keeps its size.
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { KpkgError, ioError } from '../errors.js';
-import { Header } from '../rpm/header.js';
+import { Header, padSignatureHeader } from '../rpm/header.js';
 import { fileSource, readRpmFrom, type ByteSource } from '../rpm/reader.js';
 import { SigTag, Tag, TagType } from '../rpm/tags.js';
+import { fsyncDir, tempName, writeAll } from '../util/fs.js';
 import { signDetachedBinary, type SigningKey } from './openpgp.js';
 
 export interface SignResult {
@@ -86,8 +86,7 @@ export function buildSignatureHeader(old: Header, signatures: [number, Buffer][]
       if (candidate.length === oldSize) bytes = candidate;
     }
   }
-  const pad = (8 - (bytes.length % 8)) % 8;
-  return pad ? Buffer.concat([bytes, Buffer.alloc(pad)]) : bytes;
+  return padSignatureHeader(bytes);
 }
 
 async function* chunks(src: ByteSource, from: number): AsyncGenerator<Buffer> {
@@ -99,7 +98,7 @@ async function* chunks(src: ByteSource, from: number): AsyncGenerator<Buffer> {
 /** lead + new signature header + the bytes of `path` from `headerOffset` on, then rename to `target`. */
 async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Buffer, headerOffset: number): Promise<number> {
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.kpkg-sign-${randomBytes(6).toString('hex')}`);
+  const tmp = tempName(target);
   let mode = 0o644;
   try {
     mode = (await stat(path)).mode & 0o7777;
@@ -116,12 +115,9 @@ async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Bu
       throw ioError(input ? 'create' : 'open', input ? tmp : path, e);
     }
     let pos = 0;
+    const output = out;
     const write = async (b: Buffer) => {
-      let done = 0;
-      while (done < b.length) {
-        const { bytesWritten } = await (out as FileHandle).write(b, done, b.length - done, pos + done);
-        done += bytesWritten;
-      }
+      await writeAll(output, b, pos);
       pos += b.length;
     };
     await write(lead);
@@ -143,26 +139,12 @@ async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Bu
     await rename(tmp, target).catch((e: unknown) => {
       throw ioError('rename', `${tmp} to ${target}`, e);
     });
-    await syncDir(dir);
+    await fsyncDir(dir);
     return pos;
   } catch (e) {
     await out?.close().catch(() => undefined);
     await input?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw e instanceof KpkgError ? e : ioError('write', tmp, e);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // makes the rename durable; not every platform lets a directory be opened, which is harmless
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* best effort */
   }
 }
