@@ -17,7 +17,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
-import { inputError, KpkgError } from '../errors.js';
+import { KpkgError, ioError } from '../errors.js';
 import { parseSignaturePacket, type SignatureInfo } from './packet.js';
 
 export interface SigningKey {
@@ -57,7 +57,7 @@ export async function loadSigningKey(path: string, passphrase: string | undefine
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw inputError('read key file', path, e);
+    throw ioError('read key file', path, e);
   }
   return loadSigningKeyFrom(bytes, path, passphrase);
 }
