@@ -2,7 +2,8 @@
 import { KpkgError } from '../errors.js';
 import { compareEVR } from '../rpm/version.js';
 import { collectGarbage, commit, repomdCurrent, withRepository, type PublishResult, type RepoOptions } from './session.js';
-import { filterSegment, type SegmentRef, type StoredPackage } from './store.js';
+import { filterSegment } from './store.js';
+import { type SegmentRef, type StoredPackage } from './state.js';
 
 /**
  * The packages to remove to keep the `keep` newest versions (rpm's EVR order) of each name and

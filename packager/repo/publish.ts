@@ -5,7 +5,8 @@ import { KpkgError } from '../errors.js';
 import { blocksFor, readMany, type Candidate } from './read.js';
 import { findPackages, reindex } from './reindex.js';
 import { collectGarbage, commit, copyIn, repomdCurrent, signing, withRepository, type PublishResult, type RepoOptions } from './session.js';
-import { nevraKey, storedPackage, writeSegment, type StoredPackage } from './store.js';
+import { nevraKey, storedPackage, type StoredPackage } from './state.js';
+import { writeSegment } from './store.js';
 
 /**
  * Adds `rpms` to the repository `repo`: refuses them all (PACKAGE_CONFLICT) when one would

@@ -2,6 +2,8 @@
  * RPM header -> repository record, as createrepo_c 0.17 computes it in cr_package_from_header()
  * (src/parsehdr.c) with the cr_str_to_evr() and cr_flag_to_str() of src/misc.c. The comments name
  * each createrepo_c rule that is not obvious; the tests compare with createrepo_c itself.
+ * It stays one file (~400 lines) as cr_package_from_header() is one function: the rules for
+ * strings, dependencies, files and changelogs refer to each other.
  */
 import { KpkgError } from '../errors.js';
 import {
@@ -14,7 +16,8 @@ import {
   RPMSENSE_STRONG,
 } from '../rpm/sense.js';
 import type { Header } from '../rpm/header.js';
-import { declaredArchiveSize, type RpmPackage } from '../rpm/reader.js';
+import { declaredArchiveSize } from '../rpm/payload-reader.js';
+import { type RpmPackage } from '../rpm/reader.js';
 import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, Tag } from '../rpm/tags.js';
 import { rpmvercmp } from '../rpm/version.js';
 import type { RepoChangelog, RepoDependency, RepoFile, ComparisonFlag, RepoPackage } from './types.js';

@@ -5,7 +5,8 @@ import { KpkgError, ioError } from '../errors.js';
 import { sortByHref } from './metadata.js';
 import { blocksFor, readMany, type Candidate } from './read.js';
 import { commit, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
-import { nevraKey, storedPackage, writeSegment } from './store.js';
+import { nevraKey, storedPackage } from './state.js';
+import { writeSegment } from './store.js';
 import type { RepoPackage } from './types.js';
 
 /** Every `.rpm` under `repo` (relative paths, `/`-separated, in createrepo_c's order) but kpkg's and repodata's own, and `skip`. */

@@ -29,22 +29,8 @@ import type { SigningKey } from '../sign/openpgp.js';
 import { copyTimes, fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { acquireLock, type Lock } from './lock.js';
 import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
-import {
-  compact,
-  emptyState,
-  kpkgDir,
-  loadState,
-  readSegmentEntries,
-  removeTemporaries,
-  removeUnusedSegments,
-  saveState,
-  segmentsDir,
-  writeMetadataFromSegments,
-  SegmentCache,
-  type RepoState,
-  type SegmentRef,
-  type StoredPackage,
-} from './store.js';
+import { compact, readSegmentEntries, removeUnusedSegments, writeMetadataFromSegments, SegmentCache } from './store.js';
+import { emptyState, kpkgDir, loadState, removeTemporaries, saveState, segmentsDir, type RepoState, type SegmentRef, type StoredPackage } from './state.js';
 import { prepareUndo, type Undo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed

@@ -1,11 +1,9 @@
 /**
- * What kpkg keeps beside a repository so that adding a package costs little however many are
- * published: `<repo>/.kpkg/`.
+ * The segments: what kpkg keeps beside a repository so that adding a package costs little however
+ * many are published, and the metadata files made from them. In `<repo>/.kpkg/`:
  *
  *   .kpkg/lock                      the publishers' lock (lock.ts)
- *   .kpkg/state.json                the published packages (pkgid, href, NEVRA, size, segment),
- *                                   the segments in order, what repomd.xml lists, files awaiting
- *                                   deletion; replaced atomically, before repomd.xml
+ *   .kpkg/state.json                the published packages and the segments in order (state.ts)
  *   .kpkg/segments/<id>.json        per package of the segment: pkgid and the byte range of its
  *                                   chunk in each of the three uncompressed XML texts
  *   .kpkg/segments/<id>.<type>.xml            the segment's chunks, uncompressed (for the
@@ -27,52 +25,14 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:f
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
-import { KpkgError, ioError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { createCompressor, resolveLevel } from '../rpm/compress.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { METADATA_SUFFIX, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
-import type { MetadataType, RepoPackage } from './types.js';
+import { segmentsDir, type SegmentRef } from './state.js';
+import type { MetadataType } from './types.js';
 import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
-
-export const STATE_FORMAT = 1;
-
-/** One published package as the state remembers it: enough to refuse, prune and locate. */
-export interface StoredPackage {
-  pkgid: string;
-  href: string;
-  name: string;
-  epoch: string;
-  version: string;
-  release: string;
-  arch: string;
-  size: number;
-  segment: string;
-}
-
-export interface SegmentRef {
-  id: string;
-  count: number;
-  compress: MetadataCompression;
-}
-
-export interface PendingDeletion {
-  /** Relative to the repository root. */
-  path: string;
-  /** Milliseconds since the epoch: when it stopped being referenced. */
-  since: number;
-}
-
-export interface RepoState {
-  format: typeof STATE_FORMAT;
-  compress: MetadataCompression;
-  packages: StoredPackage[];
-  segments: SegmentRef[];
-  /** What repomd.xml lists (and must list) for this state. */
-  metadata: MetadataFileInfo[];
-  revision: number;
-  pending: PendingDeletion[];
-}
 
 export interface SegmentEntry {
   pkgid: string;
@@ -81,55 +41,6 @@ export interface SegmentEntry {
 }
 
 const gzipAsync = promisify(gzip);
-
-export function kpkgDir(repo: string): string {
-  return join(repo, '.kpkg');
-}
-export function segmentsDir(repo: string): string {
-  return join(repo, '.kpkg', 'segments');
-}
-export function statePath(repo: string): string {
-  return join(repo, '.kpkg', 'state.json');
-}
-
-export function emptyState(compress: MetadataCompression = 'gzip'): RepoState {
-  return { format: STATE_FORMAT, compress, packages: [], segments: [], metadata: [], revision: 0, pending: [] };
-}
-
-/** The state of `repo`, undefined when kpkg has never published there. */
-export async function loadState(repo: string): Promise<RepoState | undefined> {
-  const path = statePath(repo);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw ioError('read', path, e);
-  }
-  let state: RepoState;
-  try {
-    state = JSON.parse(text) as RepoState;
-  } catch (e) {
-    throw new KpkgError('IO', `${path} is not valid JSON: ${(e as Error).message} (run kpkg repo index to rebuild it)`, { cause: e });
-  }
-  if (state.format !== STATE_FORMAT) throw new KpkgError('IO', `${path}: unknown format ${String(state.format)} (written by another kpkg version?)`);
-  return state;
-}
-
-export function nevraKey(p: Pick<StoredPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
-  return `${p.name}-${p.epoch === '0' || p.epoch === '' ? '' : `${p.epoch}:`}${p.version}-${p.release}.${p.arch}`;
-}
-
-export function storedPackage(rec: RepoPackage, segment: string): StoredPackage {
-  return { pkgid: rec.pkgid, href: rec.href, name: rec.name, epoch: rec.epoch, version: rec.version, release: rec.release, arch: rec.arch, size: rec.sizePackage, segment };
-}
-
-// ---------------------------------------------------------------------------------------------
-// durable writes
-
-export async function saveState(repo: string, state: RepoState): Promise<void> {
-  await writeDurable(statePath(repo), `${JSON.stringify(state)}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // compression
@@ -442,19 +353,6 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
 
 // ---------------------------------------------------------------------------------------------
 // clean-up
-
-/** Removes temporary files left by killed publishers (call with the lock held). */
-export async function removeTemporaries(dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
-    await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => unlink(join(dir, n)).catch(() => undefined)));
-  }
-}
 
 /** Removes the segment files that `keep` does not name (call after the state naming them is saved). */
 export async function removeUnusedSegments(repo: string, keep: readonly SegmentRef[]): Promise<void> {

@@ -1,9 +1,13 @@
 /**
  * The RPM header structure, format only: an index of 16-byte entries (tag, type, offset, count)
  * followed by a data store, with a region tag that marks the entries as immutable. Knows nothing of
- * which tags a package gets (that is writer.ts).
+ * which tags a package gets (that is package-header.ts).
  *
  *   magic(8) il(4) dl(4) | il x { tag(4) type(4) offset(4) count(4) } | data(dl)
+ *
+ * One file of ~470 lines on purpose: the Header class and the entry codec below it (alignment,
+ * value checks, encoding, bounds-checked decoding) share the index layout and the lazy slots;
+ * split, the codec would have to expose them.
  */
 import { FormatError } from '../errors.js';
 import { HEADER_MAGIC, Tag, TagType } from './tags.js';

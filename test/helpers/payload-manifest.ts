@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readPayload, type RpmPackage } from '../../packager/rpm/reader.js';
+import { readPayload } from '../../packager/rpm/payload-reader.js';
+import { type RpmPackage } from '../../packager/rpm/reader.js';
 
 /** Every payload member with the SHA-256 of its body: what the tests compare packages by. */
 export async function payloadManifest(pkg: RpmPackage): Promise<{ path: string; mode: number; size: number; sha256: string }[]> {

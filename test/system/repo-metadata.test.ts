@@ -11,7 +11,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { packageRecord } from '../../packager/repo/record.js';
 import { compareHref, type MetadataCompression } from '../../packager/repo/metadata.js';
 import { indexRepository } from '../../packager/repo/reindex.js';
-import { loadState } from '../../packager/repo/store.js';
+import { loadState } from '../../packager/repo/state.js';
 import type { RepoPackage } from '../../packager/repo/types.js';
 import {
   RPMSENSE_EQUAL,

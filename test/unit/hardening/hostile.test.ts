@@ -11,7 +11,8 @@ import { cronCommand, shellQuote, systemdText } from '../../../packager/assemble
 import type { ConfigKeyType } from '../../../packager/descriptor/types.js';
 import { hieraValue, markdownText, puppetComment, unHieraText } from '../../../packager/puppet/escape.js';
 import { publish } from '../../../packager/repo/publish.js';
-import { packageInfo, readPayload, readRpm, type RpmInfo, type RpmPackage } from '../../../packager/rpm/reader.js';
+import { packageInfo, readRpm, type RpmInfo, type RpmPackage } from '../../../packager/rpm/reader.js';
+import { readPayload } from '../../../packager/rpm/payload-reader.js';
 import { kpkg } from '../../helpers/cli.js';
 import { scratch } from '../../helpers/files.js';
 import { hostileComponent, type HostileComponent } from '../../helpers/hostile.js';

@@ -10,7 +10,7 @@ import { indexRepository } from '../../../packager/repo/reindex.js';
 import { packagesToPrune, pruneRepository } from '../../../packager/repo/prune.js';
 import { publish } from '../../../packager/repo/publish.js';
 import { readCandidate } from '../../../packager/repo/read.js';
-import { loadState } from '../../../packager/repo/store.js';
+import { loadState } from '../../../packager/repo/state.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { kpkg } from '../../helpers/cli.js';

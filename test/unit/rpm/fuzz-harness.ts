@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { FormatError, KpkgError } from '../../../packager/errors.js';
 import { createCompressor, createDecompressor, detectCompression, type Compression } from '../../../packager/rpm/compress.js';
-import { bufferSource, packageInfo, readRpmFrom, verifyDigests, walkPayload } from '../../../packager/rpm/reader.js';
+import { bufferSource, packageInfo, readRpmFrom, verifyDigests } from '../../../packager/rpm/reader.js';
+import { walkPayload } from '../../../packager/rpm/payload-reader.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { type PackageSpec } from '../../../packager/rpm/spec.js';
 

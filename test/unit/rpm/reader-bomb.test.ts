@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe as group, expect, it } from 'vitest';
 import { encodeNewcHeader } from '../../../packager/rpm/cpio.js';
 import { createCompressor, createDecompressor, createJsZstdDecompressor, type Compression } from '../../../packager/rpm/compress.js';
-import { bufferSource, packageInfo, readRpmFrom, walkPayload } from '../../../packager/rpm/reader.js';
+import { bufferSource, packageInfo, readRpmFrom } from '../../../packager/rpm/reader.js';
+import { walkPayload } from '../../../packager/rpm/payload-reader.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { CASE_MS, expectCleanOutcome, lzmaAvailable, mapLayout, MEMORY_BOUND, memoryPeaks, resetMemory, sampleMemory, transform, type Layout } from './fuzz-harness.js';
 
