@@ -14,7 +14,7 @@ import { pointerSegment } from '../descriptor/schema.js';
 import type { Component, FileMapping } from '../descriptor/types.js';
 import { KpkgError, ioError } from '../errors.js';
 import type { Compression } from '../rpm/compress.js';
-import { rpmVersionFromSemver } from '../rpm/version.js';
+import { rpmVersionFromSemver } from './semver-version.js';
 import { writeRpm } from '../rpm/writer.js';
 import { packageFileName, sourceDateEpochFromEnv, type PackageSpec } from '../rpm/spec.js';
 import { applicationSpec, type Launcher } from './application.js';

@@ -6,7 +6,7 @@ import semver from 'semver';
 import { KpkgError } from '../errors.js';
 import { dependencyFromExpr, formatDependencyExpr, invalid, richGroup, simpleDep, validateDependencyName, type Dependency, type DependencyExpr } from '../rpm/dependency.js';
 import { RPMSENSE_EQUAL, RPMSENSE_GREATER, RPMSENSE_LESS } from '../rpm/sense.js';
-import { rpmVersionFromSemver } from '../rpm/version.js';
+import { rpmVersionFromSemver } from './semver-version.js';
 
 /**
  * The capability by which a package says "my version of `capability` is a semver prerelease".

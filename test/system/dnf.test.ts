@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import semver from 'semver';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prereleaseMarker } from '../../packager/assemble/semver-range.js';
-import { rpmVersionFromSemver } from '../../packager/rpm/version.js';
+import { rpmVersionFromSemver } from '../../packager/assemble/semver-version.js';
 import { copyComponent, editJson, EXAMPLES, kpkgBuild, type Built } from './helpers/components.js';
 import { BASE_PACKAGE, canRunDnf, InstallRoot, writeBasePackage, writeStubPackage, YumRepo } from './helpers/dnf.js';
 import { describeWithTools, runOk, systemTestsRequired, tmpDir } from './tools.js';

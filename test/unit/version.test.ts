@@ -2,15 +2,8 @@ import fc from 'fast-check';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { KpkgError } from '../../packager/errors.js';
-import {
-  assertRpmVersion,
-  compareEVR,
-  formatEVR,
-  parseEVR,
-  rpmVersionFromSemver,
-  rpmvercmp,
-  semverFromRpmVersion,
-} from '../../packager/rpm/version.js';
+import { assertRpmVersion, compareEVR, formatEVR, parseEVR, rpmvercmp } from '../../packager/rpm/version.js';
+import { rpmVersionFromSemver, semverFromRpmVersion } from '../../packager/assemble/semver-version.js';
 
 /** Semver versions that stress the prerelease order: shared prefixes, numbers next to words, digits and `-` inside words. */
 const arbSemver: fc.Arbitrary<string> = (() => {
