@@ -42,7 +42,7 @@ export class KpkgError extends Error {
   }
 }
 
-/** Exit codes of DESIGN.md: 2 for bad input, 1 for an operation that failed. */
+/** The exit codes (docs/decisions.md, "Errors and exit codes"): 2 for bad input, 1 for an operation that failed. */
 export function exitCodeFor(err: unknown): 1 | 2 {
   return err instanceof KpkgError && BAD_INPUT.has(err.code) ? 2 : 1;
 }

@@ -11,7 +11,7 @@
  * semver, but rpm puts a number token after an alpha one (`1.0.0~alpha.1` > `1.0.0~alpha.beta`);
  * `rc10` < `rc9` in semver (ASCII), the reverse in rpm (numbers); `a-b` cannot be written at all
  * (`-` separates the release in an RPM EVR). So the prerelease is encoded identifier by identifier,
- * keeping the common shapes as they are (DESIGN.md: `1.3.0-rc.2` -> `1.3.0~rc.2`):
+ * keeping the common shapes as they are (docs/architecture.md, the descriptor: `1.3.0-rc.2` -> `1.3.0~rc.2`):
  *
  *   MAJOR.MINOR.PATCH                 unchanged
  *   -pre                              `~` then the identifiers joined with `.`:

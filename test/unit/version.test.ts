@@ -125,7 +125,7 @@ describe('EVR', () => {
 describe('rpmVersionFromSemver', () => {
   it.each([
     ['1.3.0', '1.3.0'],
-    ['1.3.0-rc.2', '1.3.0~rc.2'], // DESIGN.md
+    ['1.3.0-rc.2', '1.3.0~rc.2'], // docs/architecture.md, the descriptor
     ['1.0.0-alpha', '1.0.0~alpha'],
     ['1.0.0-alpha.1', '1.0.0~alpha.1'],
     ['1.0.0-beta.11', '1.0.0~beta.11'],
