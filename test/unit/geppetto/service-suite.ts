@@ -109,6 +109,11 @@ export function serviceSuite(h: Harness): void {
     expect(diff).toMatch(/^-\s+banner: "?Hello"?$/m);
     expect(diff).toMatch(/^\+\s+banner: .*DROP TABLE entities/m);
     expect(diff).not.toContain(SECRET);
+    // a preview asked for one diff lists both servers; the other diff comes on request, the same
+    const short = await g.preview(cs.id, { diffs: 1 });
+    expect([short.servers.map((s) => s.diff !== undefined), short.diffsOmitted]).toEqual([[true, false], 1]);
+    expect((await g.previewDiff(cs.id, 'web02.example.com'))?.diff).toBe(preview.servers[1]?.diff);
+    expect(await g.previewDiff(cs.id, 'cache01.example.com')).toBeUndefined();
     const published = await g.publish(cs.id, admin);
     expect(published.revisions).toEqual([
       { fqdn: 'web01.example.com', revision: 2 },
