@@ -64,7 +64,12 @@ function buildProgram(io: CliIo): Command {
     .action(async (options: { listen: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       // the web layer is loaded only for `serve`
-      const web = (await import(['..', 'web', 'serve.js'].join('/'))) as { serve?: (o: { dataDir: string; database?: string; listen: string }) => Promise<void> };
+      // geppetto/web/serve.ts (the HTTP layer) exports serve(); loaded by name until it is on main
+      type Web = { serve?: (o: { dataDir: string; database?: string; listen: string }) => Promise<void> };
+      const web = (await import(['..', 'web', 'serve.js'].join('/')).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') return {};
+        throw err;
+      })) as Web;
       if (!web.serve) throw new KpkgError('INTERNAL', 'this build has no web server');
       const database = opts.database ?? process.env.GEPPETTO_DATABASE;
       await web.serve({ dataDir: dataDirOf(opts), ...(database !== undefined ? { database } : {}), listen: options.listen });
