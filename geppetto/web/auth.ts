@@ -120,13 +120,14 @@ export function checkSameOrigin(request: FastifyRequest): void {
   if (site === 'cross-site' || site === 'same-site') throw new KpkgError('FORBIDDEN', 'cross-site request refused');
   const origin = request.headers.origin;
   if (origin === undefined) return;
-  let host: string;
+  let same = false;
   try {
-    host = new URL(origin).host;
+    // both through URL: the default port (:80, :443) is dropped the same way on each side
+    same = new URL(origin).origin === new URL(`${request.protocol}://${request.host}`).origin;
   } catch {
-    throw new KpkgError('FORBIDDEN', 'cross-site request refused');
+    same = false;
   }
-  if (host !== request.host) throw new KpkgError('FORBIDDEN', 'cross-site request refused');
+  if (!same) throw new KpkgError('FORBIDDEN', 'cross-site request refused');
 }
 
 export interface AuthOptions {

@@ -42,6 +42,8 @@ export interface ServerOptions {
   rateLimit?: RateLimit;
   /** Largest request body (default 1 MiB). */
   bodyLimit?: number;
+  /** CA certificates for https repositories, for catalog refreshes asked through the API. */
+  caFile?: string;
 }
 
 /** What the UI's plugin (geppetto/web/ui/index.ts, `registerUi(app, deps)`) is given. */
@@ -246,7 +248,7 @@ export async function buildServer(geppetto: Geppetto, options: ServerOptions = {
     allowedPath: (pathName, root) => root !== htmx || pathName === '/htmx.min.js',
   });
 
-  await app.register(registerApi, { geppetto, auth, loginRateLimit });
+  await app.register(registerApi, { geppetto, auth, loginRateLimit, ...(options.caFile !== undefined ? { caFile: options.caFile } : {}) });
 
   const ui = await loadUi();
   if (ui) {

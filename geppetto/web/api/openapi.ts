@@ -64,7 +64,11 @@ export function openapiDocument(routes: RouteOptions[], version: string): Json {
     const schema: Json = isObj(route.schema) ? (route.schema as Json) : {};
     if (schema.hide === true) continue;
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
-    const path = openapiPath(route.url);
+    // an optional last parameter (`/:name?`) is two paths in OpenAPI, where path parameters are required
+    const optional = /\/:([A-Za-z0-9_]+)\?$/.exec(route.url);
+    const variants = optional ? [{ url: route.url.slice(0, optional.index), without: optional[1] }, { url: route.url.slice(0, -1), without: undefined }] : [{ url: route.url, without: undefined }];
+    for (const variant of variants) {
+    const path = openapiPath(variant.url);
     for (const method of methods) {
       const op: Json = {
         operationId: `${method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
@@ -72,7 +76,7 @@ export function openapiDocument(routes: RouteOptions[], version: string): Json {
         ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
         ...(Array.isArray(schema.tags) ? { tags: schema.tags } : {}),
       };
-      const params = [...parameters('path', schema.params), ...parameters('query', schema.querystring), ...parameters('header', schema.headers)];
+      const params = [...parameters('path', schema.params).filter((p) => p.name !== variant.without), ...parameters('query', schema.querystring), ...parameters('header', schema.headers)];
       if (params.length > 0) op.parameters = params;
       if (schema.body !== undefined) {
         op.requestBody = { required: true, content: { 'application/json': { schema: toOpenapiSchema(schema.body) } } };
@@ -80,6 +84,7 @@ export function openapiDocument(routes: RouteOptions[], version: string): Json {
       op.responses = responses(schema.response);
       if (route.config && isObj(route.config) && route.config.public === true) op.security = [];
       (paths[path] ??= {})[method.toLowerCase()] = op;
+    }
     }
   }
   return {
@@ -106,7 +111,7 @@ export function openapiDocument(routes: RouteOptions[], version: string): Json {
  * Collects the routes registered on `app` from now on (call before registering them) and serves
  * the document; `done()` closes the list.
  */
-export function openapiRoutes(app: FastifyInstance, version = '1'): { done(): void } {
+export function openapiRoutes(app: FastifyInstance, version = '1'): void {
   const routes: RouteOptions[] = [];
   let doc: string | undefined;
   app.addHook('onRoute', (route) => {
@@ -120,5 +125,5 @@ export function openapiRoutes(app: FastifyInstance, version = '1'): { done(): vo
       return reply.type('application/json; charset=utf-8').send(doc);
     },
   );
-  return { done() {} };
+
 }

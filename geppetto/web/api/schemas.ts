@@ -64,3 +64,16 @@ export const userSchema = {
 
 /** Any JSON value (settings' values, entity bodies): passed through as is. */
 export const anyValue = {} as const;
+
+/** Something that blocks publishing: kind, server, key, message, the competing definitions. */
+export const problemSchema = {
+  type: 'object',
+  required: ['kind', 'message'],
+  properties: {
+    kind: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    message: { type: 'string' },
+    definitions: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+} as const;
