@@ -25,13 +25,22 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
-/** Server options from the environment: GEPPETTO_TRUST_PROXY (true, or the proxies' addresses), GEPPETTO_SECURE_COOKIES=1, GEPPETTO_CA_FILE. */
+/**
+ * Server options from the environment: GEPPETTO_TRUST_PROXY (true, or the proxies' addresses),
+ * GEPPETTO_SECURE_COOKIES=1, GEPPETTO_CA_FILE, GEPPETTO_LOG_LEVEL (info; warn leaves out the line
+ * per request).
+ */
 export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions {
   const out: ServerOptions = {};
   const trust = env.GEPPETTO_TRUST_PROXY;
   if (trust !== undefined && trust !== '' && trust !== 'false' && trust !== '0') out.trustProxy = trust === 'true' || trust === '1' ? true : trust.split(',').map((s) => s.trim());
   if (env.GEPPETTO_SECURE_COOKIES === '1' || env.GEPPETTO_SECURE_COOKIES === 'true') out.secureCookies = true;
   if (env.GEPPETTO_CA_FILE) out.caFile = env.GEPPETTO_CA_FILE;
+  const level = env.GEPPETTO_LOG_LEVEL;
+  if (level !== undefined && level !== '') {
+    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new KpkgError('USAGE', `GEPPETTO_LOG_LEVEL=${level}: expected fatal, error, warn, info, debug, trace or silent`);
+    out.logger = { level };
+  }
   return out;
 }
 
