@@ -79,10 +79,14 @@ export async function nodeRoutes(app: FastifyInstance, opts: { geppetto: Geppett
       const json = wantsJson(request.headers.accept);
       if (p.kind === 'server') {
         if (request.query.revision !== undefined) throw new KpkgError('FORBIDDEN', 'a server reads its current file only');
-        // authorizeNode (in nodeFileEtag) refuses another server's token
-        const etag = await g.nodeFileEtag(p, fqdn, json ? 'json' : 'yaml');
-        if (etag === undefined) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
-        if (etagMatches(request.headers['if-none-match'], etag)) return sendFile(request, reply, etag, undefined, json);
+        // the service refuses another server's token (authorizeNode)
+        const ifNoneMatch = request.headers['if-none-match'];
+        if (ifNoneMatch !== undefined) {
+          // the usual poll: the head row's ETag alone, the file is neither read nor decrypted
+          const etag = await g.nodeFileEtag(p, fqdn, json ? 'json' : 'yaml');
+          if (etag === undefined) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
+          if (etagMatches(ifNoneMatch, etag)) return sendFile(request, reply, etag, undefined, json);
+        }
         const answer = await g.nodeFile(p, fqdn, { format: json ? 'json' : 'yaml' });
         return sendFile(request, reply, answer.etag, answer.body, json);
       }
