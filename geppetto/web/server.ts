@@ -12,7 +12,7 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { KpkgError, oneLine } from '../../packager/errors.js';
 import { templatesDir } from '../../packager/util/paths.js';
 import { httpStatusFor, ProblemsError, type Geppetto } from '../service/index.js';
@@ -119,6 +119,16 @@ function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['l
   };
 }
 
+/** One log line per request, when it is answered (fastify writes two: incoming and completed). */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
+    if (error) reply.log.error({ req: request, res: reply, err: error, ms }, 'request errored');
+    else reply.log.info({ req: request, res: reply, ms }, 'request');
+  }
+}
+
 /** An error as the API answers it: status, stable code, one-line message. */
 export function describeError(err: unknown): { status: number; code: string; message: string; problems?: unknown[] } {
   if (err instanceof KpkgError) {
@@ -183,8 +193,7 @@ export async function buildServer(geppetto: Geppetto, options: ServerOptions = {
     // a client-chosen request id would let it forge log correlation
     requestIdHeader: false,
     return503OnClosing: true,
-    // one line per request, written in onResponse below, instead of fastify's two
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
@@ -235,10 +244,6 @@ export async function buildServer(geppetto: Geppetto, options: ServerOptions = {
   app.addHook('onSend', (request, reply, payload, done) => {
     securityHeaders(request, reply);
     done(null, payload);
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.info({ req: request, res: reply, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-    done();
   });
 
   const htmx = htmxDist();
