@@ -60,7 +60,7 @@ function geppetto(data, argv, input) {
 
 /** A data directory with a catalog of one component (a real deployment package built by kpkg) and one server using it. */
 async function prepare(work) {
-  const { build } = await import(join(ROOT, 'dist', 'packager', 'build', 'build.js'));
+  const { build } = await import(join(ROOT, 'dist', 'packager', 'assemble', 'build.js'));
   const { openGeppetto, cliPrincipal } = await import(join(ROOT, 'dist', 'geppetto', 'service', 'index.js'));
   const { readDeploymentDescription, storePackage, setRepositoryPackages } = await import(join(ROOT, 'dist', 'geppetto', 'service', 'catalog.js'));
   const dir = join(work, 'shop');
