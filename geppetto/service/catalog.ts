@@ -95,24 +95,35 @@ export async function refreshCatalog(db: Kysely<Database>, repositories: Reposit
         verifyChecksum(entry, bytes);
         const description = await readDeploymentDescription(bytes, entry.href);
         read++;
-        await db
-          .insertInto('catalog_packages')
-          .values({ checksum, name: entry.name, evr: evrOf(entry), component: description.component, description: JSON.stringify(description.stored), read_at: now })
-          .onConflict((oc) => oc.column('checksum').doNothing())
-          .execute();
+        await storePackage(db, checksum, { name: entry.name, evr: evrOf(entry) }, description, now);
         present.push(checksum);
       } catch (err) {
         errors.push(`${entry.href}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    await db
-      .insertInto('catalog_repositories')
-      .values({ repository: repo.id, baseurl: repo.baseurl, checksums: JSON.stringify(present), refreshed_at: now })
-      .onConflict((oc) => oc.column('repository').doUpdateSet({ baseurl: repo.baseurl, checksums: JSON.stringify(present), refreshed_at: now }))
-      .execute();
+    await setRepositoryPackages(db, repo, present, now);
     result.repositories.push({ id: repo.id, packages: deployments.length, read, errors });
   }
   return result;
+}
+
+/** Records a deployment package read from a repository (once per checksum: packages are immutable). */
+export async function storePackage(db: Kysely<Database>, checksum: string, pkg: { name: string; evr: string }, description: DeploymentDescription, now: string): Promise<void> {
+  await db
+    .insertInto('catalog_packages')
+    .values({ checksum, name: pkg.name, evr: pkg.evr, component: description.component, description: JSON.stringify(description.stored), read_at: now })
+    .onConflict((oc) => oc.column('checksum').doNothing())
+    .execute();
+}
+
+/** Records which packages (by checksum) a repository holds now. */
+export async function setRepositoryPackages(db: Kysely<Database>, repo: RepositoryDefinition, checksums: string[], now: string): Promise<void> {
+  const text = JSON.stringify(checksums);
+  await db
+    .insertInto('catalog_repositories')
+    .values({ repository: repo.id, baseurl: repo.baseurl, checksums: text, refreshed_at: now })
+    .onConflict((oc) => oc.column('repository').doUpdateSet({ baseurl: repo.baseurl, checksums: text, refreshed_at: now }))
+    .execute();
 }
 
 function verifyChecksum(entry: RepoPackageEntry, bytes: Buffer): void {
@@ -127,7 +138,12 @@ function verifyChecksum(entry: RepoPackageEntry, bytes: Buffer): void {
  * The class description a deployment package carries at
  * /etc/puppetlabs/code/modules/<module>/kelkoo.json (packager/puppet/module.ts).
  */
-export async function readDeploymentDescription(bytes: Buffer, where: string): Promise<{ component: string; stored: StoredDescription }> {
+export interface DeploymentDescription {
+  component: string;
+  stored: StoredDescription;
+}
+
+export async function readDeploymentDescription(bytes: Buffer, where: string): Promise<DeploymentDescription> {
   const src = bufferSource(bytes);
   const pkg = await readRpmFrom(src, where);
   const info = describe(pkg);

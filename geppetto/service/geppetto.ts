@@ -25,7 +25,8 @@ import {
   unpackSealed,
   verifyPassword,
 } from './crypto.js';
-import { loadEngine, type Engine, type NodeFile } from './engine.js';
+import * as engine from './engine.js';
+import type { NodeFile } from './engine.js';
 import {
   applyEntity,
   canonicalJson,
@@ -255,10 +256,6 @@ export class Geppetto {
     return this.now().toISOString();
   }
 
-  private engine(): Promise<Engine> {
-    return loadEngine();
-  }
-
   // -------------------------------------------------------------------------------------------
   // state
 
@@ -291,7 +288,6 @@ export class Geppetto {
   /** The whole state as YAML (the state file). Secrets as `{ secret: id }` unless withSecrets. */
   async exportState(actor: Principal, options: { withSecrets?: boolean } = {}): Promise<string> {
     requireRole(actor, options.withSecrets ? 'admin' : 'viewer');
-    const engine = await this.engine();
     const state = await this.state();
     if (options.withSecrets) {
       const values = await this.secretValues(this.db, allSecretIds(state));
@@ -310,7 +306,6 @@ export class Geppetto {
    */
   async importState(actor: Principal, text: string, options: { title?: string } = {}): Promise<PublishResult> {
     requireRole(actor, 'editor');
-    const engine = await this.engine();
     const withValues = new Map<string, Value>();
     let doc: unknown;
     try {
@@ -342,10 +337,23 @@ export class Geppetto {
       for (const key of bodies.keys()) {
         if (!wanted.has(key)) staged.push({ ref: parseEntityKey(key), baseVersion: versions.get(key) ?? 0, body: null });
       }
-      // secrets: values given are stored (new ids where the id is taken by another value)
+      // secrets: values given with their id are stored under it (an id already here keeps its value)
       const existing = await this.existingSecrets(trx, [...withValues.keys()]);
       for (const [id, value] of withValues) {
         if (!existing.has(id)) await this.insertSecret(trx, actor, value, id);
+      }
+      const known = await this.existingSecrets(trx, allSecretIds(state));
+      const secretKeys = await this.catalogSecretKeys(trx);
+      for (const s of staged) {
+        if (s.body === null || Array.isArray(s.body)) continue;
+        for (const [key, value] of Object.entries(s.body.settings)) {
+          if (isSecretRef(value)) {
+            if (!known.has(value.secret)) throw new KpkgError('INVALID_INPUT', `${describeRef(s.ref)}: setting ${key} refers to secret ${value.secret}, which does not exist here`);
+          } else if (secretKeys.has(key)) {
+            // a plain value for a secret key: stored encrypted, the state keeps the reference
+            s.body.settings[key] = { secret: await this.insertSecret(trx, actor, value) };
+          }
+        }
       }
       const now = this.iso();
       const cs = await trx
@@ -510,7 +518,6 @@ export class Geppetto {
    * (conflicts), and for every server whose file changes, the diff of that file (secrets masked).
    */
   async preview(id: number): Promise<Preview> {
-    const engine = await this.engine();
     await this.openChangeset(this.db, id);
     const { state: before, versions } = await this.loadState(this.db);
     const staged = await this.loadStaged(this.db, id);
@@ -519,40 +526,46 @@ export class Geppetto {
     const conflicts = staged
       .filter((s) => (versions.get(entityKey(s.ref)) ?? 0) !== s.baseVersion)
       .map((s) => ({ kind: s.ref.kind, name: s.ref.name, baseVersion: s.baseVersion, currentVersion: versions.get(entityKey(s.ref)) ?? 0 }));
-    const catalog = await readCatalog(this.db, after);
-    const beforeCatalog = await readCatalog(this.db, before);
-    const affected = [...new Set(engine.affectedServers(before, after))].sort();
     const problems = engine.checkState(after);
-    const afterResolved = new Map(engine.resolveServers(after, catalog, affected.filter((f) => f in after.servers)).map((r) => [r.fqdn, r]));
-    const beforeResolved = new Map(engine.resolveServers(before, beforeCatalog, affected.filter((f) => f in before.servers)).map((r) => [r.fqdn, r]));
+    const catalog = await readCatalog(this.db, after);
+    const affected = [...engine.affectedServers(before, after)].sort();
+    const present = affected.filter((f) => f in after.servers);
+    const resolved = engine.resolveServers(after, catalog, present);
     const heads = await this.heads(this.db, affected);
-    const mask = (ref: SecretRef): Value => `${SECRET_MASK} ${ref.secret}`;
+    const secrets = await this.secretValues(this.db, allSecretIds(after, present));
+    const reveal = revealer(secrets);
     const servers: ServerPreview[] = [];
     for (const fqdn of affected) {
-      const a = afterResolved.get(fqdn);
-      const b = beforeResolved.get(fqdn);
-      if (a) problems.push(...a.problems);
-      if (a && a.problems.length > 0) continue;
       const head = heads.get(fqdn);
       const from = head?.revision ?? 0;
-      const fileAfter = a ? engine.buildNodeFile(a, after, from + 1, mask) : undefined;
-      const fileBefore = b && head && b.problems.length === 0 ? engine.buildNodeFile(b, before, from, mask) : undefined;
-      if (fileAfter && head) {
-        const real = engine.buildNodeFile(a as ResolvedServer, after, 0, mask);
-        // the stored hash covers real secret values; compare masked files instead
-        const was = fileBefore ? engine.buildNodeFile(b as ResolvedServer, before, 0, mask) : undefined;
-        if (was && canonicalJson(was) === canonicalJson(real)) continue;
-      }
-      if (!fileAfter && !head) continue;
-      servers.push({
-        fqdn,
-        change: !head ? 'added' : fileAfter ? 'changed' : 'removed',
-        from,
-        to: fileAfter ? from + 1 : 0,
-        diff: engine.nodeFileDiff(fileBefore, fileAfter, mask),
-      });
+      const r = resolved.get(fqdn);
+      let fileAfter: NodeFile | undefined;
+      if (r) {
+        if (r.problems.length > 0) {
+          problems.push(...r.problems.map((p) => ({ ...p, server: p.server ?? fqdn })));
+          continue;
+        }
+        try {
+          if (head && head.hash === this.hash(canonicalJson(engine.buildNodeFile(r, after, 0, reveal)))) continue;
+          fileAfter = engine.buildNodeFile(r, after, from + 1, reveal);
+        } catch (err) {
+          if (!(err instanceof KpkgError)) throw err;
+          problems.push({ kind: 'malformed', server: fqdn, message: err.message });
+          continue;
+        }
+      } else if (!head) continue;
+      const fileBefore = head ? await this.storedFile(this.db, fqdn, head.revision) : undefined;
+      const diff = scrub(engine.nodeFileDiff(fileBefore, fileAfter, true), secrets.values());
+      servers.push({ fqdn, change: !head ? 'added' : fileAfter ? 'changed' : 'removed', from, to: fileAfter ? from + 1 : 0, diff });
     }
     return { changeset: id, problems, servers, conflicts };
+  }
+
+  /** A stored revision of a server's file, decrypted and parsed. */
+  private async storedFile(db: Db, fqdn: string, revision: number): Promise<NodeFile | undefined> {
+    const row = await db.selectFrom('revisions').select('content').where('fqdn', '=', fqdn).where('revision', '=', revision).executeTakeFirst();
+    if (!row) return undefined;
+    return YAML.parse(open(this.key, unpackSealed(row.content), `file:${fqdn}:${revision}`).toString('utf8')) as NodeFile;
   }
 
   /**
@@ -562,7 +575,6 @@ export class Geppetto {
    */
   async publish(id: number, actor: Principal): Promise<PublishResult> {
     requireRole(actor, 'editor');
-    await this.engine();
     return this.db.transaction().execute(async (trx) => {
       const seq = await nextPublishSeq(trx);
       await this.openChangeset(trx, id);
@@ -572,7 +584,6 @@ export class Geppetto {
   }
 
   private async publishIn(trx: Transaction<Database>, seq: number, changesetId: number, actor: Principal, staged: Staged[], action: string): Promise<PublishResult> {
-    const engine = await this.engine();
     const { state: before, versions } = await this.loadState(trx);
     for (const s of staged) {
       const current = versions.get(entityKey(s.ref)) ?? 0;
@@ -585,17 +596,12 @@ export class Geppetto {
     const problems = engine.checkState(after);
     if (problems.length > 0) throw new ProblemsError(problems);
     const catalog = await readCatalog(trx, after);
-    const affected = [...new Set(engine.affectedServers(before, after))].sort();
+    const affected = [...engine.affectedServers(before, after)].sort();
     const present = affected.filter((f) => f in after.servers);
-    const resolved = engine.resolveServers(after, catalog, present);
-    const blocking = resolved.flatMap((r) => r.problems);
+    const resolved = [...engine.resolveServers(after, catalog, present).values()];
+    const blocking = resolved.flatMap((r) => r.problems.map((p) => ({ ...p, server: p.server ?? r.fqdn })));
     if (blocking.length > 0) throw new ProblemsError(blocking);
-    const secrets = await this.secretValues(trx, allSecretIds(after, present));
-    const reveal = (ref: SecretRef): Value => {
-      const v = secrets.get(ref.secret);
-      if (v === undefined) throw new KpkgError('INVALID_INPUT', `secret ${ref.secret} does not exist`);
-      return v;
-    };
+    const reveal = revealer(await this.secretValues(trx, allSecretIds(after, present)));
     const heads = await this.heads(trx, affected);
     const now = this.iso();
     const revisions: Database['revisions'][] = [];
@@ -608,7 +614,7 @@ export class Geppetto {
       const hash = this.hash(canonicalJson(engine.buildNodeFile(r, after, 0, reveal)));
       if (head && head.hash === hash) continue;
       const revision = (head?.revision ?? lastRevision.get(r.fqdn) ?? 0) + 1;
-      const body = engine.nodeFileYaml(engine.buildNodeFile(r, after, revision, reveal));
+      const body = engine.nodeFileYaml(engine.buildNodeFile(r, after, revision, reveal), { floats: engine.floatParameters(r) });
       revisions.push({
         fqdn: r.fqdn,
         revision,
@@ -661,7 +667,6 @@ export class Geppetto {
    */
   async revert(id: number, actor: Principal): Promise<PublishResult> {
     requireRole(actor, 'editor');
-    await this.engine();
     const original = await this.db.selectFrom('changesets').selectAll().where('id', '=', id).executeTakeFirst();
     if (!original) throw new KpkgError('NOT_FOUND', `changeset ${id} does not exist`);
     if (original.status !== 'published' || original.publish_seq === null) throw new KpkgError('CONFLICT', `changeset ${id} is ${original.status}: only a published changeset can be reverted`);
@@ -751,26 +756,31 @@ export class Geppetto {
   /** A revision of a server's file for people: YAML with the Sensitive parameters masked. */
   async maskedFile(actor: Principal, fqdn: string, revision?: number): Promise<{ revision: number; body: string }> {
     requireRole(actor, 'viewer');
-    const answer = await this.nodeFile(actor, fqdn, revision !== undefined ? { revision } : {});
-    return { revision: answer.revision, body: YAML.stringify(maskNodeFile(YAML.parse(answer.body) as NodeFile)) };
+    const head = await this.db.selectFrom('heads').select('revision').where('fqdn', '=', fqdn).executeTakeFirst();
+    const n = revision ?? head?.revision;
+    const file = n !== undefined ? await this.storedFile(this.db, fqdn, n) : undefined;
+    if (n === undefined || !file) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file${revision !== undefined ? ` at revision ${revision}` : ''}`);
+    return { revision: n, body: engine.nodeFileYaml(maskNodeFile(file)) };
   }
 
-  /** May this principal read this server's file and post its reports? */
+  /**
+   * May this principal read this server's file (it holds the server's secrets) or post its
+   * reports? The server itself (its token), or an admin; people with less see maskedFile.
+   */
   authorizeNode(actor: Principal, fqdn: string): void {
     if (actor.kind === 'server') {
       if (actor.fqdn !== fqdn) throw new KpkgError('FORBIDDEN', `this token belongs to ${actor.fqdn}, not ${fqdn}`);
       return;
     }
-    requireRole(actor, 'viewer');
+    requireRole(actor, 'admin');
   }
 
   /** `geppetto explain`: why each setting of a server has its value (secrets as references). */
   async explain(fqdn: string, key?: string): Promise<{ text: string; resolved: ResolvedServer }> {
-    const engine = await this.engine();
     const state = await this.state();
     if (!(fqdn in state.servers)) throw new KpkgError('NOT_FOUND', `server ${fqdn} does not exist`);
     const catalog = await readCatalog(this.db, state);
-    const [resolved] = engine.resolveServers(state, catalog, [fqdn]);
+    const resolved = engine.resolveServers(state, catalog, [fqdn]).get(fqdn);
     if (!resolved) throw new KpkgError('INTERNAL', `no resolution for ${fqdn}`);
     return { text: engine.explain(resolved, key), resolved };
   }
@@ -805,9 +815,10 @@ export class Geppetto {
   // -------------------------------------------------------------------------------------------
   // secrets
 
+  /** Stores a secret's value as text (a non-text value as its JSON, which the file turns back into its type). */
   private async insertSecret(db: Db, actor: Principal, value: Value, id = `s_${randomId()}`): Promise<string> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new KpkgError('INVALID_INPUT', `secret id ${JSON.stringify(id)} is not valid`);
-    const sealed = seal(this.key, JSON.stringify(value), `secret:${id}`);
+    const sealed = seal(this.key, typeof value === 'string' ? value : JSON.stringify(value), `secret:${id}`);
     await db.insertInto('secrets').values({ id, nonce: sealed.nonce, ciphertext: sealed.ciphertext, created_at: this.iso(), created_by: principalName(actor) }).execute();
     return id;
   }
@@ -821,11 +832,11 @@ export class Geppetto {
     return out;
   }
 
-  private async secretValues(db: Db, ids: string[]): Promise<Map<string, Value>> {
-    const out = new Map<string, Value>();
+  private async secretValues(db: Db, ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await db.selectFrom('secrets').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
-      for (const r of rows) out.set(r.id, JSON.parse(open(this.key, r, `secret:${r.id}`).toString('utf8')) as Value);
+      for (const r of rows) out.set(r.id, open(this.key, r, `secret:${r.id}`).toString('utf8'));
     }
     return out;
   }
@@ -1021,7 +1032,6 @@ export class Geppetto {
   /** Punch's report of a run on `fqdn`. */
   async postReport(actor: Principal, fqdn: string, input: unknown): Promise<void> {
     this.authorizeNode(actor, fqdn);
-    if (actor.kind !== 'server') requireRole(actor, 'editor');
     const r = parseReport(input);
     await this.db
       .insertInto('reports')
@@ -1154,6 +1164,25 @@ function auditPair(before: EntityBody | null, after: EntityBody | null): [unknow
     return { ...body, settings };
   };
   return [mask(before, after), mask(after, before)];
+}
+
+/** Turns a secret reference into its value, for the file of the server that needs it. */
+function revealer(values: Map<string, string>): (ref: SecretRef) => string {
+  return (ref) => {
+    const v = values.get(ref.secret);
+    if (v === undefined) throw new KpkgError('INVALID_INPUT', `secret ${ref.secret} does not exist`);
+    return v;
+  };
+}
+
+/**
+ * Masks any secret value left in text meant for people. The diff already masks the parameters
+ * the catalog marks secret; this catches a secret reference set on a key it does not mark.
+ */
+function scrub(text: string, values: Iterable<string>): string {
+  let out = text;
+  for (const v of values) if (v.length >= 4) out = out.split(v).join(SECRET_MASK);
+  return out;
 }
 
 /** A file with its Sensitive parameters (kelkoo.sensitive) replaced by the mask. */
