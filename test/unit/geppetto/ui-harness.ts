@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { build } from '../../../packager/build/build.js';
-import { readDeploymentDescription } from '../../../geppetto/service/catalog.js';
+import { readDeploymentDescription, setRepositoryPackages, storePackage } from '../../../geppetto/service/catalog.js';
 import { cliPrincipal, openGeppetto, type Geppetto, type Role } from '../../../geppetto/service/index.js';
 import { buildServer } from '../../../geppetto/web/server.js';
 
@@ -32,14 +32,16 @@ export async function buildShop(work: string): Promise<{ file: string; bytes: Bu
   return { file: deployment.file, bytes: readFileSync(deployment.file) };
 }
 
-/** Stores a deployment package in the catalog as `geppetto repo refresh` would after reading the repository. */
+/** Stores a deployment package in the catalog as `geppetto repo refresh` does after reading the repository. */
 export async function putInCatalog(g: Geppetto, pkg: { file: string; bytes: Buffer }): Promise<void> {
   const now = new Date().toISOString();
   const checksum = `sha256:${createHash('sha256').update(pkg.bytes).digest('hex')}`;
-  const d = await readDeploymentDescription(pkg.bytes, pkg.file);
-  await g.db.insertInto('catalog_packages').values({ checksum, name: d.stored.package, evr: '1.4.0-1', component: d.component, description: JSON.stringify(d.stored), read_at: now }).execute();
-  await g.db.insertInto('catalog_repositories').values({ repository: REPO.id, baseurl: REPO.baseurl, checksums: JSON.stringify([checksum]), refreshed_at: now }).execute();
+  await storePackage(g.db, checksum, { name: 'shop-deploy', evr: '1.4.0-1' }, await readDeploymentDescription(pkg.bytes, pkg.file), now);
+  await setRepositoryPackages(g.db, REPO, [checksum], now);
 }
+
+/** The database password the state file gives (import seals it). */
+export const IMPORTED_SECRET = 'imported-Pa55word-value';
 
 export const STATE = `
 repositories: [{ id: kelkoo, baseurl: "file:///srv/yum/kelkoo" }]
@@ -47,7 +49,7 @@ global: { settings: {} }
 environments:
   production: { settings: {} }
 roles:
-  base: { parents: [], components: { shop: "1.4.0-1" }, settings: { "shop.catalog_url": "http://catalog" } }
+  base: { parents: [], components: { shop: "1.4.0-1" }, settings: { "shop.catalog_url": "http://catalog", "shop.db_password": "${IMPORTED_SECRET}" } }
 servers:
   web01.example.com: { environment: production, roles: [base], settings: {} }
   web02.example.com: { environment: production, roles: [base], settings: {} }

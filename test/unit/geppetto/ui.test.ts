@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildShop, Client, openFixture, type Fixture } from './ui-harness.js';
+import { buildShop, Client, IMPORTED_SECRET, openFixture, type Fixture } from './ui-harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'geppetto-ui-'));
 let pkg: { file: string; bytes: Buffer };
@@ -261,6 +261,7 @@ describe('Geppetto web UI', () => {
         const res = await c.get(p);
         expect(res.statusCode, p).toBe(200);
         expect(res.body, p).not.toContain(secret);
+        expect(res.body, p).not.toContain(IMPORTED_SECRET);
       }
       const server = await c.get('/servers/web01.example.com');
       expect(server.body).toMatch(/shop\.db_password<\/code> <span class="tag">secret<\/span><\/td>\s*<td><code>\(secret\)<\/code>/);
