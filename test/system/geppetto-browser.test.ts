@@ -114,7 +114,8 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
   /** Stages one edit with the form labelled `form` on the changeset page, and waits for the page to come back. */
   async function stage(page: Page, form: string, fields: Record<string, string>, selects: Record<string, string> = {}): Promise<void> {
     const f = page.getByRole('form', { name: form, exact: true });
-    for (const [label, value] of Object.entries(selects)) await f.getByLabel(label, { exact: true }).selectOption(value);
+    // a select's accessible name includes its chosen option ("Environment production"): not exact
+    for (const [label, value] of Object.entries(selects)) await f.getByLabel(label).selectOption(value);
     for (const [label, value] of Object.entries(fields)) await f.getByLabel(label, { exact: true }).fill(value);
     await Promise.all([page.waitForURL(/\/changesets\/\d+/), f.getByRole('button').click()]);
     await expect.poll(() => page.locator('.error').count()).toBe(0);
