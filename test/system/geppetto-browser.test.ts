@@ -150,6 +150,14 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as { marker?: number }).marker)).toBe(1);
     expect(new URL(page.url()).searchParams.get('name')).toBe('web02');
 
+    // Punch applied revision 1 on web01 and said so
+    const report = await fetch(`${base}/api/v1/nodes/${FQDN}/reports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ revision: 1, status: 'changed', changes: 3, summary: 'shop-deploy installed' }),
+    });
+    expect(report.status).toBeLessThan(300);
+
     await page.getByRole('link', { name: 'Changesets' }).click();
     await page.getByLabel('Title').fill('front role for web01');
     await Promise.all([page.waitForURL(/\/changesets\/\d+$/), page.getByRole('button', { name: 'New changeset' }).click()]);
@@ -193,8 +201,14 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
     // htmx swaps an older revision's file in place
     await page.locator('nav.revisions').getByRole('link', { name: '1', exact: true }).click();
     await expect.poll(() => text(page.locator('#file'))).toContain('Revision 1');
+    expect(await page.locator('nav.revisions a[aria-current]').innerText()).toBe('1');
     await expect.poll(() => text(page.locator('#file pre.file'))).not.toContain('9090');
     await page.screenshot({ path: join(shots, 'server.png'), fullPage: true });
+
+    // the list: web01 applied revision 1, 2 is published: behind
+    await page.goto(`${base}/`);
+    await expect.poll(() => text(page.locator('#servers tr', { hasText: FQDN }))).toContain('behind');
+    await page.screenshot({ path: join(shots, 'servers-behind.png'), fullPage: true });
 
     // Punch's view: the file, with the server's own token
     const file = await fetch(`${base}/api/v1/nodes/${FQDN}/file`, { headers: { authorization: `Bearer ${token}` } });

@@ -67,7 +67,7 @@ export function registerServers(app: FastifyInstance, ui: Ui): void {
         filter: { name: q.name ?? '', role: q.role ?? '', environment: q.environment ?? '', health: q.health ?? '' },
         roles: Object.keys(state.roles).sort().map((r) => ({ name: r, selected: r === q.role })),
         environments: Object.keys(state.environments).sort().map((e) => ({ name: e, selected: e === q.environment })),
-        healths: [{ value: 'attention', label: 'needs attention (behind, failed, silent)' }, ...HEALTH].map((h) => ({ ...h, selected: h.value === q.health })),
+        healths: [{ value: 'attention', label: 'needs attention' }, ...HEALTH].map((h) => ({ ...h, selected: h.value === q.health })),
         counts,
         total: all.length,
         servers: servers.map((s) => ({
@@ -95,7 +95,8 @@ export function registerServers(app: FastifyInstance, ui: Ui): void {
     page<{ fqdn: string }>(ui, async (ctx, request, reply) => {
       const { fqdn } = request.params;
       const file = await fileView(ui, ctx.user, fqdn, revisionParam(request.query.revision));
-      return sendFragment(ui, reply, 'server-file', { fqdn, file });
+      const revisions = (await ui.geppetto.revisions(fqdn)).map((r) => ({ ...r, shown: file?.revision === r.revision }));
+      return sendFragment(ui, reply, 'server-file', { fqdn, file, revisions });
     }),
   );
 }

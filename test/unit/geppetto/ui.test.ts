@@ -112,7 +112,7 @@ describe('Geppetto web UI', () => {
       const ready = await c.get(url);
       expect(ready.body).not.toContain('class="problem conflict"');
       expect(ready.body).toMatch(/<button type="submit">Publish<\/button>/);
-      expect(ready.body).toContain('<span class="add">+    listen_port: 9090</span>');
+      expect(ready.body).toContain('<span class="add">+    listen_port: 9090\n</span>');
       const published = await c.post(`${url}/publish`, {});
       expect(published.statusCode).toBe(303);
       const file = await f.g.nodeFile({ kind: 'cli', name: 't', role: 'admin' }, 'web01.example.com');
