@@ -69,8 +69,9 @@ function entityView(state: State, e: ChangesetInfo['entities'][number]) {
   }
 }
 
-function previewView(p: Preview) {
+function previewView(p: Preview, staged: number) {
   const blockers: string[] = [];
+  if (staged === 0) blockers.push('nothing is staged yet');
   if (p.conflicts.length > 0) blockers.push(`${p.conflicts.length} entit${p.conflicts.length > 1 ? 'ies were' : 'y was'} changed by another publish since this changeset edited ${p.conflicts.length > 1 ? 'them' : 'it'}`);
   if (p.problems.length > 0) blockers.push(`${p.problems.length} problem${p.problems.length > 1 ? 's' : ''} must be solved first`);
   return {
@@ -119,7 +120,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
     const info = await g.changeset(id);
     const open = info.status === 'open';
     const [state, catalog] = await Promise.all([open ? g.changesetState(id) : g.state(), g.catalog()]);
-    const preview = open ? previewView(await g.preview(id)) : undefined;
+    const preview = open ? previewView(await g.preview(id), info.entities.length) : undefined;
     const keys = [...catalogKeys(catalog).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, p]) => ({ key, type: p.type, secret: p.secret, builtin: p.builtin === true }));
     return sendPage(
       ui,
