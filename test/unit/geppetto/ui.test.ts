@@ -50,6 +50,24 @@ describe('Geppetto web UI', () => {
     }
   });
 
+  it('too many failed logins: the form says so (429), even with the right password', async () => {
+    const f = await open();
+    try {
+      const c = new Client(f.app);
+      let last = await c.post('/login', { name: 'eddie', password: 'wrong one', next: '/' }, { csrf: false });
+      for (let i = 0; i < 11 && last.statusCode !== 429; i++) last = await c.post('/login', { name: 'eddie', password: `wrong ${i}`, next: '/' }, { csrf: false });
+      expect(last.statusCode).toBe(429);
+      expect(last.headers['content-type']).toContain('text/html');
+      expect(last.body).toContain('name="password"');
+      expect(last.body).toMatch(/<p class="error" role="alert">too many [^<]*try again in [^<]+<\/p>/);
+      const right = await c.post('/login', { name: 'eddie', password: 'a long enough password', next: '/' }, { csrf: false });
+      expect(right.statusCode).toBe(429);
+      expect(c.cookies.has('geppetto_session')).toBe(false);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('the servers page lists servers with revisions and health, and filters them', async () => {
     const f = await open();
     try {
@@ -125,11 +143,39 @@ describe('Geppetto web UI', () => {
       expect(role.body).toMatch(/Parents<\/dt><dd><a href="\/roles\/left">left<\/a> <a href="\/roles\/right">right<\/a>/);
       const base = await c.get('/roles/base');
       expect(base.body).toContain('href="/roles/left"');
+      // pins, unsets, environments and deletions through their forms, in a second changeset
+      const id2 = changesetOf((await c.post('/changesets', { title: 'more' })).headers.location);
+      const url2 = `/changesets/${id2}`;
+      await c.get(url2);
+      expect((await c.post(`${url2}/pin`, { role: 'front', component: 'shop', version: '1.4.0-1' })).statusCode).toBe(303);
+      expect((await c.post(`${url2}/unset`, { scope: 'role:base', key: 'shop.catalog_url', mode: 'remove' })).statusCode).toBe(303);
+      expect((await c.post(`${url2}/unset`, { scope: 'server:web01.example.com', key: 'shop.banner', mode: 'unset' })).statusCode).toBe(303);
+      expect((await c.post(`${url2}/environment`, { name: 'staging' })).statusCode).toBe(303);
+      expect((await c.post(`${url2}/delete`, { scope: 'server:web02.example.com' })).statusCode).toBe(303);
+      const staged = await c.get(url2);
+      expect(staged.body).toContain('<dt>Components</dt><dd>shop 1.4.0-1 </dd>');
+      expect(staged.body).toContain('server web02.example.com</strong> <span class="tag del">deleted</span>');
+      // shop.catalog_url has no default: dropping its only definition is a problem, named
+      expect(staged.body).toMatch(/<strong>missing<\/strong> <a href="\/servers\/web01\.example\.com">web01\.example\.com<\/a> <code>shop\.catalog_url<\/code>/);
+      expect((await c.post(`${url2}/unstage`, { kind: 'role', name: 'base' })).statusCode).toBe(303);
+      await c.get(url2);
+      expect((await c.post(`${url2}/publish`, {})).statusCode).toBe(303);
+      const after = await f.g.state();
+      expect(after.roles.front?.components).toEqual({ shop: '1.4.0-1' });
+      expect(after.servers['web01.example.com']?.unset).toEqual(['shop.banner']);
+      expect(Object.keys(after.environments).sort()).toEqual(['production', 'staging']);
+      expect(after.servers['web02.example.com']).toBeUndefined();
+      expect(after.roles.base?.settings['shop.catalog_url']).toBe('http://catalog');
+      const envs = await c.get('/environments');
+      expect(envs.body).toContain('<h2>staging <span class="muted">(0 server(s))</span></h2>');
+
       // the revert is a new published changeset that puts back what it changed
-      await c.get(url);
-      const reverted = await c.post(`${url}/revert`, {});
+      await c.get(`/changesets/${id2}`);
+      const reverted = await c.post(`/changesets/${id2}/revert`, {});
       expect(reverted.statusCode).toBe(303);
-      expect((await f.g.nodeFile({ kind: 'cli', name: 't', role: 'admin' }, 'web01.example.com')).body).not.toContain('9090');
+      const revert = await f.g.changeset(Number(changesetOf(reverted.headers.location)));
+      expect(revert).toMatchObject({ status: 'published', reverts: Number(id2) });
+      expect((await f.g.state()).servers['web02.example.com']).toBeDefined();
     } finally {
       await f.close();
     }
