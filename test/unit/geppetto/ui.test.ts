@@ -181,6 +181,29 @@ describe('Geppetto web UI', () => {
     }
   });
 
+  it('two changesets editing the same role: the second sees the other publish and cannot publish over it', async () => {
+    const f = await open();
+    try {
+      const c = new Client(f.app);
+      await c.login('eddie');
+      const a = changesetOf((await c.post('/changesets', { title: 'a' })).headers.location);
+      const b = changesetOf((await c.post('/changesets', { title: 'b' })).headers.location);
+      await c.get(`/changesets/${a}`);
+      expect((await c.post(`/changesets/${a}/set`, { scope: 'role:base', key: 'shop.banner', value: 'from a' })).statusCode).toBe(303);
+      expect((await c.post(`/changesets/${b}/set`, { scope: 'role:base', key: 'shop.banner', value: 'from b' })).statusCode).toBe(303);
+      expect((await c.post(`/changesets/${a}/publish`, {})).statusCode).toBe(303);
+      const page = await c.get(`/changesets/${b}`);
+      expect(page.body).toMatch(/Changed by another publish since this changeset edited them[\s\S]*role base: version \d+ when edited, now \d+/);
+      expect(page.body).toMatch(/<button type="submit" disabled[^>]*>Publish<\/button>/);
+      const refused = await c.post(`/changesets/${b}/publish`, {});
+      expect(refused.statusCode).toBe(409);
+      expect(refused.body).toContain('was changed by another publish');
+      expect((await f.g.state()).roles.base?.settings['shop.banner']).toBe('from a');
+    } finally {
+      await f.close();
+    }
+  });
+
   it('typed values: a value the key type refuses is an error on the form, not a stored string', async () => {
     const f = await open();
     try {
