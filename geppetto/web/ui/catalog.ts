@@ -28,6 +28,16 @@ function serversWithRole(state: State, role: string): string[] {
     .sort();
 }
 
+/** The page of what an audit entry is about: `changeset:3`, `role base`, `server web03...`. */
+function targetHref(target: string): string | undefined {
+  const cs = /^changeset:(\d+)$/.exec(target);
+  if (cs) return `/changesets/${cs[1]}`;
+  const m = /^(role|server) (\S+)$/.exec(target);
+  if (m?.[1] === 'role') return `/roles/${encodeURIComponent(m[2] ?? '')}`;
+  if (m?.[1] === 'server') return `/servers/${encodeURIComponent(m[2] ?? '')}`;
+  return undefined;
+}
+
 export function registerCatalog(app: FastifyInstance, ui: Ui): void {
   const g = ui.geppetto;
 
@@ -145,15 +155,19 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
       const PAGE = 50;
       const beforeText = request.query.before;
       const before = beforeText !== undefined && /^\d{1,12}$/.test(beforeText) ? Number(beforeText) : undefined;
-      const entries = await g.audit({ limit: PAGE + 1, ...(before !== undefined ? { before } : {}) });
+      const target = (request.query.target ?? '').trim();
+      const entries = await g.audit({ limit: PAGE + 1, ...(before !== undefined ? { before } : {}), ...(target !== '' ? { target } : {}) });
       const shown = entries.slice(0, PAGE);
       const last = shown[shown.length - 1];
       return sendPage(ui, reply, 'audit', {
         ...ctx,
         title: 'Audit log',
         nav: 'audit',
+        target,
+        targetQuery: target !== '' ? `&target=${encodeURIComponent(target)}` : '',
         entries: shown.map((e) => ({
           ...e,
+          href: targetHref(e.target),
           before: e.before === null ? '' : JSON.stringify(e.before, null, 1),
           after: e.after === null ? '' : JSON.stringify(e.after, null, 1),
         })),

@@ -359,6 +359,9 @@ describe('Geppetto web UI', () => {
       const second = await c.get(`/audit?before=${older?.[1] ?? ''}`);
       expect(second.body).toContain('user-add');
       expect(second.body).not.toContain('href="/audit?before=');
+      const one = await c.get('/audit?target=changeset%3A3');
+      expect([...one.body.matchAll(/<tr><td class="num">/g)]).toHaveLength(1);
+      expect(one.body).toContain('<a href="/changesets/3">changeset:3</a>');
     } finally {
       await f.close();
     }
