@@ -1,18 +1,9 @@
 /** Roles, environments and components: what the configuration is made of, read-only pages. */
 import type { FastifyInstance } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
-import type { ScopeDefinitions, State } from '../../model.js';
-import { page, sendPage, type Ui } from './context.js';
-import { showValue } from './values.js';
-
-export function scopeView(scope: ScopeDefinitions) {
-  return {
-    settings: Object.entries(scope.settings)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([key, value]) => ({ key, value: showValue(value) })),
-    unset: [...scope.unset].sort(),
-  };
-}
+import type { State } from '../../model.js';
+import { openChangesets, page, sendPage, type Ui } from './context.js';
+import { scopeView, showValue } from './values.js';
 
 function childrenOf(state: State, role: string): string[] {
   return Object.entries(state.roles)
@@ -71,6 +62,8 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
         ...ctx,
         title: `Role ${name}`,
         nav: 'roles',
+        scope: `role:${name}`,
+        openChangesets: ctx.canEdit ? await openChangesets(ui) : [],
         name,
         parents: r.parents,
         children: childrenOf(state, name),

@@ -9,8 +9,7 @@ import { KpkgError } from '../../../packager/errors.js';
 import type { RoleDefinition, ServerDefinition, State } from '../../model.js';
 import { ProblemsError, type ChangesetInfo, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
 import { action, field, listField, page, rawField, sendError, sendPage, type PageContext, type Ui } from './context.js';
-import { scopeView } from './catalog.js';
-import { catalogKeys, parseFormValue, showDefinition } from './values.js';
+import { catalogKeys, parseFormValue, scopeView, showDefinition } from './values.js';
 
 type Params = { id: string };
 
@@ -87,6 +86,16 @@ function previewView(p: Preview, staged: number) {
   };
 }
 
+function serverForm(state: State, fqdn: string) {
+  const s = state.servers[fqdn];
+  return { fqdn, environment: s?.environment ?? '', roles: (s?.roles ?? []).join(', ') };
+}
+
+function roleForm(state: State, name: string) {
+  const r = state.roles[name];
+  return { name, parents: (r?.parents ?? []).join(', ') };
+}
+
 export function registerChangesets(app: FastifyInstance, ui: Ui): void {
   const g = ui.geppetto;
 
@@ -116,7 +125,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
   );
 
   /** The changeset page, with an error from a form above the forms (the form's status). */
-  async function changesetPage(ctx: PageContext, reply: FastifyReply, id: number, error?: { status: number; message: string; problems?: ProblemsError['problems'] }) {
+  async function changesetPage(ctx: PageContext, reply: FastifyReply, id: number, error?: { status: number; message: string; problems?: ProblemsError['problems'] }, focus = '') {
     const info = await g.changeset(id);
     const open = info.status === 'open';
     const [state, catalog] = await Promise.all([open ? g.changesetState(id) : g.state(), g.catalog()]);
@@ -135,7 +144,10 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
         preview,
         edit: ctx.canEdit && open,
         error: error ? { ...error, problems: (error.problems ?? []).map((p) => ({ ...p, definitions: (p.definitions ?? []).map(showDefinition) })) } : undefined,
-        scopes: scopes(state),
+        scopes: scopes(state).map((sc) => ({ ...sc, selected: sc.value === focus })),
+        // the entity the editor came from (a server's or a role's page): its forms filled in
+        focusServer: focus.startsWith('server:') ? serverForm(state, focus.slice(7)) : undefined,
+        focusRole: focus.startsWith('role:') ? roleForm(state, focus.slice(5)) : undefined,
         roles: Object.keys(state.roles).sort(),
         environments: Object.keys(state.environments).sort(),
         servers: Object.keys(state.servers).sort(),
@@ -150,9 +162,19 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
     );
   }
 
+  // "change it in a changeset" from a server's or a role's page: to that changeset's forms, filled in
+  app.get(
+    '/changesets/edit',
+    page(ui, async (_ctx, request, reply) => {
+      const id = changesetId(request.query.changeset ?? '');
+      const scope = request.query.scope ?? '';
+      return reply.redirect(`/changesets/${id}?scope=${encodeURIComponent(scope)}#stage`, 303);
+    }),
+  );
+
   app.get(
     '/changesets/:id',
-    page<Params>(ui, async (ctx, request, reply) => changesetPage(ctx, reply, changesetId(request.params.id))),
+    page<Params>(ui, async (ctx, request, reply) => changesetPage(ctx, reply, changesetId(request.params.id), undefined, request.query.scope ?? '')),
   );
 
   /** A staging form: runs `fn`, then back to the changeset; a refusal shows the page with the message. */

@@ -129,3 +129,8 @@ export function listField(body: unknown, name: string): string[] {
   const parts = (Array.isArray(v) ? v : [v]).flatMap((s) => (typeof s === 'string' ? s.split(/[,\s]+/) : []));
   return [...new Set(parts.map((s) => s.trim()).filter((s) => s !== ''))];
 }
+
+/** For a server's or a role's page: the open changesets an editor may continue. */
+export async function openChangesets(ui: Ui): Promise<{ id: number; title: string }[]> {
+  return (await ui.geppetto.changesets({ status: 'open', limit: 50 })).map((c) => ({ id: c.id, title: c.title }));
+}

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { ResolvedServer } from '../../model.js';
 import type { ServerHealth, ServerStatus } from '../../service/index.js';
-import { page, sendFragment, sendPage, type Ui, type UserPrincipal } from './context.js';
+import { openChangesets, page, sendFragment, sendPage, type Ui, type UserPrincipal } from './context.js';
 import { showDefinition, showValue } from './values.js';
 
 const HEALTH: { value: ServerHealth; label: string }[] = [
@@ -85,7 +85,7 @@ export function registerServers(app: FastifyInstance, ui: Ui): void {
     page<{ fqdn: string }>(ui, async (ctx, request, reply) => {
       const { fqdn } = request.params;
       const data = await serverData(ui, ctx.user, fqdn, revisionParam(request.query.revision));
-      return sendPage(ui, reply, 'server', { ...ctx, title: fqdn, nav: 'servers', ...data });
+      return sendPage(ui, reply, 'server', { ...ctx, title: fqdn, nav: 'servers', ...data, scope: `server:${fqdn}`, openChangesets: ctx.canEdit ? await openChangesets(ui) : [] });
     }),
   );
 

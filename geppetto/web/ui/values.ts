@@ -4,7 +4,7 @@
  */
 import YAML from 'yaml';
 import { KpkgError } from '../../../packager/errors.js';
-import type { Catalog, Definition, ParameterDefinition, Source, Value } from '../../model.js';
+import type { Catalog, Definition, ParameterDefinition, ScopeDefinitions, Source, Value } from '../../model.js';
 import { SECRET_MASK } from '../../service/index.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -109,4 +109,14 @@ export function parseFormValue(key: string, text: string, type: string | undefin
     default:
       return text;
   }
+}
+
+/** A scope's own definitions for people: settings (secrets masked) and unsets, sorted. */
+export function scopeView(scope: ScopeDefinitions) {
+  return {
+    settings: Object.entries(scope.settings)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, value]) => ({ key, value: showValue(value) })),
+    unset: [...scope.unset].sort(),
+  };
 }

@@ -42,6 +42,14 @@ describe('Geppetto web UI', () => {
       const page = await c.get('/roles/base');
       expect(page.statusCode).toBe(200);
       expect(page.body).toContain('Role base');
+      // logging out ends the session: its cookie no longer opens a page
+      const session = c.cookies.get('geppetto_session');
+      const out = await c.post('/logout', {});
+      expect(out.statusCode).toBe(303);
+      expect(out.headers.location).toBe('/login');
+      expect(c.cookies.has('geppetto_session')).toBe(false);
+      const replay = await f.app.inject({ method: 'GET', url: '/', headers: { cookie: `geppetto_session=${session ?? ''}` } });
+      expect(replay.statusCode).toBe(303);
       // an open redirect is not offered
       const evil = await c.post('/login', { name: 'eddie', password: 'a long enough password', next: '//evil.example.com/' }, { csrf: false });
       expect(evil.headers.location).toBe('/');
@@ -125,6 +133,16 @@ describe('Geppetto web UI', () => {
       expect(refused.statusCode).toBe(422);
       expect(refused.body).toContain('cannot publish');
       expect(await f.g.revisions('web01.example.com')).toHaveLength(1);
+      // from the server's page to this changeset's forms, filled in for the server
+      const serverPage = await c.get('/servers/web01.example.com');
+      expect(serverPage.body).toContain(`<option value="${id}">#${id} front role</option>`);
+      const jump = await c.get(`/changesets/edit?changeset=${id}&scope=server%3Aweb01.example.com`);
+      expect(jump.statusCode).toBe(303);
+      expect(jump.headers.location).toBe(`/changesets/${id}?scope=server%3Aweb01.example.com#stage`);
+      const focused = await c.get(`/changesets/${id}?scope=server%3Aweb01.example.com`);
+      expect(focused.body).toContain('name="fqdn" list="servers-list" required placeholder="web03.example.com" value="web01.example.com"');
+      expect(focused.body).toContain('value="base, front"');
+      expect(focused.body).toContain('<option value="server:web01.example.com" selected>server web01.example.com</option>');
       // a value given where both paths meet settles it
       expect((await c.post(`${url}/set`, { scope: 'server:web01.example.com', key: 'shop.listen_port', value: '9090' })).statusCode).toBe(303);
       const ready = await c.get(url);
@@ -237,6 +255,7 @@ describe('Geppetto web UI', () => {
         // the only form that changes anything is logging out
         const posts = [...res.body.matchAll(/<form[^>]*method="post"[^>]*action="([^"]+)"/g)].map((m) => m[1]);
         expect(posts, p).toEqual(['/logout']);
+        expect(res.body, p).not.toContain('action="/changesets/edit"');
       }
       const token = c.csrf;
       expect(token).not.toBe('');
