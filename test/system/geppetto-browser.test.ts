@@ -184,8 +184,12 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
     expect(forced.status()).toBe(422);
     expect(await forced.text()).toContain('cannot publish');
 
-    // where both parents' paths meet: on the server
-    await stage(page, 'Set a value', { Key: 'shop.listen_port', Value: '9090' }, { Scope: `server:${FQDN}` });
+    // where both parents' paths meet: on the server, from the server's page
+    await page.goto(`${base}/servers/${FQDN}`);
+    await Promise.all([page.waitForURL(/\/changesets\/\d+\?scope=/), page.getByRole('button', { name: 'Edit' }).click()]);
+    expect(page.url().split('?')[0]).toBe(changeset);
+    expect(await page.getByRole('form', { name: 'Set a value', exact: true }).getByLabel('Scope').inputValue()).toBe(`server:${FQDN}`);
+    await stage(page, 'Set a value', { Key: 'shop.listen_port', Value: '9090' });
     await expect.poll(() => page.locator('#preview .problem.conflict').count()).toBe(0);
     await expect.poll(() => publish.isEnabled()).toBe(true);
     await page.locator('#preview pre.diff .add', { hasText: 'listen_port: 9090' }).first().waitFor({ state: 'visible' });
