@@ -310,6 +310,8 @@ describe('Geppetto web UI', () => {
       const badName = await c.post(`${url}/role`, { name: img, parents: script });
       expect(badName.statusCode).toBe(400);
       expect(await c.post(`${url}/publish`, {}).then((r) => r.statusCode)).toBe(303);
+      // what Punch reports is text from a server: shown, never interpreted
+      await f.g.postReport({ kind: 'cli', name: 't', role: 'admin' }, 'web01.example.com', { revision: 1, status: 'failed', summary: `${script}\n${img}` });
       for (const p of ['/', '/changesets', url, '/roles/base', '/servers/web01.example.com', '/servers/web02.example.com', '/audit']) {
         const res = await c.get(p);
         expect(res.body, p).not.toContain('<script>alert');
@@ -318,6 +320,8 @@ describe('Geppetto web UI', () => {
       }
       const page = await c.get(url);
       expect(page.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+      const list = await c.get('/');
+      expect(list.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;\n&quot;&gt;&lt;img');
       const server = await c.get('/servers/web02.example.com');
       expect(server.body).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(2)&gt;');
       expect(badName.body).toContain('&lt;img');
