@@ -257,6 +257,12 @@ describe('Geppetto web UI', () => {
         expect(posts, p).toEqual(['/logout']);
         expect(res.body, p).not.toContain('action="/changesets/edit"');
       }
+      for (const [p, what] of [['/servers/nope.example.com', 'server nope.example.com does not exist'], ['/changesets/999', 'changeset 999 does not exist'], ['/roles/nope', 'role nope does not exist'], ['/components/nope', 'component nope is not in the catalog']]) {
+        const res = await c.get(p ?? '');
+        expect(res.statusCode, p).toBe(404);
+        expect(res.headers['content-type']).toContain('text/html');
+        expect(res.body).toContain(what);
+      }
       const token = c.csrf;
       expect(token).not.toBe('');
       const attempts: [string, Record<string, string>][] = [
