@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from '../../../packager/build/build.js';
+import { build } from '../../../packager/assemble/build.js';
 import { readDeploymentDescription, setRepositoryPackages, storePackage } from '../../../geppetto/service/catalog.js';
 import type { Geppetto } from '../../../geppetto/service/index.js';
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { build } from '../../../packager/build/build.js';
+import { build } from '../../../packager/assemble/build.js';
 import { readDeploymentDescription, setRepositoryPackages, storePackage } from '../../../geppetto/service/catalog.js';
 import { cliPrincipal, openGeppetto, type Geppetto, type Role } from '../../../geppetto/service/index.js';
 import { buildServer } from '../../../geppetto/web/server.js';
