@@ -36,6 +36,16 @@ describe('Geppetto web UI', () => {
       expect(wrong.statusCode).toBe(401);
       expect(wrong.body).toContain('wrong name or password');
       expect(c.cookies.has('geppetto_session')).toBe(false);
+      // a login form posted from another site (no session yet, so no CSRF token: the origin decides)
+      const forged = await f.app.inject({
+        method: 'POST',
+        url: '/login',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example.com', 'sec-fetch-site': 'cross-site' },
+        payload: 'name=eddie&password=a+long+enough+password',
+      });
+      expect(forged.statusCode).toBe(403);
+      expect(forged.body).toContain('cross-site request refused');
+      expect(forged.cookies.map((k) => k.name)).not.toContain('geppetto_session');
       const ok = await c.post('/login', { name: 'eddie', password: 'a long enough password', next: '/roles/base' }, { csrf: false });
       expect(ok.statusCode).toBe(303);
       expect(ok.headers.location).toBe('/roles/base');
