@@ -174,7 +174,7 @@ describe('hostile text in a component', () => {
     const c = webapp.c;
     expect([childText(app, 'summary'), childText(app, 'description'), childText(app, 'url'), childText(app, 'packager')]).toEqual([c.summary, c.description, c.url, c.packager]);
     expect([childText(format, 'rpm:license'), childText(format, 'rpm:vendor')]).toEqual([c.license, c.vendor]);
-    expect(unwrapped(childText(packages.get('shop-deploy')!, 'description'))).toContain(`(${unwrapped(c.summary)})`);
+    expect(unwrapped(childText(packages.get('shop-deploy')!, 'description') ?? '')).toContain(`(${unwrapped(c.summary)})`);
   });
 
   it('never runs', () => {
