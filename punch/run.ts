@@ -44,6 +44,8 @@ export interface RunReport {
   file: { source: string; sha256: string };
   root: string;
   started: string;
+  /** When the run took the lock (runs never overlap from here to finished). */
+  locked?: string;
   finished: string;
   durationMs: number;
   /** 0 the server matches its file (plan: a plan could be made), 1 something failed, 2 bad input. */
@@ -133,6 +135,7 @@ export async function runPunch(loaded: LoadedFile, options: RunOptions): Promise
   };
   await ensureStateDir(paths);
   const lock = await takeLock(options);
+  report.locked = new Date().toISOString();
   try {
     const orphan = await waitForOrphan(paths.childFile, (cmd, pid) => progress?.(`waiting for ${cmd} (pid ${pid}) left running by a killed run`));
     if (orphan !== undefined) progress?.(`${orphan} of the killed run has finished`);
