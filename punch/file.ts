@@ -69,11 +69,11 @@ function compiled(): ValidateFunction {
  */
 export function parseNodeFile(text: string, source: string): LoadedFile {
   if (Buffer.byteLength(text) > MAX_FILE_BYTES) throw new KpkgError('INVALID_INPUT', `${source}: larger than ${MAX_FILE_BYTES} bytes, not a per-server file`);
-  const doc = parseDocument(text, { version: '1.2', schema: 'core', uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { version: '1.2', schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
   const problem = doc.errors[0];
   if (problem !== undefined) {
     const where = problem.linePos?.[0] ? ` (line ${problem.linePos[0].line}, column ${problem.linePos[0].col})` : '';
-    throw new KpkgError('INVALID_INPUT', `${source}: not valid YAML or JSON${where}: ${oneLine(problem.message.split('\n')[0] ?? '')}`);
+    throw new KpkgError('INVALID_INPUT', `${source}: not valid YAML or JSON${where}: ${oneLine((problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, ''))}`);
   }
   let data: unknown;
   try {
