@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ioError, KpkgError, oneLine } from '../packager/errors.js';
 import { decodeUtf8, MAX_FILE_BYTES, parseNodeFile, type LoadedFile } from './file.js';
 import type { PunchPaths } from './paths.js';
-import { readState, writeAtomic, writeState } from './state.js';
+import { ensureStateDir, writeAtomic } from './state.js';
 
 export interface GeppettoClient {
   url: string;
@@ -83,16 +83,30 @@ export interface Fetched {
   etag?: string;
 }
 
+/** The last file fetched, kept with its URL and ETag in one file (written whole, then renamed). */
+interface FetchedCache {
+  url: string;
+  etag?: string;
+  at: string;
+  text: string;
+}
+
 /** The server's file from Geppetto (validated), the last fetched copy on a 304. */
 export async function fetchNodeFile(client: GeppettoClient, paths: PunchPaths): Promise<Fetched> {
-  const cache = join(paths.stateDir, 'fetched.json');
-  const state = await readState(paths);
+  await ensureStateDir(paths);
+  const cacheFile = join(paths.stateDir, 'fetched.json');
   const url = `${client.url.replace(/\/$/, '')}/${nodePath(client.node, 'file')}`;
-  const cached = await readFile(cache).catch(() => undefined);
-  const etag = cached !== undefined && state.fetched?.url === url ? state.fetched.etag : undefined;
+  let cache: FetchedCache | undefined;
+  try {
+    const c = JSON.parse(await readFile(cacheFile, 'utf8')) as FetchedCache;
+    if (c.url === url && typeof c.text === 'string') cache = c;
+  } catch {
+    cache = undefined;
+  }
+  const etag = cache?.etag;
   const res = await send(client, 'GET', nodePath(client.node, 'file'), { Accept: 'application/json', ...(etag !== undefined ? { 'If-None-Match': etag } : {}) });
-  if (res.status === 304 && cached !== undefined) {
-    return { loaded: parseNodeFile(decodeUtf8(cached, url), url), notModified: true, ...(etag !== undefined ? { etag } : {}) };
+  if (res.status === 304 && cache !== undefined) {
+    return { loaded: parseNodeFile(cache.text, url), notModified: true, ...(etag !== undefined ? { etag } : {}) };
   }
   if (res.status !== 200) throw refused(res, `the file of ${client.node}`);
   const loaded = parseNodeFile(decodeUtf8(res.body, url), url);
@@ -100,8 +114,8 @@ export async function fetchNodeFile(client: GeppettoClient, paths: PunchPaths): 
     throw new KpkgError('INVALID_INPUT', `${url}: /kelkoo/node: the file is for ${loaded.file.kelkoo.node}, not ${client.node}`);
   }
   const newTag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-  await writeAtomic(cache, loaded.text);
-  await writeState(paths, { ...(await readState(paths)), fetched: { url, at: new Date().toISOString(), ...(newTag !== undefined ? { etag: newTag } : {}) } });
+  const record: FetchedCache = { url, at: new Date().toISOString(), text: loaded.text, ...(newTag !== undefined ? { etag: newTag } : {}) };
+  await writeAtomic(cacheFile, `${JSON.stringify(record)}\n`);
   return { loaded, notModified: false, ...(newTag !== undefined ? { etag: newTag } : {}) };
 }
 

@@ -22,7 +22,6 @@ export interface PunchState {
   applied?: AppliedRecord;
   previous?: AppliedRecord;
   lastRun?: { at: string; command: string; exitCode: number; revision?: number; sha256?: string; report?: string };
-  fetched?: { etag?: string; url: string; at: string };
 }
 
 /** How many reports are kept. */

@@ -3,10 +3,9 @@
 // Two runs at once: the second waits for the first (never interleaves), or refuses with --wait 0.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, parseReport, PunchRoot, TOOLS, writeNodeFile, writePunchBase } from './helpers/punch.js';
+import { buildComponent, canRunPunch, exited, parseReport, PunchRoot, TOOLS, writeNodeFile, writePunchBase } from './helpers/punch.js';
 import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
 
 function describeAsRoot(name: string, fn: () => void): void {
@@ -24,14 +23,6 @@ async function until(what: string, seen: () => boolean, ms = 120_000): Promise<v
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 function childRecord(root: PunchRoot): { cmd: string; pid: number } | undefined {

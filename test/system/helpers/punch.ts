@@ -156,6 +156,15 @@ export class PunchRoot {
   }
 }
 
+/** What a background punch printed, and its exit status (null when killed). */
+export function exited(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 export interface PunchJson {
   exitCode: number;
   unchanged: boolean;
