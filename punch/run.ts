@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { KpkgError, oneLine } from '../packager/errors.js';
 import { acquireLock, type Lock } from '../packager/repo/lock.js';
 import { waitForOrphan } from './child.js';
-import { prepareDnf, runTransaction, transactionComment, type DnfSettings } from './dnf.js';
+import { prepareDnf, runTransaction, transactionComment, type Dnf, type DnfSettings } from './dnf.js';
 import type { LoadedFile, Repository, WantedPackage } from './file.js';
-import { computePlan, describeChange, sameEVR, type PackageChange } from './plan.js';
+import { computePlan, describeChange, sameEVR, type PackageChange, type PackagePlan } from './plan.js';
 import { availableFromDnf, missingPackages, unavailableError, type AvailablePackage } from './preflight.js';
 import { applyPuppet, preparePuppet, type PuppetSummary } from './puppet.js';
 import { evrOf, installedDeployments, installedVersions, type InstalledPackage } from './rpm.js';
@@ -70,6 +70,8 @@ export interface RunReport {
     errors: string[];
     summary?: PuppetSummary;
   };
+  /** Milliseconds per phase: lock (waiting included), plan (rpm, plan, preflight), transaction, puppet. */
+  timings: Record<string, number>;
   errors: string[];
   /** What the failure left as it was. */
   leftAsItWas: string[];
@@ -130,12 +132,15 @@ export async function runPunch(loaded: LoadedFile, options: RunOptions): Promise
     exitCode: 0,
     unchanged: false,
     packages: { changes: [], unchanged: [] },
+    timings: {},
     errors: [],
     leftAsItWas: [],
   };
   await ensureStateDir(paths);
+  const lockStart = Date.now();
   const lock = await takeLock(options);
   report.locked = new Date().toISOString();
+  report.timings.lock = Date.now() - lockStart;
   try {
     const orphan = await waitForOrphan(paths.childFile, (cmd, pid) => progress?.(`waiting for ${cmd} (pid ${pid}) left running by a killed run`));
     if (orphan !== undefined) progress?.(`${orphan} of the killed run has finished`);
@@ -174,25 +179,14 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
   const file = loaded.file;
   const wanted = file.kelkoo.packages;
 
-  const [deployments, wantedNow] = await Promise.all([installedDeployments(paths), installedVersions(paths, wanted.map((w) => w.name))]);
-  const installed = mergeInstalled(deployments, wantedNow);
-  const plan = computePlan(wanted, installed);
+  let t = Date.now();
+  const { plan, dnf, unavailable } = await planPackages(loaded, options);
+  report.timings.plan = Date.now() - t;
   report.packages.changes = plan.changes;
   report.packages.unchanged = plan.unchanged;
-  for (const c of plan.changes) progress?.(describeChange(c));
-
-  const toInstall = plan.changes.filter((c) => c.action !== 'remove');
-  const dnf = plan.changes.length > 0 || noop ? await prepareDnf(paths, file.kelkoo.repositories, options.dnf) : undefined;
-  if (toInstall.length > 0 && dnf !== undefined) {
-    const repos = file.kelkoo.repositories;
-    const names = [...new Set(toInstall.map((c) => c.name))];
-    const available = repos !== undefined && options.readRepositories !== undefined ? await options.readRepositories(repos) : await availableFromDnf(dnf, names);
-    const missing = missingPackages(toInstall, available);
-    if (missing.length > 0) {
-      const where = repos !== undefined ? `the repositories ${repos.map((r) => r.id).join(', ')}` : "the system's repositories";
-      report.leftAsItWas.push('packages', 'configuration');
-      throw unavailableError(missing, where);
-    }
+  if (unavailable !== undefined) {
+    report.leftAsItWas.push('packages', 'configuration');
+    throw unavailable;
   }
 
   const classes = Object.keys(file.classes).sort();
@@ -218,7 +212,9 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
     const comment = transactionComment(report.node, file.kelkoo.revision);
     const log = join(paths.logsDir, 'dnf.log');
     progress?.(`dnf: one transaction of ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}`);
+    t = Date.now();
     const tx = await runTransaction(dnf, paths, plan.changes, comment, log);
+    report.timings.transaction = Date.now() - t;
     report.packages.transaction = { status: tx.status, comment, log };
     const after = await installedVersions(paths, [...new Set([...wanted.map((w) => w.name), ...plan.changes.map((c) => c.name)])]);
     const problems = verifyInstalled(wanted, plan.changes.filter((c) => c.action === 'remove'), after);
@@ -231,15 +227,46 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
     report.packages.verified = true;
   }
 
+  t = Date.now();
   const run = await preparePuppet(paths, file);
   progress?.(`puppet apply: ${classes.join(', ') || 'no classes'}`);
   const res = await applyPuppet(run, paths, { noop: false, consoleLog: join(paths.logsDir, 'puppet.log') });
+  report.timings.puppet = Date.now() - t;
   report.puppet = { noop: false, classes, status: res.status, changes: res.changes, resources: res.resources, errors: res.errors, ...(res.summary ? { summary: res.summary } : {}) };
   if (!res.ok) {
     report.leftAsItWas.push(res.summary === undefined ? 'configuration (the catalog did not compile: nothing applied)' : 'configuration of the resources that failed');
     throw new KpkgError('APPLY', `puppet apply failed: ${res.errors.join('; ')}${plan.changes.length > 0 ? '; the packages are at their wanted versions' : ''}`);
   }
   report.unchanged = plan.changes.length === 0 && res.changes === 0;
+}
+
+/**
+ * The planning of a run: what rpm says is installed, the plan, and the preflight (the wanted EVRs
+ * are in the repositories: their metadata read directly when the file lists them, else dnf asked).
+ * `unavailable` is the error naming the missing packages, if any. Changes nothing (writes only Punch's dnf
+ * configuration, when there is something to install).
+ */
+export async function planPackages(loaded: LoadedFile, options: Pick<RunOptions, 'paths' | 'dnf' | 'progress' | 'readRepositories'>): Promise<{ plan: PackagePlan; dnf?: Dnf; unavailable?: KpkgError }> {
+  const { paths, progress } = options;
+  const file = loaded.file;
+  const wanted = file.kelkoo.packages;
+  const [deployments, wantedNow] = await Promise.all([installedDeployments(paths), installedVersions(paths, wanted.map((w) => w.name))]);
+  const plan = computePlan(wanted, mergeInstalled(deployments, wantedNow));
+  for (const c of plan.changes) progress?.(describeChange(c));
+  if (plan.changes.length === 0) return { plan };
+  const dnf = await prepareDnf(paths, file.kelkoo.repositories, options.dnf);
+  const toInstall = plan.changes.filter((c) => c.action !== 'remove');
+  if (toInstall.length > 0) {
+    const repos = file.kelkoo.repositories;
+    const names = [...new Set(toInstall.map((c) => c.name))];
+    const available = repos !== undefined && options.readRepositories !== undefined ? await options.readRepositories(repos) : await availableFromDnf(dnf, names);
+    const missing = missingPackages(toInstall, available);
+    if (missing.length > 0) {
+      const where = repos !== undefined ? `the repositories ${repos.map((r) => r.id).join(', ')}` : "the system's repositories";
+      return { plan, dnf, unavailable: unavailableError(missing, where) };
+    }
+  }
+  return { plan, dnf };
 }
 
 function mergeInstalled(a: readonly InstalledPackage[], b: Map<string, InstalledPackage[]>): InstalledPackage[] {
