@@ -114,7 +114,8 @@ export type ProblemKind =
   | 'unknown-component' // a pin to a component or version the catalog does not have
   | 'unknown-key' // a setting for a key the component's version does not have
   | 'cycle' // roles that inherit from themselves
-  | 'unknown-reference'; // a role, environment or parent that does not exist
+  | 'unknown-reference' // a role, environment or parent that does not exist
+  | 'malformed'; // a setting key, component name or version not in its form (`<component>.<key>`...)
 
 /** Something that blocks publishing a server's file, named with everything a person needs. */
 export interface Problem {

@@ -18,6 +18,11 @@ export type ErrorCode =
   | 'UNAVAILABLE' // a wanted package is in none of the configured repositories (punch)
   | 'APPLY' // a deployment run failed: the transaction or Puppet (punch)
   | 'FETCH' // the back office refused or could not be reached (punch restore)
+  | 'CONFLICT' // Geppetto: another publish changed what this change edits (HTTP 409)
+  | 'NOT_FOUND' // Geppetto: no such server, changeset, user...
+  | 'UNAUTHORIZED' // Geppetto: no or wrong credentials
+  | 'FORBIDDEN' // Geppetto: credentials without the right to do this
+  | 'RATE_LIMITED' // Geppetto: too many failed logins
   | 'INTERNAL';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
@@ -26,6 +31,8 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'INVALID_INPUT',
   'BAD_PACKAGE',
   'PACKAGE_CONFLICT',
+  'CONFLICT',
+  'NOT_FOUND',
 ]);
 
 export class KpkgError extends Error {

@@ -1,0 +1,213 @@
+/**
+ * The per-server file (DESIGN "The per-server file", schema/node.schema.json): built from a
+ * server's resolution, written as deterministic YAML, cut down to the Puppet ENC answer, and
+ * compared between revisions. Secrets are revealed here and only here, into the file of the one
+ * server that gets them; `kelkoo.sensitive` tells Punch which parameters to hand to Puppet as
+ * Sensitive, and a diff can mask them.
+ */
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import { KpkgError, oneLine } from '../packager/errors.js';
+import type { ResolvedServer, SecretRef, State, Value } from './model.js';
+import { ENVIRONMENT_PATTERN, FQDN_PATTERN, compareStrings } from './resolve/keys.js';
+import { parsePuppetType, valueMatches, wantsFloat } from './resolve/puppet-type.js';
+import { isSecretRef } from './resolve/values.js';
+import { type FloatTree, yamlDocument, type YamlData } from './yaml-emit.js';
+
+/** A repository dnf may install from (schema `definitions.repository`). */
+export interface NodeRepository {
+  id: string;
+  name?: string;
+  baseurl: string;
+  gpgkey?: string;
+  gpgcheck?: boolean;
+}
+
+/** A deployment package at an exact `[epoch:]version-release` (schema `definitions.package`). */
+export interface NodePackage {
+  name: string;
+  evr: string;
+}
+
+/** Exactly schema/node.schema.json. */
+export interface NodeFile {
+  /** Puppet environment; default production. */
+  environment?: string;
+  /** Class -> the parameters set for this server (class defaults are the module's data). */
+  classes: Record<string, Record<string, Value>>;
+  /** Top-scope variables: kelkoo_node, kelkoo_revision. */
+  parameters?: Record<string, Value>;
+  kelkoo: {
+    node?: string;
+    revision?: number;
+    repositories?: NodeRepository[];
+    packages: NodePackage[];
+    /** Class -> parameters Punch hands to Puppet as Sensitive. */
+    sensitive?: Record<string, string[]>;
+  };
+}
+
+/** Class -> parameters whose numbers are Floats (JSON cannot tell 3 from 3.0; Puppet can). */
+export type FloatParameters = Record<string, readonly string[]>;
+
+export interface YamlOptions {
+  /** From `floatParameters(resolved)`: their integral numbers are written `3.0`. */
+  floats?: FloatParameters;
+}
+
+function fail(message: string): never {
+  throw new KpkgError('INVALID_INPUT', oneLine(message));
+}
+
+/** A revealed secret as the parameter's type wants it: the text, or the JSON it holds (a secret Integer). */
+function revealed(text: string, type: string, key: string): Value {
+  const t = parsePuppetType(type);
+  if (t === undefined || valueMatches(text, t)) return text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed !== null && parsed !== undefined && valueMatches(parsed as Value, t)) return parsed as Value;
+  return fail(`${key}: the secret's value is not a value of type ${type}`);
+}
+
+/**
+ * The file of one server at `revision`. Throws INVALID_INPUT when the resolution has problems
+ * (they block publishing) or names the file's schema refuses. `reveal` turns each secret
+ * reference into its value.
+ */
+export function buildNodeFile(resolved: ResolvedServer, state: State, revision: number, reveal: (ref: SecretRef) => string): NodeFile {
+  const { fqdn } = resolved;
+  const first = resolved.problems[0];
+  if (first !== undefined) {
+    const more = resolved.problems.length - 1;
+    fail(`${fqdn}: publishing blocked by ${resolved.problems.length} problem${more > 0 ? 's' : ''}: ${first.message}${more > 0 ? ` (and ${more} more)` : ''}`);
+  }
+  if (fqdn.length > 253 || !FQDN_PATTERN.test(fqdn)) fail(`server ${JSON.stringify(fqdn)}: not a fully qualified host name`);
+  if (!ENVIRONMENT_PATTERN.test(resolved.environment)) fail(`${fqdn}: environment ${JSON.stringify(resolved.environment)} is not a Puppet environment name (^[a-z0-9_]{1,64}$)`);
+  if (!Number.isSafeInteger(revision) || revision < 0) fail(`${fqdn}: revision ${revision} is not a whole number >= 0`);
+
+  const classes: Record<string, Record<string, Value>> = {};
+  const sensitive: Record<string, string[]> = {};
+  const packages: NodePackage[] = [];
+  for (const component of Object.keys(resolved.components).sort(compareStrings)) {
+    const version = resolved.components[component]?.version;
+    if (version === undefined) continue;
+    packages.push({ name: version.package, evr: version.evr });
+    const params: Record<string, Value> = {};
+    const secret: string[] = [];
+    for (const p of version.parameters) {
+      const key = `${component}.${p.name}`;
+      const setting = resolved.settings[key];
+      if (setting === undefined || setting.origin !== 'definition' || setting.value === undefined) continue;
+      const v = setting.value;
+      params[p.name] = isSecretRef(v) ? revealed(reveal(v), p.type, `${fqdn}: ${key}`) : v;
+      if (p.secret) secret.push(p.name);
+    }
+    classes[version.class] = params;
+    if (secret.length > 0) sensitive[version.class] = secret.sort(compareStrings);
+  }
+  packages.sort((a, b) => compareStrings(a.name, b.name));
+  const repositories: NodeRepository[] = state.repositories.map((r) => ({
+    id: r.id,
+    baseurl: r.baseurl,
+    ...(r.gpgkey !== undefined ? { gpgkey: r.gpgkey } : {}),
+    ...(r.gpgcheck !== undefined ? { gpgcheck: r.gpgcheck } : {}),
+  }));
+  return {
+    environment: resolved.environment,
+    classes,
+    parameters: { kelkoo_node: fqdn, kelkoo_revision: revision },
+    kelkoo: { node: fqdn, revision, repositories, packages, sensitive },
+  };
+}
+
+/** The parameters of a server's classes whose numbers must be written as Floats. */
+export function floatParameters(resolved: ResolvedServer): FloatParameters {
+  const out: Record<string, string[]> = {};
+  for (const { version } of Object.values(resolved.components)) {
+    const names = version.parameters.filter((p) => {
+      const t = parsePuppetType(p.type);
+      return t !== undefined && wantsFloat(t);
+    });
+    if (names.length > 0) out[version.class] = names.map((p) => p.name);
+  }
+  return out;
+}
+
+function floatTree(floats: FloatParameters | undefined): FloatTree | undefined {
+  if (floats === undefined) return undefined;
+  const classes = new Map<string, FloatTree | true>();
+  for (const [cls, params] of Object.entries(floats)) classes.set(cls, new Map(params.map((p) => [p, true as const])));
+  return new Map([['classes', classes]]);
+}
+
+function yamlOf(doc: Record<string, unknown>, options: YamlOptions | undefined): string {
+  return yamlDocument(doc as { [key: string]: YamlData }, floatTree(options?.floats));
+}
+
+/**
+ * The file as YAML: keys sorted, strings quoted wherever a YAML 1.1 or 1.2 reader could misread
+ * them, `%{` and `${` kept literally (nothing reads this file as Hiera data). The same file gives
+ * the same bytes.
+ */
+export function nodeFileYaml(file: NodeFile, options?: YamlOptions): string {
+  return yamlOf({ ...file }, options);
+}
+
+/** The Puppet ENC answer: environment, classes and parameters only. */
+export function encYaml(file: NodeFile, options?: YamlOptions): string {
+  const enc: Record<string, unknown> = { classes: file.classes };
+  if (file.environment !== undefined) enc.environment = file.environment;
+  if (file.parameters !== undefined) enc.parameters = file.parameters;
+  return yamlOf(enc, options);
+}
+
+const MASK = '(sensitive)';
+const MASK_CHANGED = '(sensitive, changed)';
+
+/** The file with its sensitive parameters' values replaced: `changed` says which differ from `other`. */
+function masked(file: NodeFile, other: NodeFile | undefined): NodeFile {
+  const classes: NodeFile['classes'] = {};
+  for (const [cls, params] of Object.entries(file.classes)) {
+    const secret = new Set(file.kelkoo.sensitive?.[cls] ?? []);
+    for (const p of other?.kelkoo.sensitive?.[cls] ?? []) secret.add(p);
+    if (secret.size === 0) {
+      classes[cls] = params;
+      continue;
+    }
+    const copy: Record<string, Value> = { ...params };
+    for (const p of secret) {
+      if (!Object.prototype.hasOwnProperty.call(params, p)) continue;
+      const before = other?.classes[cls];
+      const same = before !== undefined && Object.prototype.hasOwnProperty.call(before, p) && JSON.stringify(before[p]) === JSON.stringify(params[p]);
+      copy[p] = same || other === undefined ? MASK : MASK_CHANGED;
+    }
+    classes[cls] = copy;
+  }
+  return { ...file, classes };
+}
+
+/**
+ * A unified diff (`--- a/<node>.yaml` / `+++ b/<node>.yaml`) of two revisions of a file, empty
+ * when they are the same; `undefined` is no file. With `mask`, secret values read `(sensitive)`,
+ * and `(sensitive, changed)` on the side where the value changed: a reviewer sees that a secret
+ * changed, never what it is.
+ */
+export function nodeFileDiff(before: NodeFile | undefined, after: NodeFile | undefined, mask: boolean): string {
+  const node = after?.kelkoo.node ?? before?.kelkoo.node ?? 'node';
+  const a = before === undefined ? '' : nodeFileYaml(mask ? masked(before, undefined) : before);
+  const b = after === undefined ? '' : nodeFileYaml(mask ? masked(after, before) : after);
+  if (a === b) return '';
+  const patch = createTwoFilesPatch(
+    before === undefined ? '/dev/null' : `a/${node}.yaml`,
+    after === undefined ? '/dev/null' : `b/${node}.yaml`,
+    a,
+    b,
+    undefined,
+    undefined,
+    { context: 3, headerOptions: FILE_HEADERS_ONLY },
+  );
+  return patch;
+}
