@@ -52,6 +52,11 @@ export interface RunReport {
   exitCode: 0 | 1 | 2;
   /** True when nothing needed changing (for a plan: nothing would change). */
   unchanged: boolean;
+  /** Geppetto's report fields (ReportInput): changed, unchanged or failed; how many changes; one line; when. */
+  status: 'changed' | 'unchanged' | 'failed';
+  changes: number;
+  summary: string;
+  at: string;
   packages: {
     changes: PackageChange[];
     unchanged: WantedPackage[];
@@ -131,6 +136,10 @@ export async function runPunch(loaded: LoadedFile, options: RunOptions): Promise
     durationMs: 0,
     exitCode: 0,
     unchanged: false,
+    status: 'changed',
+    changes: 0,
+    summary: '',
+    at: '',
     packages: { changes: [], unchanged: [] },
     timings: {},
     errors: [],
@@ -152,6 +161,7 @@ export async function runPunch(loaded: LoadedFile, options: RunOptions): Promise
   } finally {
     report.finished = new Date().toISOString();
     report.durationMs = Date.now() - started;
+    summarize(report);
     try {
       if (!noop) {
         let state = await readState(paths);
@@ -267,6 +277,22 @@ export async function planPackages(loaded: LoadedFile, options: Pick<RunOptions,
     }
   }
   return { plan, dnf };
+}
+
+/** The fields Geppetto stores of a report: status, count of changes, one line of summary, time. */
+function summarize(report: RunReport): void {
+  report.at = report.finished;
+  report.changes = report.packages.changes.length + (report.puppet?.noop ? 0 : report.puppet?.changes ?? 0);
+  report.status = report.exitCode !== 0 ? 'failed' : report.unchanged ? 'unchanged' : 'changed';
+  const packages = report.packages.changes.map(describeChange).map((l) => l.replace(/\s+/g, ' '));
+  const resources = report.puppet?.resources ?? [];
+  const line =
+    report.status === 'failed'
+      ? `failed: ${report.errors.join('; ')}${report.leftAsItWas.length > 0 ? ` (left as it was: ${report.leftAsItWas.join(', ')})` : ''}`
+      : report.status === 'unchanged'
+        ? 'nothing to change'
+        : [...packages, ...resources.map((r) => `changed ${r}`)].join('; ');
+  report.summary = line.length > 65_536 ? `${line.slice(0, 65_533)}...` : line;
 }
 
 function mergeInstalled(a: readonly InstalledPackage[], b: Map<string, InstalledPackage[]>): InstalledPackage[] {
