@@ -108,6 +108,13 @@ export async function classInputs(file: NodeFile, paths: PunchPaths): Promise<Cl
     const parameters: Record<string, Value> = { ...file.classes[name] };
     const description = await readModuleDescription(paths, name);
     const described = new Map((description?.parameters ?? []).map((p) => [p.name, p]));
+    // Hiera would ignore a key the class does not have: a misspelt parameter would go unnoticed
+    if (description !== undefined) {
+      const unknown = Object.keys(parameters).filter((k) => !described.has(k));
+      if (unknown.length > 0) {
+        throw new KpkgError('APPLY', `class ${name} has no parameter ${unknown.map((k) => JSON.stringify(k)).join(', ')} (its module's kelkoo.json lists ${[...described.keys()].join(', ')})`);
+      }
+    }
     if (paths.confined && description !== undefined) {
       const configDir = parameters.config_dir ?? described.get('config_dir')?.default;
       if (typeof configDir === 'string') parameters.config_dir = inRoot(paths, configDir);

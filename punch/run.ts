@@ -238,7 +238,13 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
   }
 
   t = Date.now();
-  const run = await preparePuppet(paths, file);
+  let run;
+  try {
+    run = await preparePuppet(paths, file);
+  } catch (e) {
+    report.leftAsItWas.push('configuration (Puppet not run)');
+    throw e;
+  }
   progress?.(`puppet apply: ${classes.join(', ') || 'no classes'}`);
   const res = await applyPuppet(run, paths, { noop: false, consoleLog: join(paths.logsDir, 'puppet.log') });
   report.timings.puppet = Date.now() - t;

@@ -180,6 +180,12 @@ describeAsRoot('punch apply and plan on an image root', () => {
     expect(root.config('alpha')).toMatchObject({ listen_port: 8081 });
     const status = JSON.parse(root.punch(['status', '--json']).stdout) as { lastRun: { exitCode: number }; applied: { sha256: string } };
     expect(status.lastRun.exitCode).toBe(1);
+    // a parameter the class does not have: Hiera would ignore it silently, punch refuses it
+    const misspelt = file('misspelt.yaml', { classes: { alpha: { listen_prot: 8082 } }, packages: { 'alpha-deploy': '2.0.0-1' } });
+    const typo = root.punch(['apply', misspelt]);
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toMatch(/class alpha has no parameter "listen_prot"/);
+    expect(root.config('alpha')).toMatchObject({ listen_port: 8081 });
     // the human form names the failure and what was left
     const human = root.punch(['apply', refused]);
     expect(human.status).toBe(1);
