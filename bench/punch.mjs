@@ -178,7 +178,7 @@ async function planning() {
   for (let i = 0; i < REPS + 1; i++) {
     const t0 = process.hrtime.bigint();
     const loaded = await loadNodeFile(wanted);
-    const { plan, unavailable } = await planPackages(loaded, { paths: punchPaths(root), dnf: { releasever: '1' }, ...(readRepositories ? { readRepositories } : {}) });
+    const { plan, unavailable } = await planPackages(loaded, { paths: punchPaths(root), dnf: { releasever: '1' }, ...(readRepositories ? { readRepositories: (repos) => readRepositories(repos) } : {}) });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (unavailable) die(unavailable.message);
     changes = plan.changes.length;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { KpkgError, oneLine } from '../packager/errors.js';
 import { acquireLock, type Lock } from '../packager/repo/lock.js';
 import { waitForOrphan } from './child.js';
-import { prepareDnf, runTransaction, transactionComment, type Dnf, type DnfSettings } from './dnf.js';
+import { prepareDnf, runTransaction, transactionComment, type DnfSettings } from './dnf.js';
 import type { LoadedFile, Repository, WantedPackage } from './file.js';
 import { computePlan, describeChange, sameEVR, type PackageChange, type PackagePlan } from './plan.js';
 import { availableFromDnf, missingPackages, unavailableError, type AvailablePackage } from './preflight.js';
@@ -190,7 +190,7 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
   const wanted = file.kelkoo.packages;
 
   let t = Date.now();
-  const { plan, dnf, unavailable } = await planPackages(loaded, options);
+  const { plan, unavailable } = await planPackages(loaded, options);
   report.timings.plan = Date.now() - t;
   report.packages.changes = plan.changes;
   report.packages.unchanged = plan.unchanged;
@@ -218,7 +218,8 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
     return;
   }
 
-  if (plan.changes.length > 0 && dnf !== undefined) {
+  if (plan.changes.length > 0) {
+    const dnf = await prepareDnf(paths, file.kelkoo.repositories, options.dnf);
     const comment = transactionComment(report.node, file.kelkoo.revision);
     const log = join(paths.logsDir, 'dnf.log');
     progress?.(`dnf: one transaction of ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'}`);
@@ -259,30 +260,36 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
 /**
  * The planning of a run: what rpm says is installed, the plan, and the preflight (the wanted EVRs
  * are in the repositories: their metadata read directly when the file lists them, else dnf asked).
- * `unavailable` is the error naming the missing packages, if any. Changes nothing (writes only Punch's dnf
- * configuration, when there is something to install).
+ * `unavailable` is the error naming the missing packages, if any. Changes nothing (asking dnf
+ * writes Punch's dnf configuration).
  */
-export async function planPackages(loaded: LoadedFile, options: Pick<RunOptions, 'paths' | 'dnf' | 'progress' | 'readRepositories'>): Promise<{ plan: PackagePlan; dnf?: Dnf; unavailable?: KpkgError }> {
+export async function planPackages(loaded: LoadedFile, options: Pick<RunOptions, 'paths' | 'dnf' | 'progress' | 'readRepositories'>): Promise<{ plan: PackagePlan; unavailable?: KpkgError }> {
   const { paths, progress } = options;
   const file = loaded.file;
   const wanted = file.kelkoo.packages;
   const [deployments, wantedNow] = await Promise.all([installedDeployments(paths), installedVersions(paths, wanted.map((w) => w.name))]);
   const plan = computePlan(wanted, mergeInstalled(deployments, wantedNow));
   for (const c of plan.changes) progress?.(describeChange(c));
-  if (plan.changes.length === 0) return { plan };
-  const dnf = await prepareDnf(paths, file.kelkoo.repositories, options.dnf);
   const toInstall = plan.changes.filter((c) => c.action !== 'remove');
-  if (toInstall.length > 0) {
-    const repos = file.kelkoo.repositories;
-    const names = [...new Set(toInstall.map((c) => c.name))];
-    const available = repos !== undefined && options.readRepositories !== undefined ? await options.readRepositories(repos) : await availableFromDnf(dnf, names);
-    const missing = missingPackages(toInstall, available);
-    if (missing.length > 0) {
-      const where = repos !== undefined ? `the repositories ${repos.map((r) => r.id).join(', ')}` : "the system's repositories";
-      return { plan, dnf, unavailable: unavailableError(missing, where) };
-    }
+  if (toInstall.length === 0) return { plan };
+  const repos = file.kelkoo.repositories;
+  let available: AvailablePackage[];
+  try {
+    // the file's repositories: their metadata, read directly (fast); the system's: only dnf knows them
+    available =
+      repos !== undefined && options.readRepositories !== undefined
+        ? await options.readRepositories(repos)
+        : await availableFromDnf(await prepareDnf(paths, repos, options.dnf), [...new Set(toInstall.map((c) => c.name))]);
+  } catch (e) {
+    if (e instanceof KpkgError && e.code === 'UNAVAILABLE') return { plan, unavailable: e };
+    throw e;
   }
-  return { plan, dnf };
+  const missing = missingPackages(toInstall, available);
+  if (missing.length > 0) {
+    const where = repos !== undefined ? `the repositories ${repos.map((r) => r.id).join(', ')}` : "the system's repositories";
+    return { plan, unavailable: unavailableError(missing, where) };
+  }
+  return { plan };
 }
 
 /** The fields Geppetto stores of a report: status, count of changes, one line of summary, time. */

@@ -11,6 +11,7 @@ import { describeChange } from '../plan.js';
 import { fetchNodeFile, postReport, readCa, type GeppettoClient } from '../restore.js';
 import { defaultNode, runPunch, type Command as RunCommand, type RunOptions, type RunReport } from '../run.js';
 import { punchStatus, type StatusReport } from '../status.js';
+import { readRepositoryPackages } from '../repositories.js';
 
 interface CommonFlags {
   root?: string;
@@ -64,6 +65,7 @@ function runOptions(flags: CommonFlags, paths: PunchPaths, command: RunCommand, 
       ...(caFile !== undefined ? { caFile } : {}),
     },
     ...(progress ? { progress } : {}),
+    readRepositories: (repos) => readRepositoryPackages(repos, caFile),
   };
 }
 
