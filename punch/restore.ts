@@ -119,9 +119,19 @@ export async function fetchNodeFile(client: GeppettoClient, paths: PunchPaths): 
   return { loaded, notModified: false, ...(newTag !== undefined ? { etag: newTag } : {}) };
 }
 
-/** Posts a run's report; throws FETCH when Geppetto does not accept it. */
-export async function postReport(client: GeppettoClient, report: object): Promise<void> {
-  const res = await send(client, 'POST', nodePath(client.node, 'reports'), { Accept: 'application/json' }, JSON.stringify(report));
+/** What Geppetto records of a run (its report route accepts these fields and no others). */
+export interface GeppettoReport {
+  revision: number;
+  status: 'changed' | 'unchanged' | 'failed';
+  changes: number;
+  summary: string;
+  at: string;
+}
+
+/** Posts a run's report; throws FETCH when Geppetto does not accept it. The full report stays under var/lib/punch. */
+export async function postReport(client: GeppettoClient, report: Omit<GeppettoReport, 'revision'> & { revision?: number }): Promise<void> {
+  const body: GeppettoReport = { revision: report.revision ?? 0, status: report.status, changes: report.changes, summary: report.summary, at: report.at };
+  const res = await send(client, 'POST', nodePath(client.node, 'reports'), { Accept: 'application/json' }, JSON.stringify(body));
   if (res.status < 200 || res.status >= 300) throw refused(res, 'the report');
 }
 
