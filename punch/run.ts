@@ -155,9 +155,12 @@ export async function runPunch(loaded: LoadedFile, options: RunOptions): Promise
     if (orphan !== undefined) progress?.(`${orphan} of the killed run has finished`);
     await deploy(loaded, options, report, noop);
   } catch (e) {
-    if (e instanceof KpkgError && (e.code === 'INVALID_INPUT' || e.code === 'USAGE')) throw e;
-    report.exitCode = 1;
     report.errors.push(oneLine(e instanceof Error ? e.message : String(e)));
+    if (e instanceof KpkgError && (e.code === 'INVALID_INPUT' || e.code === 'USAGE')) {
+      report.exitCode = 2;
+      throw e;
+    }
+    report.exitCode = 1;
   } finally {
     report.finished = new Date().toISOString();
     report.durationMs = Date.now() - started;
