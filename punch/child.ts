@@ -53,6 +53,8 @@ export async function runTool(cmd: string, args: readonly string[], options: Too
       child.once('error', reject);
       child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
     });
+    // when the program cannot start, `done` rejects too: that rejection is the one reported below
+    done.catch(() => undefined);
     try {
       await started;
     } catch (e) {
