@@ -62,7 +62,8 @@ const median = (xs) => {
 };
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
-const { writeRpm, packageFileName } = await import(join(ROOT, 'dist', 'packager', 'rpm', 'writer.js'));
+const { writeRpm } = await import(join(ROOT, 'dist', 'packager', 'rpm', 'writer.js'));
+const { packageFileName } = await import(join(ROOT, 'dist', 'packager', 'rpm', 'spec.js'));
 const { stringify } = await import('yaml');
 
 async function writeBase(dir) {

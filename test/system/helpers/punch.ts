@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
 import { RPMSENSE_EQUAL } from '../../../packager/rpm/dependency.js';
-import type { PackageFile } from '../../../packager/rpm/writer.js';
+import type { PackageFile } from '../../../packager/rpm/spec.js';
 import { copyComponent, editJson, EXAMPLES, kpkgBuild, REPO_ROOT, type Built } from './components.js';
 import { BASE_NODEJS, BASE_PACKAGE, writeStubPackage } from './dnf.js';
 import { run, runOk, tmpDir, type RunResult } from '../tools.js';
