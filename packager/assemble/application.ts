@@ -74,7 +74,10 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     pre: { body: renderTemplate('runtime/pre-user.sh.hbs', { user: shellQuote(c.user), group: shellQuote(c.group), home: shellQuote(c.prefix), gecos: shellQuote(`${c.name} service`) }) },
   };
   // what the unit and the cron table run: the launcher named after the component, else the first
-  const main = input.launchers.find((l) => l.name === c.name) ?? input.launchers[0];
+  if (c.serviceLauncher !== undefined && !input.launchers.some((l) => l.name === c.serviceLauncher)) {
+    throw new KpkgError('INVALID_DESCRIPTOR', `component.json: /service/launcher: ${JSON.stringify(c.serviceLauncher)} is not a launcher of the package (${input.launchers.map((l) => l.name).join(', ') || 'none'}): name a bin entry of package.json`);
+  }
+  const main = input.launchers.find((l) => l.name === (c.serviceLauncher ?? c.name)) ?? input.launchers[0];
   const mainPath = main ? `${c.prefix}/bin/${main.name}` : undefined;
   if (!mainPath) {
     const needs = "give package.json a main or bin that component.json's files install";

@@ -130,6 +130,7 @@ export function resolveComponent(input: { dir: string; descriptor: unknown; pack
   if (packager !== undefined) component.packager = packager;
   if (d.release !== undefined) component.release = d.release;
   if (pkg?.engines?.node !== undefined) component.nodeEngine = pkg.engines.node;
+  if (d.service?.launcher !== undefined) component.serviceLauncher = d.service.launcher;
   return component;
 }
 
@@ -158,6 +159,9 @@ function checkDescriptor(d: ComponentDescriptor): void {
   });
   if (d.cron !== undefined && d.cron.length > 0 && !conventionFor(d.type, d.name).cron) {
     throw fail('/cron', `only a processing component has cron entries (this one is ${d.type})`);
+  }
+  if (d.service !== undefined && !conventionFor(d.type, d.name).service) {
+    throw fail('/service', `only a webapp or a web-service runs as a service (this one is ${d.type})`);
   }
   const conventional = conventionFor(d.type, d.name).configKeys;
   for (const [key, spec] of Object.entries(d.config?.keys ?? {})) {

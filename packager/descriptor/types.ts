@@ -69,6 +69,7 @@ export interface ComponentDescriptor {
   obsoletes?: DependencyMap;
   provides?: DependencyMap;
   cron?: CronEntry[];
+  service?: { launcher?: string };
   config?: { keys?: Record<string, ConfigKey> };
 }
 
@@ -112,6 +113,8 @@ export interface Component {
   configKeys: Record<string, ConfigKey>;
   /** webapp and web-service run as a systemd service */
   service: boolean;
+  /** The launcher the service's unit runs (component.json's service.launcher), when given */
+  serviceLauncher?: string;
   /** package.json has a `build` script */
   hasBuildScript: boolean;
 }
