@@ -9,7 +9,7 @@
 // Works offline after `npm ci`: the component has no runtime dependency, and its build (tsc, with
 // @types/node) finds this repository's node_modules, as npm run and tsc look in parent directories.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +37,10 @@ mkdirSync(outputRoot, { recursive: true });
 console.log(`Scaffolding a webapp with the defaults: kpkg new webapp ${name} --defaults (in ${rel(outputRoot)})...\n`);
 kpkgRun(['new', 'webapp', name, '--defaults'], 'kpkg new', { cwd: outputRoot, stdio: ['ignore', 'ignore', 'inherit'] });
 
+// its build tools (tsc, @types/node) are this repository's: kpkg build wants a node_modules
+// beside package.json, so the demo links this repository's there (the webapp has no runtime
+// dependency: nothing of it is packaged)
+symlinkSync(join(root, 'node_modules'), join(component, 'node_modules'));
 console.log(`Building it: kpkg build ${rel(component)} (runs its npm run build, then writes the RPMs)...\n`);
 const result = JSON.parse(kpkgRun(['build', component, '--output', output, '--json'], 'kpkg build'));
 for (const a of result.artifacts) {
@@ -182,5 +186,7 @@ const page = await (await fetch(`${appUrl}/`)).text();
 const shown = page.includes(greeting);
 console.log(`  GET ${appUrl}/ -> the configured greeting ${shown ? 'is on the page' : 'is NOT on the page'}: "${greeting}"`);
 stopAll();
-console.log(`\nStopped the webapp and Geppetto. Left in ${rel(outputRoot)}: the component, the repository, geppetto/ (state files), the root (root/), geppetto.log.`);
+await new Promise((r) => server.once('exit', r));
+rmSync(data, { recursive: true, force: true });
+console.log(`\nStopped the webapp and Geppetto (its temporary data directory removed). Left in ${rel(outputRoot)}: the component, the repository, geppetto/ (state files), the root (root/), geppetto.log.`);
 if (!shown) process.exit(1);

@@ -135,12 +135,12 @@ export function normalizeBody(ref: EntityRef, input: unknown): EntityBody {
   const settingsIn = obj(o.settings ?? {}, 'settings');
   const settings: Record<string, Value | SecretRef> = {};
   for (const [key, value] of Object.entries(settingsIn)) {
-    if (!/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/.test(key)) fail(`setting ${JSON.stringify(key)}: expected <component>.<key>`);
+    if (!/^[a-z][a-z0-9-]*\.[a-z][a-z0-9_]*$/.test(key)) fail(`setting ${JSON.stringify(key)}: expected <component>.<key>`);
     if (value === null || value === undefined) fail(`setting ${key}: no value (use unset to remove a key)`);
     settings[key] = value as Value | SecretRef;
   }
   const unset = strings(o.unset, 'unset');
-  for (const key of unset) if (!/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/.test(key)) fail(`unset ${JSON.stringify(key)}: expected <component>.<key>`);
+  for (const key of unset) if (!/^[a-z][a-z0-9-]*\.[a-z][a-z0-9_]*$/.test(key)) fail(`unset ${JSON.stringify(key)}: expected <component>.<key>`);
   const scope: ScopeDefinitions = { settings, unset: [...new Set(unset)].sort() };
   if (ref.kind === 'role') {
     const components: Record<string, string> = {};
