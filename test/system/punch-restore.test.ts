@@ -105,7 +105,8 @@ describeAsRoot('punch restore against an HTTP back office', () => {
     const get = seen.find((s) => s.method === 'GET');
     expect(get).toMatchObject({ authorization: `Bearer ${TOKEN}`, accept: 'application/json', status: 200 });
     expect(reports).toHaveLength(1);
-    expect(reports[0]).toMatchObject({ revision: 7, status: 'changed', changes: 2 });
+    // one package installed, two resources changed (the configuration directory's mode, config.json)
+    expect(reports[0]).toMatchObject({ revision: 7, status: 'changed', changes: 3 });
     expect((reports[0] as { summary: string }).summary).toMatch(/install alpha-deploy 1\.0\.0-1; changed File\[/);
 
     const second = await exited(root.spawnPunch(['restore', '--json']));
