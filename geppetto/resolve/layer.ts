@@ -37,20 +37,45 @@ function byPath(a: RoleDef, b: RoleDef): number {
 
 export class Layer {
   private readonly memo = new Map<string, Map<string, Entry | null>>();
+  private readonly parentLists = new Map<string, readonly string[]>();
+  private readonly closureKeys = new Map<string, ReadonlySet<string>>();
 
   constructor(
     private readonly graph: RoleGraph,
     /** The role's own definition of the key, if it makes one. */
     private readonly own: (role: string, key: string) => DefinedValue | undefined,
+    /** The keys the role defines itself. */
+    private readonly ownKeys: (role: string) => Iterable<string>,
   ) {}
 
   /** The role's parents that are not part of a cycle through it (a cycle is reported elsewhere). */
-  private parentsOf(role: string): string[] {
-    return this.graph.parents(role).filter((p) => p !== role && !this.graph.descendsFrom(p, role));
+  private parentsOf(role: string): readonly string[] {
+    let list = this.parentLists.get(role);
+    if (list === undefined) {
+      list = this.graph.parents(role).filter((p) => p !== role && !this.graph.descendsFrom(p, role));
+      this.parentLists.set(role, list);
+    }
+    return list;
+  }
+
+  /**
+   * Every key the role or one of its ancestors defines: a key outside it needs no walk at all,
+   * which is what keeps a server's hundreds of keys cheap when few are set on its roles.
+   */
+  keysOf(role: string): ReadonlySet<string> {
+    let set = this.closureKeys.get(role);
+    if (set === undefined) {
+      const s = new Set<string>(this.ownKeys(role));
+      for (const p of this.parentsOf(role)) for (const k of this.keysOf(p)) s.add(k);
+      set = s;
+      this.closureKeys.set(role, set);
+    }
+    return set;
   }
 
   /** What `role` holds for `key`: paths start at the role. Undefined when nothing defines it. */
   entry(role: string, key: string): Entry | undefined {
+    if (!this.keysOf(role).has(key)) return undefined;
     let perRole = this.memo.get(role);
     if (perRole === undefined) {
       perRole = new Map();
@@ -72,6 +97,7 @@ export class Layer {
   combine(roles: readonly string[], key: string, prefix?: string, own?: RoleDef): Entry | undefined {
     const sources: Entry[] = [];
     for (const r of roles) {
+      if (!this.keysOf(r).has(key)) continue;
       const e = this.entry(r, key);
       if (e !== undefined) sources.push(e);
     }
