@@ -15,6 +15,11 @@ export type ErrorCode =
   | 'TOOL' // an external program (the component's build script) failed
   | 'LOCK_TIMEOUT' // another publisher held the repository too long
   | 'SIGN' // signing failed (wrong passphrase, unusable key)
+  | 'CONFLICT' // Geppetto: another publish changed what this change edits (HTTP 409)
+  | 'NOT_FOUND' // Geppetto: no such server, changeset, user...
+  | 'UNAUTHORIZED' // Geppetto: no or wrong credentials
+  | 'FORBIDDEN' // Geppetto: credentials without the right to do this
+  | 'RATE_LIMITED' // Geppetto: too many failed logins
   | 'INTERNAL';
 
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
@@ -23,6 +28,8 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set([
   'INVALID_INPUT',
   'BAD_PACKAGE',
   'PACKAGE_CONFLICT',
+  'CONFLICT',
+  'NOT_FOUND',
 ]);
 
 export class KpkgError extends Error {

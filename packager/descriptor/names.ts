@@ -21,7 +21,7 @@ export const PUPPET_METAPARAMETERS = [
 ] as const;
 
 /** Parameters the generated module defines for itself (see DESIGN.md, The two RPMs). */
-export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir'] as const;
+export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir', 'nrpe_service', 'manage_migrations'] as const;
 
 /** Every name a config key cannot have. */
 export const RESERVED_KEY_NAMES: ReadonlySet<string> = new Set<string>([

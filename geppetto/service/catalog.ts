@@ -1,0 +1,179 @@
+/**
+ * The catalog: what the repositories offer. A refresh reads each repository's metadata, keeps the
+ * packages that provide `kelkoo-deployment`, and reads the class description (kelkoo.json) of
+ * those it has not read before: packages are immutable, so one read per checksum is enough.
+ */
+import { createHash, getHashes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { KpkgError } from '../../packager/errors.js';
+import { bufferSource, describe, readRpmFrom, walkPayload } from '../../packager/rpm/reader.js';
+import type { Catalog, ComponentVersion, ParameterDefinition, RepositoryDefinition, State, Value } from '../model.js';
+import type { Database } from '../store/index.js';
+import { loadRepositoryReader, type RepoPackageEntry } from './engine.js';
+
+export const DEPLOYMENT_CAPABILITY = 'kelkoo-deployment';
+const DESCRIPTION_PATH = /^\.?\/?etc\/puppetlabs\/code\/modules\/([a-z][a-z0-9_]*)\/kelkoo\.json$/;
+const MAX_DESCRIPTION = 4 << 20;
+
+export interface RefreshResult {
+  repositories: {
+    id: string;
+    /** Deployment packages the repository holds. */
+    packages: number;
+    /** Of those, how many were downloaded and read now (the others were known by checksum). */
+    read: number;
+    /** Packages that could not be read, each named; they are left out of the catalog. */
+    errors: string[];
+  }[];
+}
+
+/** What a deployment package tells of itself, as stored. */
+interface StoredDescription {
+  package: string;
+  class: string;
+  parameters: ParameterDefinition[];
+}
+
+/** The catalog of the state's repositories, from what the last refresh stored. */
+export async function readCatalog(db: Kysely<Database>, state: Pick<State, 'repositories'>): Promise<Catalog> {
+  const catalog: Catalog = { components: {} };
+  const repos = await db.selectFrom('catalog_repositories').selectAll().execute();
+  const byId = new Map(repos.map((r) => [r.repository, r]));
+  const wanted = new Map<string, string>();
+  for (const repo of state.repositories) {
+    const row = byId.get(repo.id);
+    if (!row || row.baseurl !== repo.baseurl) continue;
+    for (const checksum of JSON.parse(row.checksums) as string[]) if (!wanted.has(checksum)) wanted.set(checksum, repo.id);
+  }
+  const checksums = [...wanted.keys()];
+  for (let i = 0; i < checksums.length; i += 500) {
+    const rows = await db.selectFrom('catalog_packages').selectAll().where('checksum', 'in', checksums.slice(i, i + 500)).execute();
+    for (const row of rows) {
+      const d = JSON.parse(row.description) as StoredDescription;
+      const versions = (catalog.components[row.component] ??= {});
+      const repository = wanted.get(row.checksum) ?? '';
+      const existing = versions[row.evr];
+      // the first repository listed wins, as dnf's priority order would
+      if (existing && state.repositories.findIndex((r) => r.id === existing.repository) <= state.repositories.findIndex((r) => r.id === repository)) continue;
+      versions[row.evr] = { component: row.component, evr: row.evr, package: d.package, class: d.class, parameters: d.parameters, repository } satisfies ComponentVersion;
+    }
+  }
+  return catalog;
+}
+
+export function evrOf(entry: Pick<RepoPackageEntry, 'epoch' | 'version' | 'release'>): string {
+  return `${entry.epoch ? `${entry.epoch}:` : ''}${entry.version}-${entry.release}`;
+}
+
+const checksumText = (c: RepoPackageEntry['checksum']): string => (typeof c === 'string' ? c : `${c.type}:${c.value}`);
+
+/** Reads every repository's metadata and the deployment packages not read before. */
+export async function refreshCatalog(db: Kysely<Database>, repositories: RepositoryDefinition[], now: string, options: { caFile?: string } = {}): Promise<RefreshResult> {
+  const reader = await loadRepositoryReader();
+  const result: RefreshResult = { repositories: [] };
+  for (const repo of repositories) {
+    const source = { baseurl: repo.baseurl, ...(options.caFile !== undefined ? { caFile: options.caFile } : {}) };
+    const meta = await reader.readRepositoryMetadata(source);
+    const deployments = meta.packages.filter((p) => p.provides.some((c) => c.name === DEPLOYMENT_CAPABILITY));
+    const all = deployments.map((p) => checksumText(p.checksum));
+    const known = new Set<string>();
+    for (let i = 0; i < all.length; i += 500) {
+      const rows = await db.selectFrom('catalog_packages').select('checksum').where('checksum', 'in', all.slice(i, i + 500)).execute();
+      for (const r of rows) known.add(r.checksum);
+    }
+    const errors: string[] = [];
+    const present: string[] = [];
+    let read = 0;
+    for (const entry of deployments) {
+      const checksum = checksumText(entry.checksum);
+      if (known.has(checksum)) {
+        present.push(checksum);
+        continue;
+      }
+      try {
+        const bytes = await reader.openRepositoryPackage(source, entry);
+        verifyChecksum(entry, bytes);
+        const description = await readDeploymentDescription(bytes, entry.href);
+        read++;
+        await db
+          .insertInto('catalog_packages')
+          .values({ checksum, name: entry.name, evr: evrOf(entry), component: description.component, description: JSON.stringify(description.stored), read_at: now })
+          .onConflict((oc) => oc.column('checksum').doNothing())
+          .execute();
+        present.push(checksum);
+      } catch (err) {
+        errors.push(`${entry.href}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    await db
+      .insertInto('catalog_repositories')
+      .values({ repository: repo.id, baseurl: repo.baseurl, checksums: JSON.stringify(present), refreshed_at: now })
+      .onConflict((oc) => oc.column('repository').doUpdateSet({ baseurl: repo.baseurl, checksums: JSON.stringify(present), refreshed_at: now }))
+      .execute();
+    result.repositories.push({ id: repo.id, packages: deployments.length, read, errors });
+  }
+  return result;
+}
+
+function verifyChecksum(entry: RepoPackageEntry, bytes: Buffer): void {
+  if (typeof entry.checksum === 'string') return;
+  const type = entry.checksum.type === 'sha' ? 'sha1' : entry.checksum.type;
+  if (!getHashes().includes(type)) return;
+  const got = createHash(type).update(bytes).digest('hex');
+  if (got !== entry.checksum.value.toLowerCase()) throw new KpkgError('BAD_PACKAGE', `${type} is ${got}, the repository metadata says ${entry.checksum.value}`);
+}
+
+/**
+ * The class description a deployment package carries at
+ * /etc/puppetlabs/code/modules/<module>/kelkoo.json (packager/puppet/module.ts).
+ */
+export async function readDeploymentDescription(bytes: Buffer, where: string): Promise<{ component: string; stored: StoredDescription }> {
+  const src = bufferSource(bytes);
+  const pkg = await readRpmFrom(src, where);
+  const info = describe(pkg);
+  let text: Buffer | undefined;
+  let collecting = false;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const ev of walkPayload(src, pkg, info.files)) {
+    if (ev.type === 'entry') {
+      if (collecting) break;
+      collecting = DESCRIPTION_PATH.test(ev.path);
+      if (collecting && ev.size > MAX_DESCRIPTION) throw new KpkgError('BAD_PACKAGE', `${ev.path}: ${ev.size} bytes, more than a class description should be`);
+    } else if (ev.type === 'data' && collecting) {
+      chunks.push(ev.chunk);
+      size += ev.chunk.length;
+    } else if (ev.type === 'end') break;
+  }
+  if (chunks.length > 0 || collecting) text = Buffer.concat(chunks, size);
+  if (text === undefined) throw new KpkgError('BAD_PACKAGE', `no /etc/puppetlabs/code/modules/*/kelkoo.json in the package`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.toString('utf8'));
+  } catch (err) {
+    throw new KpkgError('BAD_PACKAGE', `kelkoo.json: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return { component: descriptionField(doc, 'component'), stored: { package: info.name, class: descriptionField(doc, 'class'), parameters: parameters(doc) } };
+}
+
+function descriptionField(doc: unknown, field: 'component' | 'class'): string {
+  const v = doc !== null && typeof doc === 'object' ? (doc as Record<string, unknown>)[field] : undefined;
+  if (typeof v !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(v)) throw new KpkgError('BAD_PACKAGE', `kelkoo.json: ${field} must be a name`);
+  return v;
+}
+
+function parameters(doc: unknown): ParameterDefinition[] {
+  const d = doc as { format?: unknown; parameters?: unknown };
+  if (d.format !== 1) throw new KpkgError('BAD_PACKAGE', `kelkoo.json: format ${JSON.stringify(d.format)} is not 1`);
+  if (!Array.isArray(d.parameters)) throw new KpkgError('BAD_PACKAGE', 'kelkoo.json: parameters must be a list');
+  return d.parameters.map((p: unknown, i) => {
+    const o = (p ?? {}) as Record<string, unknown>;
+    if (typeof o.name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(o.name)) throw new KpkgError('BAD_PACKAGE', `kelkoo.json: parameters[${i}].name must be a parameter name`);
+    if (typeof o.type !== 'string' || o.type === '') throw new KpkgError('BAD_PACKAGE', `kelkoo.json: parameters[${i}].type must be a Puppet type`);
+    const def: ParameterDefinition = { name: o.name, type: o.type, secret: o.secret === true };
+    if ('default' in o && o.default !== null && o.default !== undefined) def.default = o.default as Value;
+    if (typeof o.description === 'string') def.description = o.description;
+    if (o.builtin === true) def.builtin = true;
+    return def;
+  });
+}

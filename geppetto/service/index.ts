@@ -1,0 +1,32 @@
+/** Geppetto's service, as the CLI and the HTTP layer use it. */
+import { KpkgError } from '../../packager/errors.js';
+
+export * from './geppetto.js';
+export type { EntityBody, EntityKind, EntityRef } from './entities.js';
+export type { RefreshResult } from './catalog.js';
+export type { NodeFile } from './engine.js';
+
+/** The HTTP status of an error the service threw (the HTTP layer's one mapping). */
+export function httpStatusFor(err: unknown): number {
+  if (!(err instanceof KpkgError)) return 500;
+  switch (err.code) {
+    case 'USAGE':
+    case 'INVALID_INPUT':
+    case 'INVALID_DESCRIPTOR':
+    case 'BAD_PACKAGE':
+      return err.name === 'ProblemsError' ? 422 : 400;
+    case 'CONFLICT':
+    case 'PACKAGE_CONFLICT':
+      return 409;
+    case 'NOT_FOUND':
+      return 404;
+    case 'UNAUTHORIZED':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'RATE_LIMITED':
+      return 429;
+    default:
+      return 500;
+  }
+}
