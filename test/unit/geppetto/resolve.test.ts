@@ -408,3 +408,53 @@ describe('explain', () => {
     expect(explain(resolveOne(s, 'web03'), 'shop.nope')).toContain('shop 1.4.0-1 has no parameter nope');
   });
 });
+
+describe('the worked example of docs/geppetto-resolution.md', () => {
+  const shop = version('shop', '1.4.0-1', {
+    listen_port: { type: 'Integer', default: 8080 },
+    banner: { type: 'String', default: 'Welcome' },
+    catalog_url: { type: 'String' },
+  });
+  const s = state({
+    global: { settings: { 'shop.banner': 'Hello', 'shop.listen_port': 80 }, unset: [] },
+    environments: { production: { settings: { 'shop.listen_port': 8000 }, unset: [] } },
+    roles: {
+      base: role({ components: { shop: '1.4.0-1' }, settings: { 'shop.listen_port': 8080 } }),
+      'shop-front': role({ parents: ['base'], unset: ['shop.banner'] }),
+      cache: role({ settings: { 'shop.listen_port': 9090 } }),
+      edge: role({ parents: ['shop-front', 'cache'] }),
+    },
+    servers: {
+      web03: server({ roles: ['shop-front', 'cache'] }),
+      web04: server({ roles: ['edge'], settings: { 'shop.catalog_url': 'http://c' } }),
+      web05: server({ roles: ['shop-front'], settings: { 'shop.listen_port': 7000 } }),
+    },
+  });
+  const all = resolveServers(s, catalog(shop));
+
+  it('says what the page says', () => {
+    const [web03, web04, web05] = ['web03', 'web04', 'web05'].map((n) => all.get(n));
+    expect(web03?.problems.map((p) => [p.kind, p.key, paths(p.definitions)])).toEqual([
+      ['missing', 'shop.catalog_url', []],
+      ['conflict', 'shop.listen_port', ['web03 > cache', 'web03 > shop-front > base']],
+    ]);
+    expect(web04?.problems.map((p) => [p.kind, p.key, paths(p.definitions)])).toEqual([
+      ['conflict', 'shop.listen_port', ['web04 > edge > cache', 'web04 > edge > shop-front > base']],
+    ]);
+    expect(web05?.problems.map((p) => p.message)).toEqual(['web05: shop.catalog_url has no value and no default (no scope sets it); set it for this server']);
+    for (const r of [web03, web04, web05]) expect(r?.settings['shop.banner']).toMatchObject({ origin: 'default' });
+    expect(web05 && explain(web05, 'shop.listen_port')).toBe(
+      [
+        'web05 shop.listen_port',
+        '  value:  7000',
+        '  origin: set at server web05 (web05)',
+        '  chain (winners first):',
+        '    * 7000  from server web05 (web05)',
+        '      8080  (overridden) from role base (web05 > shop-front > base)',
+        '      8000  (overridden) from environment production (web05 > production)',
+        '      80  (overridden) from global (web05 > production > global)',
+        '',
+      ].join('\n'),
+    );
+  });
+});
