@@ -11,7 +11,7 @@ import { buildNodeFile, encYaml, floatParameters, nodeFileDiff, nodeFileYaml, ty
 import type { ResolvedServer, SecretRef, State, Value } from '../../../geppetto/model.js';
 import { resolveServers } from '../../../geppetto/resolve/index.js';
 import { KpkgError } from '../../../packager/errors.js';
-import { CACHE, catalog, role, server, SHOP, state } from './helpers.js';
+import { CACHE, catalog, must, role, server, SHOP, state } from './helpers.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schema/node.schema.json', import.meta.url), 'utf8')) as object;
 const validateFile = new Ajv({ strict: true, allErrors: true }).compile(schema);
@@ -72,7 +72,7 @@ describe('buildNodeFile', () => {
 
   it('refuses a resolution with problems, naming the first', () => {
     const s = sample();
-    delete s.servers['web03.example.com']!.settings['shop.catalog_url'];
+    delete must(s.servers['web03.example.com'], 'web03').settings['shop.catalog_url'];
     expect(() => buildNodeFile(resolved(s), s, 1, reveal)).toThrow(KpkgError);
     expect(() => buildNodeFile(resolved(s), s, 1, reveal)).toThrow(/web03.example.com: publishing blocked by 1 problem: web03.example.com: shop.catalog_url has no value/);
   });
@@ -80,7 +80,7 @@ describe('buildNodeFile', () => {
   it('reveals a secret of a non-String type from its JSON text, and refuses one of the wrong type without showing it', () => {
     const v = { ...SHOP, parameters: [...SHOP.parameters, { name: 'pin', type: 'Integer', secret: true }] };
     const s = sample({ 'shop.pin': { secret: 'api' } });
-    const r = resolveServers(s, catalog(v, CACHE)).get('web03.example.com')!;
+    const r = must(resolveServers(s, catalog(v, CACHE)).get('web03.example.com'), 'web03');
     expect(buildNodeFile(r, s, 1, reveal).classes.shop?.pin).toBe(42);
     const bad = buildNodeFile.bind(null, r, s, 1, () => 'not-a-number');
     expect(bad).toThrow(/shop.pin: the secret's value is not a value of type Integer/);
@@ -188,7 +188,7 @@ describe('the file as YAML', () => {
   it('writes the numbers of Float parameters with a dot when told which they are', () => {
     const v = { ...SHOP, parameters: [...SHOP.parameters, { name: 'weights', type: 'Array[Float]', secret: false, default: [] }] };
     const s = sample({ 'shop.ratio': 3, 'shop.weights': [1, 0.5, 1e21], 'shop.listen_port': 3 });
-    const r = resolveServers(s, catalog(v, CACHE)).get('web03.example.com')!;
+    const r = must(resolveServers(s, catalog(v, CACHE)).get('web03.example.com'), 'web03');
     const file = buildNodeFile(r, s, 1, reveal);
     const text = nodeFileYaml(file, { floats: floatParameters(r) });
     expect(text).toContain('    ratio: 3.0\n');

@@ -134,7 +134,10 @@ describe('resolution properties', () => {
       fc.property(stateArb, change, (s, c) => {
         const after = structuredClone(s);
         if (c.kind === 'role') Object.assign(after.roles[c.role] ?? {}, c.defs);
-        else if (c.kind === 'parents' && after.roles[c.role] !== undefined) after.roles[c.role]!.parents = c.parents.filter((p) => p !== c.role);
+        else if (c.kind === 'parents') {
+          const r = after.roles[c.role];
+          if (r !== undefined) r.parents = c.parents.filter((p) => p !== c.role);
+        }
         else if (c.kind === 'environment') after.environments.production = c.defs;
         else if (c.kind === 'server') Object.assign(after.servers[c.server] ?? {}, c.defs);
         const before = resolveServers(s, CATALOG);

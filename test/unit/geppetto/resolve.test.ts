@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkState, explain, resolveServers } from '../../../geppetto/resolve/index.js';
 import type { Problem, ResolvedServer, State } from '../../../geppetto/model.js';
-import { CACHE, catalog, role, server, SHOP, SHOP_15, state, version } from './helpers.js';
+import { CACHE, catalog, must, role, server, SHOP, SHOP_15, state, version } from './helpers.js';
 
 const CATALOG = catalog(SHOP, SHOP_15, CACHE);
 
@@ -109,7 +109,7 @@ describe('overriding', () => {
       },
       servers: { web03: server({ roles: ['shop-front', 'cache'] }), web04: server({ roles: ['cache', 'shop-front'] }) },
     });
-    s.servers.web04!.settings = { ...s.servers.web03!.settings };
+    must(s.servers.web04, 'web04').settings = { ...must(s.servers.web03, 'web03').settings };
     for (const fqdn of ['web03', 'web04']) {
       const r = resolveOne(s, fqdn);
       expect(kinds(r.problems)).toEqual(['conflict']);
@@ -189,7 +189,7 @@ describe('unset', () => {
       roles: { a: role({ components: { shop: '1.4.0-1' } }) },
       servers: { web03: server({ roles: ['a'], unset: ['shop.catalog_url'] }) },
     });
-    s.servers.web03!.settings = { 'shop.db_password': { secret: 'x' } };
+    must(s.servers.web03, 'web03').settings = { 'shop.db_password': { secret: 'x' } };
     const r = resolveOne(s, 'web03');
     expect(kinds(r.problems)).toEqual(['missing']);
     expect(r.problems[0]?.message).toMatch(/web03: shop\.catalog_url has no value and no default \(unset at web03\)/);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseState, stringifyState } from '../../../geppetto/state-file.js';
 import { KpkgError } from '../../../packager/errors.js';
 import { state as stateArb } from './arbitraries.js';
+import { must } from './helpers.js';
 
 const DESIGN_EXAMPLE = `
 repositories: [{ id: kelkoo, baseurl: "file:///srv/yum/kelkoo" }]
@@ -92,8 +93,8 @@ describe('stringifyState', () => {
 
   it('sorts maps and keeps lists in order, secrets as references', () => {
     const s = parseState(DESIGN_EXAMPLE);
-    s.servers['web03.example.com']!.settings['shop.db_password'] = { secret: 'shop-db' };
-    s.roles['shop-front']!.parents = ['zz', 'base'];
+    must(s.servers['web03.example.com'], 'web03').settings['shop.db_password'] = { secret: 'shop-db' };
+    must(s.roles['shop-front'], 'shop-front').parents = ['zz', 'base'];
     const text = stringifyState(s);
     expect(text).toContain('parents:\n      - zz\n      - base\n');
     expect(text).toContain('shop.db_password:\n        secret: shop-db\n');
