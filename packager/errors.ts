@@ -42,7 +42,7 @@ export class KpkgError extends Error {
   }
 }
 
-/** Exit codes of DESIGN.md: 2 for bad input, 1 for an operation that failed. */
+/** The exit codes (docs/decisions.md, "Errors and exit codes"): 2 for bad input, 1 for an operation that failed. */
 export function exitCodeFor(err: unknown): 1 | 2 {
   return err instanceof KpkgError && BAD_INPUT.has(err.code) ? 2 : 1;
 }
@@ -100,6 +100,20 @@ export function ioError(action: string, path: string, cause: unknown): KpkgError
   const described = code !== undefined ? DESCRIPTIONS.get(code) : undefined;
   const reason = code === undefined ? String(cause instanceof Error ? cause.message : cause) : described ? `${described} (${code})` : code;
   return new KpkgError('IO', `cannot ${action} ${path}: ${reason.split('\n')[0]}`, { cause });
+}
+
+/** System errors that say a path names no readable file: the path given is at fault. */
+const NOT_A_FILE: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * An input the user named (a package, a key file) that cannot be read. Where the path names no
+ * file (ENOENT, ENOTDIR, EISDIR...), the input is at fault: INVALID_INPUT, exit 2, whichever
+ * command was given it. Any other failure (EACCES, EIO) is the IO error of ioError, exit 1.
+ */
+export function inputError(action: string, path: string, cause: unknown): KpkgError {
+  const err = ioError(action, path, cause);
+  const code = systemCode(cause);
+  return code !== undefined && NOT_A_FILE.has(code) ? new KpkgError('INVALID_INPUT', err.message, { cause }) : err;
 }
 
 /**

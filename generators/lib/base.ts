@@ -30,7 +30,7 @@ export default class KelkooGenerator extends Generator {
     this.option('install', { type: Boolean, description: 'Run npm install once the files are written (default: no, run it yourself)' });
     const questions = [...(type ? [] : [TYPE_QUESTION]), ...(type ? questionsFor(type) : allQuestions())];
     for (const q of questions) this.option(q.option, { type: String, description: q.message });
-    // npm install is the developer's step (DESIGN.md's flow), unless asked for
+    // npm install is the developer's step (docs/architecture.md, the flow of data), unless asked for
     if (!this.opts.install) (this.env as unknown as { options: Record<string, unknown> }).options.skipInstall = true;
   }
 

@@ -6,7 +6,8 @@
 import { createHash, getHashes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { KpkgError } from '../../packager/errors.js';
-import { bufferSource, describe, readRpmFrom, walkPayload } from '../../packager/rpm/reader.js';
+import { walkPayload } from '../../packager/rpm/payload-reader.js';
+import { bufferSource, packageInfo, readRpmFrom } from '../../packager/rpm/reader.js';
 import type { Catalog, ComponentVersion, ParameterDefinition, RepositoryDefinition, State, Value } from '../model.js';
 import type { Database } from '../store/index.js';
 import { loadRepositoryReader, type RepoPackageEntry } from './engine.js';
@@ -130,7 +131,7 @@ function verifyChecksum(entry: RepoPackageEntry, bytes: Buffer): void {
 export async function readDeploymentDescription(bytes: Buffer, where: string): Promise<{ component: string; stored: StoredDescription }> {
   const src = bufferSource(bytes);
   const pkg = await readRpmFrom(src, where);
-  const info = describe(pkg);
+  const info = packageInfo(pkg);
   let text: Buffer | undefined;
   let collecting = false;
   const chunks: Buffer[] = [];

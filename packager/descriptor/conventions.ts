@@ -2,9 +2,10 @@ import type { ComponentType, ConfigKey } from './types.js';
 
 /**
  * What a component's type implies, as a Maven packaging does: whether it runs as a service,
- * whether it may have cron entries, and the configuration keys the runtime contract of
- * DESIGN.md promises for it. A descriptor may restate a conventional key (to change its default
- * or describe it) but not change its type or make a secret key plain.
+ * whether it may have cron entries, and the configuration keys the runtime contract promises for
+ * it (docs/architecture.md, "Component types and the runtime contract"). A descriptor may restate
+ * a conventional key (to change its default or describe it) but not change its type or make a
+ * secret key plain.
  */
 export interface TypeConvention {
   /** Runs as a systemd service. */

@@ -20,7 +20,7 @@ export const PUPPET_METAPARAMETERS = [
   'schedule', 'stage', 'subscribe', 'tag',
 ] as const;
 
-/** Parameters the generated module defines for itself (see DESIGN.md, The two RPMs). */
+/** Parameters the generated module defines for itself (docs/architecture.md, "Component types and the runtime contract"). */
 export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir', 'nrpe_service', 'manage_migrations'] as const;
 
 /** Every name a config key cannot have. */
@@ -39,7 +39,7 @@ export function moduleName(name: string): string {
   return name.replace(/-/g, '_');
 }
 
-/** Where Nagios and NRPE find plugins (DESIGN.md, runtime contract). */
+/** Where Nagios and NRPE find plugins (docs/architecture.md, "Component types and the runtime contract"). */
 export const NAGIOS_PLUGIN_DIR = '/usr/lib64/nagios/plugins';
 
 /**

@@ -2,6 +2,8 @@
  * RPM header -> repository record, as createrepo_c 0.17 computes it in cr_package_from_header()
  * (src/parsehdr.c) with the cr_str_to_evr() and cr_flag_to_str() of src/misc.c. The comments name
  * each createrepo_c rule that is not obvious; the tests compare with createrepo_c itself.
+ * It stays one file (~400 lines) as cr_package_from_header() is one function: the rules for
+ * strings, dependencies, files and changelogs refer to each other.
  */
 import { KpkgError } from '../errors.js';
 import {
@@ -11,30 +13,24 @@ import {
   RPMSENSE_PRETRANS,
   RPMSENSE_SCRIPT_POST,
   RPMSENSE_SCRIPT_PRE,
+  RPMSENSE_STRONG,
 } from '../rpm/sense.js';
 import type { Header } from '../rpm/header.js';
-import { declaredArchiveSize, type RpmPackage } from '../rpm/reader.js';
+import { declaredArchiveSize } from '../rpm/payload-reader.js';
+import { type RpmPackage } from '../rpm/reader.js';
 import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, Tag } from '../rpm/tags.js';
 import { rpmvercmp } from '../rpm/version.js';
-import type { RepoChangelog, RepoDependency, RepoFile, RepoFlags, RepoPackage } from './types.js';
+import type { RepoChangelog, RepoDependency, RepoFile, ComparisonFlag, RepoPackage } from './types.js';
 import { forbiddenXmlChar, isPrimaryFile } from './xml.js';
 
-/** Tags rpm knows but tags.ts does not name (rpmtag.h). */
-const RPMTAG_SOURCEPACKAGE = 1106; // i: set in source packages
-const RPMTAG_OLDSUGGESTSNAME = 1156; // s[]: pre-4.12 weak dependencies (rpm 4.x "Suggests" of SUSE)
-const RPMTAG_OLDSUGGESTSVERSION = 1157; // s[]
-const RPMTAG_OLDSUGGESTSFLAGS = 1158; // i[]
-const RPMTAG_OLDENHANCESNAME = 1159; // s[]
-const RPMTAG_OLDENHANCESVERSION = 1160; // s[]
-const RPMTAG_OLDENHANCESFLAGS = 1161; // i[]
-const RPMSENSE_STRONG = 1 << 27; // rpmds.h (legacy): a strong weak dependency
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 
 /** createrepo_c's default `--changelog-limit` (src/cmd_parser.c: DEFAULT_CHANGELOG_LIMIT). */
 export const DEFAULT_CHANGELOG_LIMIT = 10;
 
-export interface PackageFile {
+/** Where the package file is in the repository, and what it is. */
+export interface PackageLocation {
   /** Location relative to the repository root. */
   href: string;
   /** sha256 of the whole file, hex. */
@@ -60,7 +56,7 @@ export interface RecordOptions {
 }
 
 /** cr_flag_to_str(): only the comparison bits, only the five combinations with a name. */
-export function flagsName(flags: number): RepoFlags | undefined {
+export function flagsName(flags: number): ComparisonFlag | undefined {
   switch (flags & 0xf) {
     case 2:
       return 'LT';
@@ -147,8 +143,8 @@ const DEP_TAGS: readonly [DepKey | 'oldsuggests' | 'oldenhances', number, number
   ...(['provides', 'conflicts', 'obsoletes', 'requires', 'suggests', 'enhances', 'recommends', 'supplements'] as const).map(
     (k) => [k, DEPENDENCY_TAGS[k].name, DEPENDENCY_TAGS[k].flags, DEPENDENCY_TAGS[k].version] as [DepKey, number, number, number],
   ),
-  ['oldsuggests', RPMTAG_OLDSUGGESTSNAME, RPMTAG_OLDSUGGESTSFLAGS, RPMTAG_OLDSUGGESTSVERSION],
-  ['oldenhances', RPMTAG_OLDENHANCESNAME, RPMTAG_OLDENHANCESFLAGS, RPMTAG_OLDENHANCESVERSION],
+  ['oldsuggests', Tag.OLDSUGGESTSNAME, Tag.OLDSUGGESTSFLAGS, Tag.OLDSUGGESTSVERSION],
+  ['oldenhances', Tag.OLDENHANCESNAME, Tag.OLDENHANCESFLAGS, Tag.OLDENHANCESVERSION],
 ];
 
 /**
@@ -156,7 +152,7 @@ const DEP_TAGS: readonly [DepKey | 'oldsuggests' | 'oldenhances', number, number
  * (invalid bytes become U+FFFD); createrepo_c instead converts a string that is not valid UTF-8
  * from Latin-1 (cr_latin1_to_utf8() in src/xml_dump.c: bytes 0x80-0xBF and C0 controls other
  * than tab, LF, CR dropped, 0xC0-0xFF converted). So a string holding U+FFFD is decoded again
- * from the header's bytes when we have them.
+ * from its bytes (Header.stringBytes).
  */
 interface Strings {
   str(tag: number): string;
@@ -178,40 +174,14 @@ export function latin1ToUtf8(bytes: Uint8Array): string {
   return out;
 }
 
-/** The raw bytes of the strings of `tag` in a stored header, or undefined. */
-function rawStrings(bytes: Buffer, tag: number): Buffer[] | undefined {
-  if (bytes.length < 16) return undefined;
-  const il = bytes.readUInt32BE(8);
-  const dl = bytes.readUInt32BE(12);
-  const store = 16 + il * 16;
-  if (store + dl > bytes.length) return undefined;
-  for (let i = 0; i < il; i++) {
-    const e = 16 + i * 16;
-    if (bytes.readUInt32BE(e) !== tag) continue;
-    const type = bytes.readUInt32BE(e + 4);
-    if (type !== 6 && type !== 8 && type !== 9) return undefined; // STRING, STRING_ARRAY, I18NSTRING
-    const count = type === 6 ? 1 : bytes.readUInt32BE(e + 12);
-    let p = store + bytes.readUInt32BE(e + 8);
-    const out: Buffer[] = [];
-    for (let k = 0; k < count; k++) {
-      const nul = bytes.indexOf(0, p);
-      if (nul < 0 || nul >= store + dl) return undefined;
-      out.push(bytes.subarray(p, nul));
-      p = nul + 1;
-    }
-    return out;
-  }
-  return undefined;
-}
-
-function headerStrings(h: Header, bytes: Buffer | undefined): Strings {
+function headerStrings(h: Header): Strings {
   const fix = (tag: number, values: string[]): string[] => {
-    if (!bytes || !values.some((v) => v.includes('\ufffd'))) return values;
-    const raw = rawStrings(bytes, tag);
+    if (!values.some((v) => v.includes('\ufffd'))) return values;
+    const raw = h.stringBytes(tag);
     if (!raw || raw.length < values.length) return values;
     return values.map((v, i) => {
-      if (!v.includes('\ufffd')) return v;
-      const b = raw[i] as Buffer;
+      const b = raw[i];
+      if (!v.includes('\ufffd') || b === undefined) return v;
       try {
         return UTF8.decode(b);
       } catch {
@@ -222,7 +192,7 @@ function headerStrings(h: Header, bytes: Buffer | undefined): Strings {
   return {
     str: (tag) => {
       const v = h.string(tag);
-      return v === undefined ? '' : v.includes('\ufffd') ? (fix(tag, [v])[0] as string) : v;
+      return v === undefined ? '' : v.includes('\ufffd') ? (fix(tag, [v])[0] ?? v) : v;
     },
     strs: (tag) => fix(tag, h.strings(tag)),
   };
@@ -389,14 +359,14 @@ function eachString(rec: RepoPackage, check: (field: string, value: string) => v
  * Throws KpkgError('BAD_PACKAGE') when a string holds a character XML 1.0 cannot carry:
  * createrepo_c refuses such packages too.
  */
-export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'headerOffset' | 'payloadOffset'> & Partial<Pick<RpmPackage, 'headerBytes'>>, file: PackageFile, options: RecordOptions = {}): RepoPackage {
+export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'headerOffset' | 'payloadOffset'>, file: PackageLocation, options: RecordOptions = {}): RepoPackage {
   const opts: Required<RecordOptions> = {
     changelogLimit: options.changelogLimit ?? DEFAULT_CHANGELOG_LIMIT,
     transPre: options.transPre ?? false,
     legacyWeakDeps: options.legacyWeakDeps ?? true,
   };
   const h = pkg.header;
-  const S = headerStrings(h, pkg.headerBytes);
+  const S = headerStrings(h);
   const s = S.str;
   const files = headerFiles(h, S);
   const archive = declaredArchiveSize(pkg) ?? 0;
@@ -404,7 +374,7 @@ export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'he
     pkgid: file.sha256,
     checksumType: 'sha256',
     name: s(Tag.NAME),
-    arch: h.number(RPMTAG_SOURCEPACKAGE) ? 'src' : s(Tag.ARCH),
+    arch: h.number(Tag.SOURCEPACKAGE) ? 'src' : s(Tag.ARCH),
     epoch: String(h.number(Tag.EPOCH) ?? 0),
     version: s(Tag.VERSION),
     release: s(Tag.RELEASE),

@@ -1,11 +1,9 @@
 /**
- * What kpkg keeps beside a repository so that adding a package costs little however many are
- * published: `<repo>/.kpkg/`.
+ * The segments: what kpkg keeps beside a repository so that adding a package costs little however
+ * many are published, and the metadata files made from them. In `<repo>/.kpkg/`:
  *
  *   .kpkg/lock                      the publishers' lock (lock.ts)
- *   .kpkg/state.json                the published packages (pkgid, href, NEVRA, size, segment),
- *                                   the segments in order, what repomd.xml lists, files awaiting
- *                                   deletion; replaced atomically, before repomd.xml
+ *   .kpkg/state.json                the published packages and the segments in order (state.ts)
  *   .kpkg/segments/<id>.json        per package of the segment: pkgid and the byte range of its
  *                                   chunk in each of the three uncompressed XML texts
  *   .kpkg/segments/<id>.<type>.xml            the segment's chunks, uncompressed (for the
@@ -27,52 +25,14 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:f
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
-import { KpkgError, ioError } from '../errors.js';
+import { ioError } from '../errors.js';
 import { createCompressor, resolveLevel } from '../rpm/compress.js';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
-import type { MetadataType, RepoPackage } from './types.js';
+import { METADATA_SUFFIX, METADATA_TYPES, metadataFooter, metadataHeader, type MetadataCompression, type MetadataFileInfo } from './metadata.js';
+import { segmentsDir, type SegmentRef } from './state.js';
+import type { MetadataType } from './types.js';
 import { fsyncDir, settled, tempName, writeAll, writeDurable } from '../util/fs.js';
-
-export const STATE_FORMAT = 1;
-
-/** One published package as the state remembers it: enough to refuse, prune and locate. */
-export interface StoredPackage {
-  pkgid: string;
-  href: string;
-  name: string;
-  epoch: string;
-  version: string;
-  release: string;
-  arch: string;
-  size: number;
-  segment: string;
-}
-
-export interface SegmentRef {
-  id: string;
-  count: number;
-  compress: MetadataCompression;
-}
-
-export interface PendingDeletion {
-  /** Relative to the repository root. */
-  path: string;
-  /** Milliseconds since the epoch: when it stopped being referenced. */
-  since: number;
-}
-
-export interface RepoState {
-  format: typeof STATE_FORMAT;
-  compress: MetadataCompression;
-  packages: StoredPackage[];
-  segments: SegmentRef[];
-  /** What repomd.xml lists (and must list) for this state. */
-  metadata: MetadataFileInfo[];
-  revision: number;
-  pending: PendingDeletion[];
-}
 
 export interface SegmentEntry {
   pkgid: string;
@@ -80,57 +40,7 @@ export interface SegmentEntry {
   ranges: Record<MetadataType, [number, number]>;
 }
 
-const SUFFIX: Record<MetadataCompression, string> = { gzip: '.gz', zstd: '.zst' };
 const gzipAsync = promisify(gzip);
-
-export function kpkgDir(repo: string): string {
-  return join(repo, '.kpkg');
-}
-export function segmentsDir(repo: string): string {
-  return join(repo, '.kpkg', 'segments');
-}
-export function statePath(repo: string): string {
-  return join(repo, '.kpkg', 'state.json');
-}
-
-export function emptyState(compress: MetadataCompression = 'gzip'): RepoState {
-  return { format: STATE_FORMAT, compress, packages: [], segments: [], metadata: [], revision: 0, pending: [] };
-}
-
-/** The state of `repo`, undefined when kpkg has never published there. */
-export async function loadState(repo: string): Promise<RepoState | undefined> {
-  const path = statePath(repo);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw ioError('read', path, e);
-  }
-  let state: RepoState;
-  try {
-    state = JSON.parse(text) as RepoState;
-  } catch (e) {
-    throw new KpkgError('IO', `${path} is not valid JSON: ${(e as Error).message} (run kpkg repo index to rebuild it)`, { cause: e });
-  }
-  if (state.format !== STATE_FORMAT) throw new KpkgError('IO', `${path}: unknown format ${String(state.format)} (written by another kpkg version?)`);
-  return state;
-}
-
-export function nevraKey(p: Pick<StoredPackage, 'name' | 'epoch' | 'version' | 'release' | 'arch'>): string {
-  return `${p.name}-${p.epoch === '0' || p.epoch === '' ? '' : `${p.epoch}:`}${p.version}-${p.release}.${p.arch}`;
-}
-
-export function storedPackage(rec: RepoPackage, segment: string): StoredPackage {
-  return { pkgid: rec.pkgid, href: rec.href, name: rec.name, epoch: rec.epoch, version: rec.version, release: rec.release, arch: rec.arch, size: rec.sizePackage, segment };
-}
-
-// ---------------------------------------------------------------------------------------------
-// durable writes
-
-export async function saveState(repo: string, state: RepoState): Promise<void> {
-  await writeDurable(statePath(repo), `${JSON.stringify(state)}\n`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // compression
@@ -158,7 +68,7 @@ export async function compressMember(algo: MetadataCompression, data: Uint8Array
 
 function segmentFile(repo: string, id: string, type: MetadataType | 'json', compress?: MetadataCompression): string {
   if (type === 'json') return join(segmentsDir(repo), `${id}.json`);
-  return join(segmentsDir(repo), `${id}.${type}.xml${compress ? SUFFIX[compress] : ''}`);
+  return join(segmentsDir(repo), `${id}.${type}.xml${compress ? METADATA_SUFFIX[compress] : ''}`);
 }
 
 function newSegmentId(): string {
@@ -244,7 +154,8 @@ export async function blockSubset(block: Block, indices: readonly number[]): Pro
 }
 
 /** A new segment made of `blocks`, in order (their compressed members reused when in `compress`). */
-export async function writeSegment(repo: string, compress: MetadataCompression, blocks: readonly Block[]): Promise<SegmentRef> {
+export async function writeSegment(repo: string, compress: MetadataCompression, blocks: readonly Block[], cache?: SegmentCache): Promise<SegmentRef> {
+  const write = (path: string, data: Buffer) => (cache ? cache.write(path, data) : writeDurable(path, data, { syncDir: false }));
   const id = newSegmentId();
   const entries: SegmentEntry[] = [];
   const shift: Record<MetadataType, number> = { primary: 0, filelists: 0, other: 0 };
@@ -262,7 +173,7 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
       const text = Buffer.concat(blocks.map((b) => b.texts[type]));
       // no block (an empty repository) or another compression: compressed here
       const packed = blocks.length > 0 && blocks.every((b) => b.compress === compress) ? Buffer.concat(blocks.map((b) => b.packed[type])) : await compressMember(compress, text);
-      await settled([writeSegmentFile(segmentFile(repo, id, type), text), writeSegmentFile(segmentFile(repo, id, type, compress), packed)]);
+      await settled([write(segmentFile(repo, id, type), text), write(segmentFile(repo, id, type, compress), packed)]);
     }),
     writeDurable(segmentFile(repo, id, 'json'), `${JSON.stringify(entries)}\n`, { syncDir: false }),
   ]);
@@ -271,25 +182,25 @@ export async function writeSegment(repo: string, compress: MetadataCompression, 
 }
 
 /**
- * The segment files this process wrote, by path: the metadata files written right after them
- * (commit) take their bytes from here instead of reading them back.
+ * The segment files a repository command wrote, by path: the metadata files written right after
+ * them (commit) take their bytes from here instead of reading them back. One per command (the
+ * session holds it); without one, every read goes to the disk.
  */
-const written = new Map<string, Buffer>();
+export class SegmentCache {
+  private readonly written = new Map<string, Buffer>();
 
-/** Empties that memory (at the end of each repository command). */
-export function forgetWrittenSegments(): void {
-  written.clear();
+  async write(path: string, data: Buffer): Promise<void> {
+    await writeDurable(path, data, { syncDir: false });
+    this.written.set(path, data);
+  }
+
+  /** A segment file's bytes. */
+  async read(path: string): Promise<Buffer> {
+    return this.written.get(path) ?? readSegmentFile(path);
+  }
 }
 
-async function writeSegmentFile(path: string, data: Buffer): Promise<void> {
-  await writeDurable(path, data, { syncDir: false });
-  written.set(path, data);
-}
-
-/** A segment file's bytes. */
 async function readSegmentFile(path: string): Promise<Buffer> {
-  const known = written.get(path);
-  if (known) return known;
   try {
     return await readFile(path);
   } catch (e) {
@@ -306,8 +217,9 @@ export async function readSegmentEntries(repo: string, id: string): Promise<Segm
   }
 }
 
-function readSegmentText(repo: string, id: string, type: MetadataType): Promise<Buffer> {
-  return readSegmentFile(segmentFile(repo, id, type));
+function readSegmentText(repo: string, id: string, type: MetadataType, cache: SegmentCache | undefined): Promise<Buffer> {
+  const path = segmentFile(repo, id, type);
+  return cache ? cache.read(path) : readSegmentFile(path);
 }
 
 /**
@@ -348,7 +260,7 @@ export async function mergeSegments(repo: string, compress: MetadataCompression,
 }
 
 /** A new segment holding the packages of `seg` whose pkgid `keep` accepts (recompressed). */
-export async function filterSegment(repo: string, seg: SegmentRef, compress: MetadataCompression, keep: (pkgid: string) => boolean): Promise<SegmentRef | undefined> {
+export async function filterSegment(repo: string, seg: SegmentRef, compress: MetadataCompression, keep: (pkgid: string) => boolean, cache?: SegmentCache): Promise<SegmentRef | undefined> {
   const entries = await readSegmentEntries(repo, seg.id);
   const kept = entries.flatMap((e, i) => (keep(e.pkgid) ? [i] : []));
   if (kept.length === 0) return undefined;
@@ -356,12 +268,12 @@ export async function filterSegment(repo: string, seg: SegmentRef, compress: Met
   const texts = {} as Record<MetadataType, Buffer>;
   const ends = {} as Record<MetadataType, number[]>;
   for (const type of METADATA_TYPES) {
-    texts[type] = await readSegmentText(repo, seg.id, type);
+    texts[type] = await readSegmentText(repo, seg.id, type, cache);
     ends[type] = entries.map((e) => e.ranges[type][1]);
   }
   // the segment as one block (its ranges are contiguous from 0), then the subset
   const whole: Block = { compress, pkgids: entries.map((e) => e.pkgid), texts, ends, packed: {} as Block['packed'] };
-  return writeSegment(repo, compress, [await blockSubset(whole, kept)]);
+  return writeSegment(repo, compress, [await blockSubset(whole, kept)], cache);
 }
 
 async function concatFiles(to: string, from: readonly string[]): Promise<void> {
@@ -407,9 +319,9 @@ export async function compact(repo: string, compress: MetadataCompression, segme
 
 /**
  * Writes `repodata/<sha256>-<type>.xml.gz|.zst` for the segments: a header member, the segments'
- * members, a footer member. Checksums and sizes as writeMetadataFile (metadata.ts) gives them.
+ * members, a footer member, with the checksums and sizes repomd.xml needs.
  */
-export async function writeMetadataFromSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[], type: MetadataType): Promise<MetadataFileInfo> {
+export async function writeMetadataFromSegments(repo: string, compress: MetadataCompression, segments: readonly SegmentRef[], type: MetadataType, cache?: SegmentCache): Promise<MetadataFileInfo> {
   const repodata = join(repo, 'repodata');
   await mkdir(repodata, { recursive: true });
   const count = segments.reduce((n, s) => n + s.count, 0);
@@ -420,17 +332,18 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
   let openSize = header.length;
   const parts: Buffer[] = [await compressMember(compress, header)];
   for (const seg of segments) {
-    const text = await readSegmentText(repo, seg.id, type);
+    const text = await readSegmentText(repo, seg.id, type, cache);
     openHash.update(text);
     openSize += text.length;
-    parts.push(await readSegmentFile(segmentFile(repo, seg.id, type, compress)));
+    const packed = segmentFile(repo, seg.id, type, compress);
+    parts.push(await (cache ? cache.read(packed) : readSegmentFile(packed)));
   }
   openHash.update(footer);
   openSize += footer.length;
   parts.push(await compressMember(compress, footer));
   const data = Buffer.concat(parts);
   const checksum = hash('sha256', data, 'hex');
-  const name = `${checksum}-${type}.xml${SUFFIX[compress]}`;
+  const name = `${checksum}-${type}.xml${METADATA_SUFFIX[compress]}`;
   const final = join(repodata, name);
   // the caller syncs repodata/ once for the three files
   await writeDurable(final, data, { syncDir: false });
@@ -440,19 +353,6 @@ export async function writeMetadataFromSegments(repo: string, compress: Metadata
 
 // ---------------------------------------------------------------------------------------------
 // clean-up
-
-/** Removes temporary files left by killed publishers (call with the lock held). */
-export async function removeTemporaries(dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
-    await Promise.all(names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => unlink(join(dir, n)).catch(() => undefined)));
-  }
-}
 
 /** Removes the segment files that `keep` does not name (call after the state naming them is saved). */
 export async function removeUnusedSegments(repo: string, keep: readonly SegmentRef[]): Promise<void> {

@@ -8,12 +8,12 @@
  */
 
 /** rpmsense comparison bits rendered as createrepo_c's cr_flag_to_str() does (misc.c). */
-export type RepoFlags = 'EQ' | 'LT' | 'GT' | 'LE' | 'GE';
+export type ComparisonFlag = 'EQ' | 'LT' | 'GT' | 'LE' | 'GE';
 
 export interface RepoDependency {
   name: string;
   /** Absent when the dependency has no version comparison. */
-  flags?: RepoFlags;
+  flags?: ComparisonFlag;
   /** Split from the dependency's version "E:V-R"; epoch is '0' when the version has none. */
   epoch?: string;
   ver?: string;

@@ -11,7 +11,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setAside } from '../util/fs.js';
-import { kpkgDir, segmentsDir, statePath } from './store.js';
+import { kpkgDir, segmentsDir, statePath } from './state.js';
 
 export interface Undo {
   /** Puts the repository back as it was when `prepareUndo` was called. */

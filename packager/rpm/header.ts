@@ -1,12 +1,16 @@
 /**
  * The RPM header structure, format only: an index of 16-byte entries (tag, type, offset, count)
  * followed by a data store, with a region tag that marks the entries as immutable. Knows nothing of
- * which tags a package gets (that is writer.ts).
+ * which tags a package gets (that is package-header.ts).
  *
  *   magic(8) il(4) dl(4) | il x { tag(4) type(4) offset(4) count(4) } | data(dl)
+ *
+ * One file of ~470 lines on purpose: the Header class and the entry codec below it (alignment,
+ * value checks, encoding, bounds-checked decoding) share the index layout and the lazy slots;
+ * split, the codec would have to expose them.
  */
 import { FormatError } from '../errors.js';
-import { HEADER_MAGIC, TagType } from './tags.js';
+import { HEADER_MAGIC, Tag, TagType } from './tags.js';
 
 export type TagValue = string | string[] | number[] | bigint[] | Buffer;
 
@@ -115,6 +119,34 @@ export class Header {
   }
 
   /**
+   * The bytes of each string of a STRING, STRING_ARRAY or I18NSTRING entry, as stored (copies);
+   * undefined for an absent or non-string entry. string() and strings() decode UTF-8 and replace
+   * invalid bytes with U+FFFD; a reader that must treat such bytes otherwise (createrepo_c reads
+   * them as Latin-1) takes them from here.
+   */
+  stringBytes(tag: number): Buffer[] | undefined {
+    const v = this.entries?.get(tag)?.value;
+    if (v !== undefined) {
+      if (typeof v === 'string') return [Buffer.from(v, 'utf8')];
+      return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.map((x) => Buffer.from(x, 'utf8')) : undefined;
+    }
+    const i = this.find(tag);
+    if (i < 0) return undefined;
+    const type = this.slots[i * 4 + 1];
+    if (type !== TagType.STRING && type !== TagType.STRING_ARRAY && type !== TagType.I18NSTRING) return undefined;
+    const count = type === TagType.STRING ? 1 : (this.slots[i * 4 + 3] ?? 0);
+    const out: Buffer[] = [];
+    // decode() checked that every string ends inside the data store
+    let p = this.slots[i * 4 + 2] ?? 0;
+    for (let k = 0; k < count; k++) {
+      const nul = this.store.indexOf(0, p);
+      out.push(Buffer.from(this.store.subarray(p, nul)));
+      p = nul + 1;
+    }
+    return out;
+  }
+
+  /**
    * Integer array of any integer type (the header's own array: do not modify it); INT64 values
    * are converted when safe; [] for strings.
    */
@@ -220,7 +252,7 @@ export class Header {
       if (count === 0 || count > dl) {
         throw new FormatError(structure, at(INTRO_SIZE + i * ENTRY_SIZE + 12), `${entryName(i, tag)}: count ${count} impossible for a data store of ${dl} bytes`);
       }
-      if (i === 0 && (tag === 61 || tag === 62 || tag === 63) && type === TagType.BIN && count === ENTRY_SIZE) {
+      if (i === 0 && (tag === Tag.HEADERIMAGE || tag === Tag.HEADERSIGNATURES || tag === Tag.HEADERIMMUTABLE) && type === TagType.BIN && count === ENTRY_SIZE) {
         checkRegionTrailer(buf, storeStart, offset, dl, il, tag, structure, base + storeStart);
         regionTag = tag;
         continue;
@@ -427,4 +459,18 @@ function decodeValue(buf: Buffer, pos: number, type: TagType, count: number): Ta
       return out;
     }
   }
+}
+
+/**
+ * A signature header as it sits in a package file: encoded with its region tag and padded with
+ * zeros to a multiple of 8 bytes, so that the main header after it starts aligned (lib/signature.c).
+ */
+export function encodeSignatureHeader(sig: Header): Buffer {
+  return padSignatureHeader(sig.encode(Tag.HEADERSIGNATURES));
+}
+
+/** `bytes` (an encoded signature header) padded with zeros to a multiple of 8 bytes. */
+export function padSignatureHeader(bytes: Buffer): Buffer {
+  const pad = (8 - (bytes.length % 8)) % 8;
+  return pad ? Buffer.concat([bytes, Buffer.alloc(pad)]) : bytes;
 }

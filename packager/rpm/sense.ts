@@ -26,7 +26,7 @@ export const RPMSENSE_POSTUNTRANS = 1 << 21; // 0x200000 rpmds.h, rpm >= 4.20 on
 export const RPMSENSE_RPMLIB = 1 << 24; // 0x1000000 rpmds.h: rpmlib(feature) dependency
 export const RPMSENSE_TRIGGERPREIN = 1 << 25; // 0x2000000 rpmds.h
 export const RPMSENSE_KEYRING = 1 << 26; // 0x4000000 rpmds.h
-// bit 27 unused
+export const RPMSENSE_STRONG = 1 << 27; // 0x8000000 rpmds.h (legacy): a strong weak dependency, read by createrepo_c
 export const RPMSENSE_CONFIG = 1 << 28; // 0x10000000 rpmds.h: config() dependency
 export const RPMSENSE_META = 1 << 29; // 0x20000000 rpmds.h: meta dependency (no ordering)
 /** The comparison bits (LESS | GREATER | EQUAL, and bit 0, the long-gone SERIAL). */

@@ -1,7 +1,8 @@
 /**
  * Tag numbers and data types of the RPM v4 header format, as rpm's include/rpm/rpmtag.h
- * defines them. A tag written with another type than rpm's table says is read wrongly or
- * rejected by some rpm versions, so the type of every tag we write is fixed here, in one place.
+ * defines them: every tag kpkg reads or writes is defined here and nowhere else, with its number
+ * and its type in one entry. A tag written with another type than rpm's table says is read wrongly
+ * or rejected by some rpm versions, so the writer takes the type from here.
  */
 
 /** Data types of header entries (rpmTagType_e, rpmtag.h). */
@@ -18,231 +19,152 @@ export const enum TagType {
   I18NSTRING = 9,
 }
 
-/** Tags of the main header (rpmTag_e, rpmtag.h). */
-export const Tag = {
-  HEADERSIGNATURES: 62, // region tag of the signature header
-  HEADERIMMUTABLE: 63, // region tag of the main header
-  HEADERI18NTABLE: 100, // s[] locales of I18NSTRING entries
+type TagTable = Readonly<Record<string, readonly [number, TagType]>>;
 
-  NAME: 1000, // s
-  VERSION: 1001, // s
-  RELEASE: 1002, // s
-  EPOCH: 1003, // i
-  SUMMARY: 1004, // s{}
-  DESCRIPTION: 1005, // s{}
-  BUILDTIME: 1006, // i
-  BUILDHOST: 1007, // s
-  SIZE: 1009, // i
-  DISTRIBUTION: 1010, // s
-  VENDOR: 1011, // s
-  LICENSE: 1014, // s
-  PACKAGER: 1015, // s
-  GROUP: 1016, // s{}
-  URL: 1020, // s
-  OS: 1021, // s
-  ARCH: 1022, // s
-  PREIN: 1023, // s
-  POSTIN: 1024, // s
-  PREUN: 1025, // s
-  POSTUN: 1026, // s
-  OLDFILENAMES: 1027, // s[]
-  FILESIZES: 1028, // i[]
-  FILEMODES: 1030, // h[]
-  FILERDEVS: 1033, // h[]
-  FILEMTIMES: 1034, // i[]
-  FILEDIGESTS: 1035, // s[]
-  FILELINKTOS: 1036, // s[]
-  FILEFLAGS: 1037, // i[]
-  FILEUSERNAME: 1039, // s[]
-  FILEGROUPNAME: 1040, // s[]
-  SOURCERPM: 1044, // s
-  FILEVERIFYFLAGS: 1045, // i[]
-  ARCHIVESIZE: 1046, // i
-  PROVIDENAME: 1047, // s[]
-  REQUIREFLAGS: 1048, // i[]
-  REQUIRENAME: 1049, // s[]
-  REQUIREVERSION: 1050, // s[]
-  CONFLICTFLAGS: 1053, // i[]
-  CONFLICTNAME: 1054, // s[]
-  CONFLICTVERSION: 1055, // s[]
-  RPMVERSION: 1064, // s
-  CHANGELOGTIME: 1080, // i[]
-  CHANGELOGNAME: 1081, // s[]
-  CHANGELOGTEXT: 1082, // s[]
-  PREINPROG: 1085, // s[]
-  POSTINPROG: 1086, // s[]
-  PREUNPROG: 1087, // s[]
-  POSTUNPROG: 1088, // s[]
-  OBSOLETENAME: 1090, // s[]
-  FILEDEVICES: 1095, // i[]
-  FILEINODES: 1096, // i[]
-  FILELANGS: 1097, // s[]
-  PREFIXES: 1098, // s[]
-  PROVIDEFLAGS: 1112, // i[]
-  PROVIDEVERSION: 1113, // s[]
-  OBSOLETEFLAGS: 1114, // i[]
-  OBSOLETEVERSION: 1115, // s[]
-  DIRINDEXES: 1116, // i[]
-  BASENAMES: 1117, // s[]
-  DIRNAMES: 1118, // s[]
-  PAYLOADFORMAT: 1124, // s
-  PAYLOADCOMPRESSOR: 1125, // s
-  PAYLOADFLAGS: 1126, // s
-  PLATFORM: 1132, // s
-  FILECOLORS: 1140, // i[]
-  PRETRANS: 1151, // s
-  POSTTRANS: 1152, // s
-  PRETRANSPROG: 1153, // s[]
-  POSTTRANSPROG: 1154, // s[]
-  LONGFILESIZES: 5008, // l[]
-  LONGSIZE: 5009, // l
-  FILECAPS: 5010, // s[]
-  FILEDIGESTALGO: 5011, // i
-  BUGURL: 5012, // s
-  RECOMMENDNAME: 5046, // s[]
-  RECOMMENDVERSION: 5047, // s[]
-  RECOMMENDFLAGS: 5048, // i[]
-  SUGGESTNAME: 5049, // s[]
-  SUGGESTVERSION: 5050, // s[]
-  SUGGESTFLAGS: 5051, // i[]
-  SUPPLEMENTNAME: 5052, // s[]
-  SUPPLEMENTVERSION: 5053, // s[]
-  SUPPLEMENTFLAGS: 5054, // i[]
-  ENHANCENAME: 5055, // s[]
-  ENHANCEVERSION: 5056, // s[]
-  ENHANCEFLAGS: 5057, // i[]
-  ENCODING: 5062, // s
-  PAYLOADDIGEST: 5092, // s[]
-  PAYLOADDIGESTALGO: 5093, // i
-  PAYLOADDIGESTALT: 5097, // s[]
-} as const;
+/** Tags of the main header (rpmTag_e, rpmtag.h): name -> [number, type]. */
+const MAIN_TAGS = {
+  HEADERIMAGE: [61, TagType.BIN], // region tag of a legacy (pre-rpm 4) header
+  HEADERSIGNATURES: [62, TagType.BIN], // region tag of the signature header
+  HEADERIMMUTABLE: [63, TagType.BIN], // region tag of the main header
+  HEADERI18NTABLE: [100, TagType.STRING_ARRAY], // locales of I18NSTRING entries
+
+  NAME: [1000, TagType.STRING],
+  VERSION: [1001, TagType.STRING],
+  RELEASE: [1002, TagType.STRING],
+  EPOCH: [1003, TagType.INT32],
+  SUMMARY: [1004, TagType.I18NSTRING],
+  DESCRIPTION: [1005, TagType.I18NSTRING],
+  BUILDTIME: [1006, TagType.INT32],
+  BUILDHOST: [1007, TagType.STRING],
+  SIZE: [1009, TagType.INT32],
+  DISTRIBUTION: [1010, TagType.STRING],
+  VENDOR: [1011, TagType.STRING],
+  LICENSE: [1014, TagType.STRING],
+  PACKAGER: [1015, TagType.STRING],
+  GROUP: [1016, TagType.I18NSTRING],
+  URL: [1020, TagType.STRING],
+  OS: [1021, TagType.STRING],
+  ARCH: [1022, TagType.STRING],
+  PREIN: [1023, TagType.STRING],
+  POSTIN: [1024, TagType.STRING],
+  PREUN: [1025, TagType.STRING],
+  POSTUN: [1026, TagType.STRING],
+  OLDFILENAMES: [1027, TagType.STRING_ARRAY],
+  FILESIZES: [1028, TagType.INT32],
+  FILEMODES: [1030, TagType.INT16],
+  FILERDEVS: [1033, TagType.INT16],
+  FILEMTIMES: [1034, TagType.INT32],
+  FILEDIGESTS: [1035, TagType.STRING_ARRAY],
+  FILELINKTOS: [1036, TagType.STRING_ARRAY],
+  FILEFLAGS: [1037, TagType.INT32],
+  FILEUSERNAME: [1039, TagType.STRING_ARRAY],
+  FILEGROUPNAME: [1040, TagType.STRING_ARRAY],
+  SOURCERPM: [1044, TagType.STRING],
+  FILEVERIFYFLAGS: [1045, TagType.INT32],
+  ARCHIVESIZE: [1046, TagType.INT32],
+  PROVIDENAME: [1047, TagType.STRING_ARRAY],
+  REQUIREFLAGS: [1048, TagType.INT32],
+  REQUIRENAME: [1049, TagType.STRING_ARRAY],
+  REQUIREVERSION: [1050, TagType.STRING_ARRAY],
+  CONFLICTFLAGS: [1053, TagType.INT32],
+  CONFLICTNAME: [1054, TagType.STRING_ARRAY],
+  CONFLICTVERSION: [1055, TagType.STRING_ARRAY],
+  RPMVERSION: [1064, TagType.STRING],
+  CHANGELOGTIME: [1080, TagType.INT32],
+  CHANGELOGNAME: [1081, TagType.STRING_ARRAY],
+  CHANGELOGTEXT: [1082, TagType.STRING_ARRAY],
+  // s[] as rpmtag.h says; rpmbuild 4.18 stores a lone interpreter as a plain string, rpm reads both
+  PREINPROG: [1085, TagType.STRING_ARRAY],
+  POSTINPROG: [1086, TagType.STRING_ARRAY],
+  PREUNPROG: [1087, TagType.STRING_ARRAY],
+  POSTUNPROG: [1088, TagType.STRING_ARRAY],
+  OBSOLETENAME: [1090, TagType.STRING_ARRAY],
+  FILEDEVICES: [1095, TagType.INT32],
+  FILEINODES: [1096, TagType.INT32],
+  FILELANGS: [1097, TagType.STRING_ARRAY],
+  PREFIXES: [1098, TagType.STRING_ARRAY],
+  SOURCEPACKAGE: [1106, TagType.INT32], // set in source packages
+  PROVIDEFLAGS: [1112, TagType.INT32],
+  PROVIDEVERSION: [1113, TagType.STRING_ARRAY],
+  OBSOLETEFLAGS: [1114, TagType.INT32],
+  OBSOLETEVERSION: [1115, TagType.STRING_ARRAY],
+  DIRINDEXES: [1116, TagType.INT32],
+  BASENAMES: [1117, TagType.STRING_ARRAY],
+  DIRNAMES: [1118, TagType.STRING_ARRAY],
+  PAYLOADFORMAT: [1124, TagType.STRING],
+  PAYLOADCOMPRESSOR: [1125, TagType.STRING],
+  PAYLOADFLAGS: [1126, TagType.STRING],
+  PLATFORM: [1132, TagType.STRING],
+  FILECOLORS: [1140, TagType.INT32],
+  PRETRANS: [1151, TagType.STRING],
+  POSTTRANS: [1152, TagType.STRING],
+  PRETRANSPROG: [1153, TagType.STRING_ARRAY],
+  POSTTRANSPROG: [1154, TagType.STRING_ARRAY],
+  OLDSUGGESTSNAME: [1156, TagType.STRING_ARRAY], // pre-4.12 weak dependencies (SUSE's rpm 4.x Suggests)
+  OLDSUGGESTSVERSION: [1157, TagType.STRING_ARRAY],
+  OLDSUGGESTSFLAGS: [1158, TagType.INT32],
+  OLDENHANCESNAME: [1159, TagType.STRING_ARRAY],
+  OLDENHANCESVERSION: [1160, TagType.STRING_ARRAY],
+  OLDENHANCESFLAGS: [1161, TagType.INT32],
+  LONGFILESIZES: [5008, TagType.INT64],
+  LONGSIZE: [5009, TagType.INT64],
+  FILECAPS: [5010, TagType.STRING_ARRAY],
+  FILEDIGESTALGO: [5011, TagType.INT32],
+  BUGURL: [5012, TagType.STRING],
+  RECOMMENDNAME: [5046, TagType.STRING_ARRAY],
+  RECOMMENDVERSION: [5047, TagType.STRING_ARRAY],
+  RECOMMENDFLAGS: [5048, TagType.INT32],
+  SUGGESTNAME: [5049, TagType.STRING_ARRAY],
+  SUGGESTVERSION: [5050, TagType.STRING_ARRAY],
+  SUGGESTFLAGS: [5051, TagType.INT32],
+  SUPPLEMENTNAME: [5052, TagType.STRING_ARRAY],
+  SUPPLEMENTVERSION: [5053, TagType.STRING_ARRAY],
+  SUPPLEMENTFLAGS: [5054, TagType.INT32],
+  ENHANCENAME: [5055, TagType.STRING_ARRAY],
+  ENHANCEVERSION: [5056, TagType.STRING_ARRAY],
+  ENHANCEFLAGS: [5057, TagType.INT32],
+  ENCODING: [5062, TagType.STRING],
+  PAYLOADDIGEST: [5092, TagType.STRING_ARRAY],
+  PAYLOADDIGESTALGO: [5093, TagType.INT32],
+  PAYLOADDIGESTALT: [5097, TagType.STRING_ARRAY],
+} as const satisfies TagTable;
 
 /** Tags of the signature header (rpmSigTag_e, rpmtag.h). */
-export const SigTag = {
-  SIZE: 1000, // i   header + compressed payload size
-  MD5: 1004, // x   MD5 of header + compressed payload
-  GPG: 1005, // x   OpenPGP signature of header + payload (DSA/RSA/EdDSA)
-  PAYLOADSIZE: 1007, // i   uncompressed archive size
-  RESERVEDSPACE: 1008, // x
-  DSA: 267, // x   OpenPGP DSA/EdDSA signature of the header
-  RSA: 268, // x   OpenPGP RSA signature of the header
-  SHA1: 269, // s   hex SHA-1 of the header
-  LONGSIZE: 270, // l   64-bit SIZE
-  LONGARCHIVESIZE: 271, // l   64-bit PAYLOADSIZE
-  SHA256: 273, // s   hex SHA-256 of the header
-} as const;
+const SIGNATURE_TAGS = {
+  DSA: [267, TagType.BIN], // OpenPGP DSA/EdDSA signature of the header (RPMTAG_DSAHEADER)
+  RSA: [268, TagType.BIN], // OpenPGP RSA signature of the header (RPMTAG_RSAHEADER)
+  SHA1: [269, TagType.STRING], // hex SHA-1 of the header
+  LONGSIZE: [270, TagType.INT64], // 64-bit SIZE
+  LONGARCHIVESIZE: [271, TagType.INT64], // 64-bit PAYLOADSIZE
+  SHA256: [273, TagType.STRING], // hex SHA-256 of the header
+  OPENPGP: [278, TagType.STRING_ARRAY], // rpm >= 4.20: v6 signatures, one per key
+  SIZE: [1000, TagType.INT32], // header + compressed payload size
+  PGP: [1002, TagType.BIN], // OpenPGP RSA signature of header + payload (rpmsign --rpmv3)
+  MD5: [1004, TagType.BIN], // MD5 of header + compressed payload
+  GPG: [1005, TagType.BIN], // OpenPGP DSA/EdDSA signature of header + payload
+  PAYLOADSIZE: [1007, TagType.INT32], // uncompressed archive size
+  RESERVEDSPACE: [1008, TagType.BIN], // room rpmbuild leaves so that rpmsign can sign in place
+} as const satisfies TagTable;
 
-/**
- * The type each tag must be written with. Tags not listed cannot be written by us, which keeps a
- * wrong type from slipping in.
- */
-export const TAG_TYPES: ReadonlyMap<number, TagType> = new Map<number, TagType>([
-  [Tag.HEADERI18NTABLE, TagType.STRING_ARRAY],
-  [Tag.NAME, TagType.STRING],
-  [Tag.VERSION, TagType.STRING],
-  [Tag.RELEASE, TagType.STRING],
-  [Tag.EPOCH, TagType.INT32],
-  [Tag.SUMMARY, TagType.I18NSTRING],
-  [Tag.DESCRIPTION, TagType.I18NSTRING],
-  [Tag.BUILDTIME, TagType.INT32],
-  [Tag.BUILDHOST, TagType.STRING],
-  [Tag.SIZE, TagType.INT32],
-  [Tag.DISTRIBUTION, TagType.STRING],
-  [Tag.VENDOR, TagType.STRING],
-  [Tag.LICENSE, TagType.STRING],
-  [Tag.PACKAGER, TagType.STRING],
-  [Tag.GROUP, TagType.I18NSTRING],
-  [Tag.URL, TagType.STRING],
-  [Tag.OS, TagType.STRING],
-  [Tag.ARCH, TagType.STRING],
-  [Tag.PREIN, TagType.STRING],
-  [Tag.POSTIN, TagType.STRING],
-  [Tag.PREUN, TagType.STRING],
-  [Tag.POSTUN, TagType.STRING],
-  [Tag.FILESIZES, TagType.INT32],
-  [Tag.FILEMODES, TagType.INT16],
-  [Tag.FILERDEVS, TagType.INT16],
-  [Tag.FILEMTIMES, TagType.INT32],
-  [Tag.FILEDIGESTS, TagType.STRING_ARRAY],
-  [Tag.FILELINKTOS, TagType.STRING_ARRAY],
-  [Tag.FILEFLAGS, TagType.INT32],
-  [Tag.FILEUSERNAME, TagType.STRING_ARRAY],
-  [Tag.FILEGROUPNAME, TagType.STRING_ARRAY],
-  [Tag.SOURCERPM, TagType.STRING],
-  [Tag.FILEVERIFYFLAGS, TagType.INT32],
-  [Tag.PROVIDENAME, TagType.STRING_ARRAY],
-  [Tag.REQUIREFLAGS, TagType.INT32],
-  [Tag.REQUIRENAME, TagType.STRING_ARRAY],
-  [Tag.REQUIREVERSION, TagType.STRING_ARRAY],
-  [Tag.CONFLICTFLAGS, TagType.INT32],
-  [Tag.CONFLICTNAME, TagType.STRING_ARRAY],
-  [Tag.CONFLICTVERSION, TagType.STRING_ARRAY],
-  [Tag.RPMVERSION, TagType.STRING],
-  [Tag.CHANGELOGTIME, TagType.INT32],
-  [Tag.CHANGELOGNAME, TagType.STRING_ARRAY],
-  [Tag.CHANGELOGTEXT, TagType.STRING_ARRAY],
-  // s[] as rpmtag.h says; rpmbuild 4.18 stores a lone interpreter as a plain string, rpm reads both
-  [Tag.PREINPROG, TagType.STRING_ARRAY],
-  [Tag.POSTINPROG, TagType.STRING_ARRAY],
-  [Tag.PREUNPROG, TagType.STRING_ARRAY],
-  [Tag.POSTUNPROG, TagType.STRING_ARRAY],
-  [Tag.PRETRANSPROG, TagType.STRING_ARRAY],
-  [Tag.POSTTRANSPROG, TagType.STRING_ARRAY],
-  [Tag.OBSOLETENAME, TagType.STRING_ARRAY],
-  [Tag.FILEDEVICES, TagType.INT32],
-  [Tag.FILEINODES, TagType.INT32],
-  [Tag.FILELANGS, TagType.STRING_ARRAY],
-  [Tag.PREFIXES, TagType.STRING_ARRAY],
-  [Tag.PROVIDEFLAGS, TagType.INT32],
-  [Tag.PROVIDEVERSION, TagType.STRING_ARRAY],
-  [Tag.OBSOLETEFLAGS, TagType.INT32],
-  [Tag.OBSOLETEVERSION, TagType.STRING_ARRAY],
-  [Tag.DIRINDEXES, TagType.INT32],
-  [Tag.BASENAMES, TagType.STRING_ARRAY],
-  [Tag.DIRNAMES, TagType.STRING_ARRAY],
-  [Tag.PAYLOADFORMAT, TagType.STRING],
-  [Tag.PAYLOADCOMPRESSOR, TagType.STRING],
-  [Tag.PAYLOADFLAGS, TagType.STRING],
-  [Tag.PLATFORM, TagType.STRING],
-  [Tag.FILECOLORS, TagType.INT32],
-  [Tag.PRETRANS, TagType.STRING],
-  [Tag.POSTTRANS, TagType.STRING],
-  [Tag.LONGFILESIZES, TagType.INT64],
-  [Tag.LONGSIZE, TagType.INT64],
-  [Tag.FILECAPS, TagType.STRING_ARRAY],
-  [Tag.FILEDIGESTALGO, TagType.INT32],
-  [Tag.BUGURL, TagType.STRING],
-  [Tag.RECOMMENDNAME, TagType.STRING_ARRAY],
-  [Tag.RECOMMENDVERSION, TagType.STRING_ARRAY],
-  [Tag.RECOMMENDFLAGS, TagType.INT32],
-  [Tag.SUGGESTNAME, TagType.STRING_ARRAY],
-  [Tag.SUGGESTVERSION, TagType.STRING_ARRAY],
-  [Tag.SUGGESTFLAGS, TagType.INT32],
-  [Tag.SUPPLEMENTNAME, TagType.STRING_ARRAY],
-  [Tag.SUPPLEMENTVERSION, TagType.STRING_ARRAY],
-  [Tag.SUPPLEMENTFLAGS, TagType.INT32],
-  [Tag.ENHANCENAME, TagType.STRING_ARRAY],
-  [Tag.ENHANCEVERSION, TagType.STRING_ARRAY],
-  [Tag.ENHANCEFLAGS, TagType.INT32],
-  [Tag.ENCODING, TagType.STRING],
-  [Tag.PAYLOADDIGEST, TagType.STRING_ARRAY],
-  [Tag.PAYLOADDIGESTALGO, TagType.INT32],
-  [Tag.PAYLOADDIGESTALT, TagType.STRING_ARRAY],
-]);
+type Numbers<T extends TagTable> = { readonly [K in keyof T]: T[K][0] };
 
-export const SIG_TAG_TYPES: ReadonlyMap<number, TagType> = new Map<number, TagType>([
-  [SigTag.SIZE, TagType.INT32],
-  [SigTag.MD5, TagType.BIN],
-  [SigTag.GPG, TagType.BIN],
-  [SigTag.PAYLOADSIZE, TagType.INT32],
-  [SigTag.RESERVEDSPACE, TagType.BIN],
-  [SigTag.DSA, TagType.BIN],
-  [SigTag.RSA, TagType.BIN],
-  [SigTag.SHA1, TagType.STRING],
-  [SigTag.LONGSIZE, TagType.INT64],
-  [SigTag.LONGARCHIVESIZE, TagType.INT64],
-  [SigTag.SHA256, TagType.STRING],
-]);
+function numbers<T extends TagTable>(table: T): Numbers<T> {
+  // the mapped type is what fromEntries builds; TypeScript cannot see it through Object.entries
+  return Object.fromEntries(Object.entries(table).map(([name, [num]]) => [name, num])) as Numbers<T>;
+}
+
+/** Main header tag numbers by name: `Tag.NAME` is 1000. */
+export const Tag = numbers(MAIN_TAGS);
+/** Signature header tag numbers by name: `SigTag.SHA256` is 273. */
+export const SigTag = numbers(SIGNATURE_TAGS);
+
+/** The type each tag must be written with. */
+export const TAG_TYPES: ReadonlyMap<number, TagType> = new Map(Object.values(MAIN_TAGS));
+export const SIG_TAG_TYPES: ReadonlyMap<number, TagType> = new Map(Object.values(SIGNATURE_TAGS));
+
+/** Human names for messages and `kpkg inspect --json`. */
+export const TAG_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(MAIN_TAGS).map(([name, [num]]) => [num, name]));
+export const SIG_TAG_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(SIGNATURE_TAGS).map(([name, [num]]) => [num, name]));
 
 /** The three parallel arrays of each kind of dependency. */
 export const DEPENDENCY_TAGS = {
@@ -282,11 +204,3 @@ export const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01, 0x00, 0x00, 0x0
 export const LEAD_SIZE = 96;
 /** RPMSIGTYPE_HEADERSIG (rpmlead.h): the lead announces a signature header. */
 export const RPMSIGTYPE_HEADERSIG = 5;
-
-/** Human names for messages and `kpkg inspect --json`. */
-export const TAG_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(Tag).map(([name, num]) => [num as number, name]),
-);
-export const SIG_TAG_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(SigTag).map(([name, num]) => [num as number, name]),
-);

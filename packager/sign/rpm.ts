@@ -8,15 +8,14 @@
  * package carries RESERVEDSPACE (rpmbuild leaves some), it is shrunk as rpmsign does so that the
  * signed package keeps its size.
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { KpkgError, ioError } from '../errors.js';
-import { Header } from '../rpm/header.js';
+import { Header, padSignatureHeader } from '../rpm/header.js';
 import { fileSource, readRpmFrom, type ByteSource } from '../rpm/reader.js';
-import { TagType, Tag } from '../rpm/tags.js';
+import { SigTag, Tag, TagType } from '../rpm/tags.js';
+import { fsyncDir, tempName, writeAll } from '../util/fs.js';
 import { signDetachedBinary, type SigningKey } from './openpgp.js';
-import { RPMSIGTAG_DSA, RPMSIGTAG_GPG, RPMSIGTAG_OPENPGP, RPMSIGTAG_PGP, RPMSIGTAG_RESERVEDSPACE, RPMSIGTAG_RSA } from './signatures.js';
 
 export interface SignResult {
   file: string;
@@ -31,7 +30,7 @@ export interface SignResult {
   size: number;
 }
 
-const REPLACED = [RPMSIGTAG_DSA, RPMSIGTAG_RSA, RPMSIGTAG_PGP, RPMSIGTAG_GPG, RPMSIGTAG_OPENPGP, RPMSIGTAG_RESERVEDSPACE];
+const REPLACED: readonly number[] = [SigTag.DSA, SigTag.RSA, SigTag.PGP, SigTag.GPG, SigTag.OPENPGP, SigTag.RESERVEDSPACE];
 const CHUNK = 1 << 20;
 const INDEX_ENTRY_SIZE = 16;
 
@@ -52,8 +51,8 @@ export async function signRpm(path: string, key: SigningKey, out = path): Promis
     lead = await src.read(0, pkg.signatureOffset, 'lead');
     const headerSig = await signDetachedBinary(pkg.headerBytes, key);
     const fullSig = await signDetachedBinary(chunks(src, pkg.headerOffset), key);
-    const headerTag = key.algorithm === 'RSA' ? RPMSIGTAG_RSA : RPMSIGTAG_DSA;
-    const fullTag = key.algorithm === 'RSA' ? RPMSIGTAG_PGP : RPMSIGTAG_GPG;
+    const headerTag = key.algorithm === 'RSA' ? SigTag.RSA : SigTag.DSA;
+    const fullTag = key.algorithm === 'RSA' ? SigTag.PGP : SigTag.GPG;
     sigHeader = buildSignatureHeader(pkg.signature, [
       [headerTag, headerSig],
       [fullTag, fullSig],
@@ -62,7 +61,7 @@ export async function signRpm(path: string, key: SigningKey, out = path): Promis
     await src.close();
   }
   const size = await rewrite(path, out, lead, sigHeader, headerOffset);
-  return { file: out, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG], sizeBefore, size };
+  return { file: out, keyId: key.keyId, algorithm: key.algorithm, subkey: key.subkey, tags: key.algorithm === 'RSA' ? [SigTag.RSA, SigTag.PGP] : [SigTag.DSA, SigTag.GPG], sizeBefore, size };
 }
 
 /**
@@ -77,18 +76,17 @@ export function buildSignatureHeader(old: Header, signatures: [number, Buffer][]
   }
   for (const [tag, bytes] of signatures) sig.set(tag, TagType.BIN, bytes);
   let bytes = sig.encode(Tag.HEADERSIGNATURES);
-  if (old.has(RPMSIGTAG_RESERVEDSPACE)) {
+  if (old.has(SigTag.RESERVEDSPACE)) {
     const room = oldSize - bytes.length - INDEX_ENTRY_SIZE;
     if (room > 0) {
       const withReserve = new Header();
       for (const e of sig.list()) withReserve.set(e.tag, e.type, e.value);
-      withReserve.set(RPMSIGTAG_RESERVEDSPACE, TagType.BIN, Buffer.alloc(room));
+      withReserve.set(SigTag.RESERVEDSPACE, TagType.BIN, Buffer.alloc(room));
       const candidate = withReserve.encode(Tag.HEADERSIGNATURES);
       if (candidate.length === oldSize) bytes = candidate;
     }
   }
-  const pad = (8 - (bytes.length % 8)) % 8;
-  return pad ? Buffer.concat([bytes, Buffer.alloc(pad)]) : bytes;
+  return padSignatureHeader(bytes);
 }
 
 async function* chunks(src: ByteSource, from: number): AsyncGenerator<Buffer> {
@@ -100,7 +98,7 @@ async function* chunks(src: ByteSource, from: number): AsyncGenerator<Buffer> {
 /** lead + new signature header + the bytes of `path` from `headerOffset` on, then rename to `target`. */
 async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Buffer, headerOffset: number): Promise<number> {
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.kpkg-sign-${randomBytes(6).toString('hex')}`);
+  const tmp = tempName(target);
   let mode = 0o644;
   try {
     mode = (await stat(path)).mode & 0o7777;
@@ -117,12 +115,9 @@ async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Bu
       throw ioError(input ? 'create' : 'open', input ? tmp : path, e);
     }
     let pos = 0;
+    const output = out;
     const write = async (b: Buffer) => {
-      let done = 0;
-      while (done < b.length) {
-        const { bytesWritten } = await (out as FileHandle).write(b, done, b.length - done, pos + done);
-        done += bytesWritten;
-      }
+      await writeAll(output, b, pos);
       pos += b.length;
     };
     await write(lead);
@@ -144,26 +139,12 @@ async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Bu
     await rename(tmp, target).catch((e: unknown) => {
       throw ioError('rename', `${tmp} to ${target}`, e);
     });
-    await syncDir(dir);
+    await fsyncDir(dir);
     return pos;
   } catch (e) {
     await out?.close().catch(() => undefined);
     await input?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw e instanceof KpkgError ? e : ioError('write', tmp, e);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // makes the rename durable; not every platform lets a directory be opened, which is harmless
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* best effort */
   }
 }

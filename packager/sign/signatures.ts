@@ -1,25 +1,20 @@
 /**
  * The OpenPGP signatures a package's signature header holds, and the tags rpm keeps them in
  * (rpmtag.h, rpmSigTag_e). rpm 4.18's rpmsign chooses the tag by the key's algorithm
- * (sign/rpmgensig.c): RSA header signatures go to RSAHEADER (268), DSA and EdDSA ones to
- * DSAHEADER (267); the legacy header+payload signatures (`rpmsign --rpmv3`) to SIGPGP (1002) for
- * RSA and SIGGPG (1005) for DSA/EdDSA.
+ * (sign/rpmgensig.c): RSA header signatures go to RSAHEADER (SigTag.RSA), DSA and EdDSA ones to
+ * DSAHEADER (SigTag.DSA); the legacy header+payload signatures (`rpmsign --rpmv3`) to SIGPGP
+ * (SigTag.PGP) for RSA and SIGGPG (SigTag.GPG) for DSA/EdDSA. The numbers are in rpm/tags.ts.
  */
 import type { Header } from '../rpm/header.js';
+import { SigTag } from '../rpm/tags.js';
 import { algorithmName, parseSignaturePacket, type SignatureInfo } from './packet.js';
 
-export const RPMSIGTAG_DSA = 267; // header only, DSA or EdDSA
-export const RPMSIGTAG_RSA = 268; // header only, RSA
-export const RPMSIGTAG_PGP = 1002; // header + payload, RSA
-export const RPMSIGTAG_GPG = 1005; // header + payload, DSA or EdDSA
-export const RPMSIGTAG_RESERVEDSPACE = 1008; // room left by rpmbuild so that rpmsign can sign in place
-export const RPMSIGTAG_OPENPGP = 278; // rpm >= 4.20: v6 signatures, one per key
 
 export const SIGNATURE_TAGS: readonly { tag: number; name: string; range: 'header' | 'header+payload' }[] = [
-  { tag: RPMSIGTAG_RSA, name: 'RSAHEADER', range: 'header' },
-  { tag: RPMSIGTAG_DSA, name: 'DSAHEADER', range: 'header' },
-  { tag: RPMSIGTAG_PGP, name: 'SIGPGP', range: 'header+payload' },
-  { tag: RPMSIGTAG_GPG, name: 'SIGGPG', range: 'header+payload' },
+  { tag: SigTag.RSA, name: 'RSAHEADER', range: 'header' },
+  { tag: SigTag.DSA, name: 'DSAHEADER', range: 'header' },
+  { tag: SigTag.PGP, name: 'SIGPGP', range: 'header+payload' },
+  { tag: SigTag.GPG, name: 'SIGGPG', range: 'header+payload' },
 ];
 
 export interface PackageSignature extends SignatureInfo {

@@ -16,7 +16,7 @@
 import { readdirSync, readFileSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rpmVersionFromSemver } from '../../packager/rpm/version.js';
+import { rpmVersionFromSemver } from '../../packager/assemble/semver-version.js';
 import {
   copyComponent,
   editJson,

@@ -16,7 +16,7 @@ import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, rmSync, statfsSyn
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRepository } from '../../packager/repo/publish.js';
+import { checkRepository } from '../../packager/repo/check.js';
 import { listDirs, treeDigests } from '../helpers/files.js';
 import { FIXTURE_COMPONENTS, kpkg, SOURCE_DATE_EPOCH } from './helpers/components.js';
 import { describeWithTools, run, runOk, systemTestsRequired, tmpDir, type RunOptions, type RunResult } from './tools.js';

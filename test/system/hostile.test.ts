@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { cronCommand, systemdText } from '../../packager/build/escape.js';
+import { cronCommand, systemdText } from '../../packager/assemble/escape.js';
 import { hostileComponent, type HostileComponent } from '../helpers/hostile.js';
 import { extractRpm, kpkgBuild, type Built } from './helpers/components.js';
 import { puppetApply } from './helpers/puppet.js';

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, expect, it } from 'vitest';
 import { packageRecord } from '../../packager/repo/record.js';
-import { compareHref, writeMetadata, type MetadataCompression } from '../../packager/repo/metadata.js';
+import { compareHref, type MetadataCompression } from '../../packager/repo/metadata.js';
+import { indexRepository } from '../../packager/repo/reindex.js';
+import { loadState } from '../../packager/repo/state.js';
 import type { RepoPackage } from '../../packager/repo/types.js';
 import {
   RPMSENSE_EQUAL,
@@ -23,7 +25,8 @@ import {
   RPMSENSE_POSTTRANS,
 } from '../../packager/rpm/dependency.js';
 import { readRpm } from '../../packager/rpm/reader.js';
-import { packageFileName, writeRpm, type PackageSpec } from '../../packager/rpm/writer.js';
+import { writeRpm } from '../../packager/rpm/writer.js';
+import { packageFileName, type PackageSpec } from '../../packager/rpm/spec.js';
 import { diffXml, parseXml, type XmlElement } from '../unit/repo/xml-parse.js';
 import { KPKG } from './helpers/components.js';
 import { InstallRoot, YumRepo } from './helpers/dnf.js';
@@ -234,7 +237,8 @@ describeWithTools(['createrepo_c', 'dnf', 'rpmbuild', 'zstd'], 'repository metad
     rpmbuildLatin1(repo);
     runOk('createrepo_c', ['--quiet', '--no-database', '--outputdir', crOut, repo]);
     ours = await records(repo);
-    await writeMetadata(repo, ours, { compress: 'gzip' });
+    // the metadata as `kpkg repo index` writes it
+    await indexRepository(repo, { compress: 'gzip' });
   });
 
   it('the same packages, pkgids and hrefs as createrepo_c', () => {
@@ -307,7 +311,9 @@ describeWithTools(['createrepo_c', 'dnf', 'rpmbuild', 'zstd'], 'repository metad
   it('zstd metadata has the same content, and dnf reads it', async () => {
     const zrepo = tmpDir('repo-md-zstd');
     for (const r of ours) copyFileSync(join(repo, r.href), join(zrepo, r.href));
-    const { files } = await writeMetadata(zrepo, ours, { compress: 'zstd' });
+    await indexRepository(zrepo, { compress: 'zstd' });
+    const files = (await loadState(zrepo))?.metadata ?? [];
+    expect(files.length).toBe(3);
     const gz = readRepomd(join(repo, 'repodata'));
     for (const f of files) {
       expect(f.href).toMatch(/\.xml\.zst$/);

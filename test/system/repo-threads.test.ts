@@ -8,11 +8,11 @@ import { writeRpm } from '../../packager/rpm/writer.js';
 import { REPO_ROOT } from './helpers/components.js';
 import { tmpDir } from './tools.js';
 
-type Publish = typeof import('../../packager/repo/publish.js');
+type Publish = typeof import('../../packager/repo/index.js');
 
 describe('repository index on worker threads', () => {
   it('writes the same metadata files with 1, 2 and 3 threads, and a repository that checks', async () => {
-    const { checkRepository, indexRepository } = (await import(join(REPO_ROOT, 'dist', 'packager', 'repo', 'publish.js'))) as Publish;
+    const { checkRepository, indexRepository } = (await import(join(REPO_ROOT, 'dist', 'packager', 'repo', 'index.js'))) as Publish;
     const packages = tmpDir('threads-pkgs');
     // 700 packages: three blocks of 256 and a partial one
     for (let i = 0; i < 700; i++) {

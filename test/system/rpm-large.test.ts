@@ -9,9 +9,10 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describe as describeRpm, payloadManifest, readRpm, verifyDigests } from '../../packager/rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests } from '../../packager/rpm/reader.js';
+import { payloadManifest } from '../helpers/payload-manifest.js';
 import { Tag } from '../../packager/rpm/tags.js';
-import type { PackageSpec } from '../../packager/rpm/writer.js';
+import type { PackageSpec } from '../../packager/rpm/spec.js';
 import { rpmQuery } from './helpers/rpmq.js';
 import { describeWithTools, run, runOk, tmpDir } from './tools.js';
 
@@ -131,7 +132,7 @@ describeSlow(['rpm', 'rpm2cpio'], 'a package with a 4 GiB + 1 byte file', () => 
     const p = await readRpm(pkg);
     expect(p.header.has(Tag.LONGFILESIZES)).toBe(true);
     expect(p.header.has(Tag.FILESIZES)).toBe(false);
-    const info = describeRpm(p);
+    const info = packageInfo(p);
     expect(info.files.map((f) => f.size).slice(1)).toEqual([BIG, 6]);
     expect((await verifyDigests(p)).ok).toBe(true);
     const manifest = await payloadManifest(p);

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../../packager/errors.js';
-import { describe as describeRpm, payloadManifest, readRpm, verifyDigests, type RpmDependency, type RpmInfo } from '../../packager/rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests, type RpmDependency, type RpmInfo } from '../../packager/rpm/reader.js';
+import { payloadManifest } from '../helpers/payload-manifest.js';
 import { CHANGELOG_TAGS, DEPENDENCY_KINDS, DEPENDENCY_TAGS, FILE_TAGS, rpmQuery, SCALAR_TAGS, type QueryResult } from './helpers/rpmq.js';
 import { describeWithTools, run, tmpDir } from './tools.js';
 
@@ -108,7 +109,7 @@ describeWithTools(['rpm'], 'our reader on the rpmbuild fixtures, against rpm -qp
     let info: RpmInfo;
     beforeAll(async () => {
       q = rpmQuery(path, SCALAR_TAGS, [...FILE_TAGS, ...DEPENDENCY_TAGS, ...CHANGELOG_TAGS]);
-      info = describeRpm(await readRpm(path));
+      info = packageInfo(await readRpm(path));
     });
 
     it('the same scalar fields and scriptlets', () => {

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describe as describeRpm, readRpm, type RpmInfo } from '../../packager/rpm/reader.js';
+import { packageInfo, readRpm, type RpmInfo } from '../../packager/rpm/reader.js';
 import {
   RPMSENSE_EQUAL,
   RPMSENSE_INTERP,
@@ -20,7 +20,8 @@ import {
   senseOperator,
 } from '../../packager/rpm/dependency.js';
 import { SIG_TAG_NAMES, Tag, TAG_NAMES, TagType } from '../../packager/rpm/tags.js';
-import { packageFileName, writeRpm, type DependencySpec, type PackageSpec, type WriteOptions } from '../../packager/rpm/writer.js';
+import { writeRpm } from '../../packager/rpm/writer.js';
+import { packageFileName, type DependencySpec, type PackageSpec, type WriteOptions } from '../../packager/rpm/spec.js';
 import { listNewc } from './helpers/newc.js';
 import { rpmbuild } from './helpers/rpmbuild.js';
 import {
@@ -453,8 +454,8 @@ describeWithTools(['rpm', 'rpmbuild'], 'the same package built by rpmbuild 4.18'
         files: info.files.map((f) => ({ ...f, verifyFlags: f.flags & 64 ? 0 : f.verifyFlags })),
         scripts: Object.fromEntries(Object.entries(info.scripts).map(([k, v]) => [k, { ...v, body: v.body.trimEnd() }])),
       });
-      const x = describeRpm(await readRpm(ours));
-      const y = describeRpm(await readRpm(theirs));
+      const x = packageInfo(await readRpm(ours));
+      const y = packageInfo(await readRpm(theirs));
       expect(norm(x)).toEqual(norm(y));
     });
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import semver from 'semver';
 import { expect, it } from 'vitest';
-import { compareEVR, parseEVR, rpmVersionFromSemver, rpmvercmp } from '../../packager/rpm/version.js';
+import { compareEVR, parseEVR, rpmvercmp } from '../../packager/rpm/version.js';
+import { rpmVersionFromSemver } from '../../packager/assemble/semver-version.js';
 import { describeWithTools, runOk, tmpDir } from './tools.js';
 
 /** rpm.vercmp(a, b) for every pair, in one rpm process. rpm 4.18's rpm.vercmp compares [epoch:]version[-release] values. */

@@ -2,15 +2,8 @@ import fc from 'fast-check';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { KpkgError } from '../../packager/errors.js';
-import {
-  assertRpmVersion,
-  compareEVR,
-  formatEVR,
-  parseEVR,
-  rpmVersionFromSemver,
-  rpmvercmp,
-  semverFromRpmVersion,
-} from '../../packager/rpm/version.js';
+import { assertRpmVersion, compareEVR, formatEVR, parseEVR, rpmvercmp } from '../../packager/rpm/version.js';
+import { rpmVersionFromSemver, semverFromRpmVersion } from '../../packager/assemble/semver-version.js';
 
 /** Semver versions that stress the prerelease order: shared prefixes, numbers next to words, digits and `-` inside words. */
 const arbSemver: fc.Arbitrary<string> = (() => {
@@ -132,7 +125,7 @@ describe('EVR', () => {
 describe('rpmVersionFromSemver', () => {
   it.each([
     ['1.3.0', '1.3.0'],
-    ['1.3.0-rc.2', '1.3.0~rc.2'], // DESIGN.md
+    ['1.3.0-rc.2', '1.3.0~rc.2'], // docs/architecture.md, the descriptor
     ['1.0.0-alpha', '1.0.0~alpha'],
     ['1.0.0-alpha.1', '1.0.0~alpha.1'],
     ['1.0.0-beta.11', '1.0.0~beta.11'],

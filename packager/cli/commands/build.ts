@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { build, type BuildResult } from '../../build/build.js';
+import { build, type BuildResult } from '../../assemble/build.js';
 import { KpkgError } from '../../errors.js';
 import type { Compression } from '../../rpm/compress.js';
 

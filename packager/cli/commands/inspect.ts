@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describe, readRpm, verifyDigests, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
 import { formatDependency } from '../../rpm/dependency.js';
 import { packageSignatures, type PackageSignature } from '../../sign/signatures.js';
 
@@ -17,7 +17,7 @@ export interface InspectResult extends RpmInfo {
 /** What `rpm -qip` and `rpm -qlvp` show, without rpm installed. */
 export async function inspect(path: string): Promise<InspectResult> {
   const pkg = await readRpm(path);
-  const info = describe(pkg);
+  const info = packageInfo(pkg);
   const digests = await verifyDigests(pkg);
   return { file: path, ...info, digests, signatures: packageSignatures(pkg.signature) };
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import type { MetadataCompression } from '../../repo/metadata.js';
-import { publish, type PublishResult, type RepoOptions } from '../../repo/publish.js';
+import { publish } from '../../repo/publish.js';
+import { type PublishResult, type RepoOptions } from '../../repo/session.js';
 
-export interface RepoFlags {
+export interface RepoCommandFlags {
   repo?: string;
   compress?: string;
   grace?: string;
@@ -14,7 +15,7 @@ export interface RepoFlags {
 }
 
 /** The options every repository command shares, from its flags. */
-export function repoOptions(flags: RepoFlags): RepoOptions {
+export function repoOptions(flags: RepoCommandFlags): RepoOptions {
   const options: RepoOptions = {};
   if (flags.compress !== undefined) {
     if (flags.compress !== 'gzip' && flags.compress !== 'zstd') throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip or zstd`);
@@ -44,7 +45,7 @@ export function withRepoOptions(cmd: Command): Command {
     .option('-q, --quiet', 'print nothing but errors');
 }
 
-export function renderResult(r: PublishResult, flags: RepoFlags): string {
+export function renderResult(r: PublishResult, flags: RepoCommandFlags): string {
   if (flags.json) return `${JSON.stringify(r, null, 2)}\n`;
   if (flags.quiet) return '';
   const lines = [
@@ -62,7 +63,7 @@ export const SIGN_KEY_HELP = 'OpenPGP secret key: signs packages that arrive uns
  * Loads --sign-key first: a missing file or a wrong passphrase fails (exit 1) before anything is
  * read or written. openpgp.js is loaded only then.
  */
-export async function withSigningKey(flags: RepoFlags, options: RepoOptions): Promise<RepoOptions> {
+export async function withSigningKey(flags: RepoCommandFlags, options: RepoOptions): Promise<RepoOptions> {
   if (flags.signKey === undefined) return options;
   const { loadSigningKey } = await import('../../sign/openpgp.js');
   return { ...options, signKey: await loadSigningKey(flags.signKey) };
@@ -76,7 +77,7 @@ export function registerPublish(program: Command): void {
       .argument('<rpm...>', 'package files')
       .requiredOption('--repo <dir>', 'the repository directory (created if needed)')
       .option('--sign-key <file>', SIGN_KEY_HELP),
-  ).action(async (rpms: string[], flags: RepoFlags) => {
+  ).action(async (rpms: string[], flags: RepoCommandFlags) => {
     const result = await publish(rpms, flags.repo!, await withSigningKey(flags, repoOptions(flags)));
     process.stdout.write(renderResult(result, flags));
   });

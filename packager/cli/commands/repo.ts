@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
-import { checkRepository, indexRepository, pruneRepository } from '../../repo/publish.js';
-import { renderResult, repoOptions, SIGN_KEY_HELP, withRepoOptions, withSigningKey, type RepoFlags } from './publish.js';
+import { checkRepository } from '../../repo/check.js';
+import { indexRepository } from '../../repo/reindex.js';
+import { pruneRepository } from '../../repo/prune.js';
+import { renderResult, repoOptions, SIGN_KEY_HELP, withRepoOptions, withSigningKey, type RepoCommandFlags } from './publish.js';
 
 export function registerRepo(program: Command): void {
   const repo = program.command('repo').description('maintain a yum repository made by kpkg publish');
@@ -11,7 +13,7 @@ export function registerRepo(program: Command): void {
       .description('rebuild the metadata from the packages present, reading every one')
       .argument('<dir>', 'the repository directory')
       .option('--sign-key <file>', SIGN_KEY_HELP),
-  ).action(async (dir: string, flags: RepoFlags) => {
+  ).action(async (dir: string, flags: RepoCommandFlags) => {
     process.stdout.write(renderResult(await indexRepository(dir, await withSigningKey(flags, repoOptions(flags))), flags));
   });
   withRepoOptions(
@@ -21,7 +23,7 @@ export function registerRepo(program: Command): void {
       .argument('<dir>', 'the repository directory')
       .requiredOption('--keep <n>', 'versions to keep per name')
       .option('--sign-key <file>', SIGN_KEY_HELP),
-  ).action(async (dir: string, flags: RepoFlags & { keep: string }) => {
+  ).action(async (dir: string, flags: RepoCommandFlags & { keep: string }) => {
     const keep = Number(flags.keep);
     if (!Number.isInteger(keep) || keep < 1) throw new KpkgError('USAGE', `--keep ${flags.keep}: expected a whole number, 1 or more`);
     process.stdout.write(renderResult(await pruneRepository(dir, keep, await withSigningKey(flags, repoOptions(flags))), flags));

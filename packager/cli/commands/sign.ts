@@ -14,14 +14,13 @@ export interface SignOptions {
 }
 
 /**
- * Signs each package in place. Every package is read before anything is signed, so an
+ * Signs each package in place. Every package is read before anything is signed, so a missing or
  * unreadable one (exit 2) or an unusable key (exit 1) leaves all of them untouched.
  */
 export async function sign(paths: string[], options: SignOptions): Promise<SignResult[]> {
   if (paths.length === 0) throw new KpkgError('USAGE', 'no package given');
   for (const path of paths) {
     await readRpm(path).catch((e: unknown) => {
-      if (e instanceof KpkgError && e.code === 'IO') throw new KpkgError('INVALID_INPUT', `${e.message}: not a readable package`, { cause: e });
       if (e instanceof KpkgError && e.code === 'BAD_PACKAGE') throw new KpkgError('BAD_PACKAGE', `${path}: ${e.message}`, { cause: e });
       throw e;
     });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { planPackages } from '../../build/build.js';
+import { planPackages } from '../../assemble/build.js';
 import type { MappedFile } from '../../descriptor/files.js';
 import { loadComponent } from '../../descriptor/load.js';
 import type { Component } from '../../descriptor/types.js';
-import { rpmVersionFromSemver } from '../../rpm/version.js';
+import { rpmVersionFromSemver } from '../../assemble/semver-version.js';
 
 export interface ValidateResult {
   component: Component;

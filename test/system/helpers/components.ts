@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildResult, BuiltArtifact } from '../../../packager/build/build.js';
+import type { BuildResult, BuiltArtifact } from '../../../packager/assemble/build.js';
 import { run, runBufferOk, runOk, tmpDir, type RunOptions, type RunResult } from '../tools.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

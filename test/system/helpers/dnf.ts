@@ -15,7 +15,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { RPMSENSE_EQUAL } from '../../../packager/rpm/dependency.js';
-import { packageFileName, writeRpm, type DependencySpec, type PackageFile, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { packageFileName, type DependencySpec, type PackageFile, type PackageSpec } from '../../../packager/rpm/spec.js';
 import { commandLine, run, runOk, tmpDir, type RunResult } from '../tools.js';
 
 export const BASE_PACKAGE = 'kpkg-test-base';

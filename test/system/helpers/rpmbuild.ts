@@ -14,7 +14,7 @@ import {
   RPMSENSE_SCRIPT_PRE,
   RPMSENSE_SCRIPT_PREUN,
 } from '../../../packager/rpm/dependency.js';
-import type { DependencySpec, PackageSpec, Script, ScriptName } from '../../../packager/rpm/writer.js';
+import type { DependencySpec, PackageSpec, Script, ScriptName } from '../../../packager/rpm/spec.js';
 import { commandLine, runOk } from '../tools.js';
 
 /** Text that the spec parser expands once (%description, %changelog, scriptlets): `%` is `%%`. */

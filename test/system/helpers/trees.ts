@@ -12,7 +12,7 @@ import {
   RPMSENSE_LESS,
   RPMSENSE_SCRIPT_PRE,
 } from '../../../packager/rpm/dependency.js';
-import type { PackageFile, PackageSpec } from '../../../packager/rpm/writer.js';
+import type { PackageFile, PackageSpec } from '../../../packager/rpm/spec.js';
 
 export const TREE_PACKAGE = 'kpkg-systest';
 export const PREFIX = `/opt/${TREE_PACKAGE}`;

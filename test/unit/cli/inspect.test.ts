@@ -46,8 +46,8 @@ describe('kpkg inspect', () => {
     expect(r.stderr.split('\n')).toHaveLength(2);
   });
 
-  it('exits 1 for a file that cannot be opened, and 2 for bad usage', async () => {
-    expect((await kpkg('inspect', join(work, 'missing.rpm'))).code).toBe(1);
+  it('exits 2 for a file that does not exist (bad input, as every command: test/unit/cli/errors.test.ts), and 2 for bad usage', async () => {
+    expect((await kpkg('inspect', join(work, 'missing.rpm'))).code).toBe(2);
     expect((await kpkg('inspect')).code).toBe(2);
   });
 });

@@ -3,7 +3,7 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readCandidate } from '../../../packager/repo/publish.js';
+import { readCandidate } from '../../../packager/repo/read.js';
 import { readRpm } from '../../../packager/rpm/reader.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';
 import { listFiles, memoryTmpDir, scratch, sha256File } from '../../helpers/files.js';

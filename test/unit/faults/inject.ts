@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { checkRepository } from '../../../packager/repo/publish.js';
+import { checkRepository } from '../../../packager/repo/check.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { kpkg as runKpkg, type CliResult } from '../../helpers/cli.js';
 import { countCalls, failCall, FAULT_CODES, FAULT_WORDS } from '../../helpers/faults.js';

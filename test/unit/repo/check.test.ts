@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { checkRepository } from '../../../packager/repo/publish.js';
+import { checkRepository } from '../../../packager/repo/check.js';
 import { publish } from '../../../packager/repo/publish.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { scratch } from '../../helpers/files.js';

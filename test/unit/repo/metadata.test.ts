@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KpkgError } from '../../../packager/errors.js';
-import { CHUNKERS, compareHref, compareUtf8, metadataFooter, metadataHeader, renderRepomd, writeMetadata, writeMetadataFile } from '../../../packager/repo/metadata.js';
+import { CHUNKERS, compareHref, compareUtf8, METADATA_TYPES, metadataFooter, metadataHeader, renderRepomd, type MetadataCompression, type MetadataFileInfo } from '../../../packager/repo/metadata.js';
+import { BlockBuilder, writeMetadataFromSegments, writeSegment } from '../../../packager/repo/store.js';
+import { segmentsDir } from '../../../packager/repo/state.js';
+import type { MetadataType, RepoPackage } from '../../../packager/repo/types.js';
 import { createDecompressor } from '../../../packager/rpm/compress.js';
 import { parseXml } from './xml-parse.js';
 import { sampleRecord } from './sample.js';
@@ -37,12 +39,33 @@ async function unzstd(buf: Buffer): Promise<Buffer> {
 
 const records = [sampleRecord(), sampleRecord({ name: 'cart', pkgid: 'b'.repeat(64), href: 'Packages/cart-1.0-1.noarch.rpm' })];
 
-describe('writeMetadataFile', () => {
+/**
+ * The metadata files of `recs` as kpkg publish and kpkg repo index write them: the packages' chunks
+ * in one segment (store.ts), then one file per type from the segments.
+ */
+async function writeMetadataOf(repo: string, recs: readonly RepoPackage[], compress: MetadataCompression = 'gzip'): Promise<MetadataFileInfo[]> {
+  mkdirSync(segmentsDir(repo), { recursive: true });
+  const builder = new BlockBuilder();
+  for (const r of recs) builder.add(r.pkgid, { primary: CHUNKERS.primary(r), filelists: CHUNKERS.filelists(r), other: CHUNKERS.other(r) });
+  const segments = recs.length > 0 ? [await writeSegment(repo, compress, [await builder.finish(compress)])] : [];
+  const out: MetadataFileInfo[] = [];
+  for (const type of METADATA_TYPES) out.push(await writeMetadataFromSegments(repo, compress, segments, type));
+  return out;
+}
+
+const fileOf = (files: readonly MetadataFileInfo[], type: MetadataType): MetadataFileInfo => {
+  const f = files.find((x) => x.type === type);
+  if (f === undefined) throw new Error(`no ${type} file`);
+  return f;
+};
+
+describe('metadata files, as publish writes them', () => {
   it('streams header, chunks and footer; names the file by the checksum of its compressed bytes', async () => {
-    const dir = tmp();
-    const info = await writeMetadataFile(dir, 'primary', records.map(CHUNKERS.primary), 2, { timestamp: 1_700_000_000 });
+    const repo = tmp();
+    const files = await writeMetadataOf(repo, records);
+    const info = fileOf(files, 'primary');
     expect(info.href).toMatch(/^repodata\/[0-9a-f]{64}-primary\.xml\.gz$/);
-    const file = join(dir, info.href.slice('repodata/'.length));
+    const file = join(repo, info.href);
     const gz = readFileSync(file);
     expect(sha(gz)).toBe(info.checksum);
     expect(info.href).toContain(info.checksum);
@@ -51,67 +74,46 @@ describe('writeMetadataFile', () => {
     expect(sha(xml)).toBe(info.openChecksum);
     expect(xml.length).toBe(info.openSize);
     expect(xml.toString()).toBe(metadataHeader('primary', 2) + records.map(CHUNKERS.primary).join('') + metadataFooter('primary'));
-    expect(info.timestamp).toBe(1_700_000_000);
-    expect(Math.floor(statSync(file).mtimeMs / 1000)).toBe(1_700_000_000);
+    expect(Math.floor(statSync(file).mtimeMs / 1000)).toBe(info.timestamp);
     const root = parseXml(xml.toString());
     expect(root.attrs).toEqual({ xmlns: 'http://linux.duke.edu/metadata/common', 'xmlns:rpm': 'http://linux.duke.edu/metadata/rpm', packages: '2' });
     expect(root.children.length).toBe(2);
-    expect(readdirSync(dir)).toEqual([info.href.slice('repodata/'.length)]); // no temporary file left
+    expect(readdirSync(join(repo, 'repodata')).sort()).toEqual(files.map((f) => f.href.slice('repodata/'.length)).sort()); // no temporary file left
   });
 
-  it('accepts an async iterable; the same content gives the same name and bytes', async () => {
-    const dir = tmp();
-    async function* chunks() {
-      for (const r of records) yield CHUNKERS.other(r);
-    }
-    const a = await writeMetadataFile(dir, 'other', chunks(), 2);
-    const b = await writeMetadataFile(dir, 'other', records.map(CHUNKERS.other), 2);
+  it('the same content gives the same name and bytes', async () => {
+    const repo = tmp();
+    const a = fileOf(await writeMetadataOf(repo, records), 'other');
+    const b = fileOf(await writeMetadataOf(repo, records), 'other');
     expect(b.href).toBe(a.href);
     expect(b.checksum).toBe(a.checksum);
-    expect(readdirSync(dir).length).toBe(1);
+    expect(readdirSync(join(repo, 'repodata')).length).toBe(3);
   });
 
   it('zstd: .zst, same open content', async () => {
-    const dir = tmp();
-    const gz = await writeMetadataFile(dir, 'filelists', records.map(CHUNKERS.filelists), 2, { compress: 'gzip' });
-    const zst = await writeMetadataFile(dir, 'filelists', records.map(CHUNKERS.filelists), 2, { compress: 'zstd' });
+    const gz = fileOf(await writeMetadataOf(tmp(), records, 'gzip'), 'filelists');
+    const repo = tmp();
+    const zst = fileOf(await writeMetadataOf(repo, records, 'zstd'), 'filelists');
     expect(zst.href).toMatch(/-filelists\.xml\.zst$/);
     expect(zst.openChecksum).toBe(gz.openChecksum);
-    const raw = readFileSync(join(dir, zst.href.slice('repodata/'.length)));
+    const raw = readFileSync(join(repo, zst.href));
     expect(sha(raw)).toBe(zst.checksum);
     expect(sha(await unzstd(raw))).toBe(zst.openChecksum);
   });
 
   it('an empty repository is valid XML with packages="0"', async () => {
-    const dir = tmp();
-    const info = await writeMetadataFile(dir, 'filelists', [], 0);
-    const xml = gunzipSync(readFileSync(join(dir, info.href.slice(9)))).toString();
+    const repo = tmp();
+    const info = fileOf(await writeMetadataOf(repo, []), 'filelists');
+    const xml = gunzipSync(readFileSync(join(repo, info.href))).toString();
     expect(parseXml(xml)).toEqual({ name: 'filelists', attrs: { xmlns: 'http://linux.duke.edu/metadata/filelists', packages: '0' }, children: [], text: '\n' });
-  });
-
-  it('refuses a package count that does not match the chunks, and leaves nothing behind', async () => {
-    const dir = tmp();
-    await expect(writeMetadataFile(dir, 'primary', records.map(CHUNKERS.primary), 3)).rejects.toThrow(KpkgError);
-    await expect(writeMetadataFile(dir, 'primary', records.map(CHUNKERS.primary), 1)).rejects.toThrow(/says 1 packages, 2 chunks/);
-    expect(readdirSync(dir)).toEqual([]);
-  });
-
-  it('a chunk source that fails leaves nothing behind and passes its error on', async () => {
-    const dir = tmp();
-    function* bad() {
-      yield CHUNKERS.primary(records[0]!);
-      throw new KpkgError('BAD_PACKAGE', 'boom');
-    }
-    await expect(writeMetadataFile(dir, 'primary', bad(), 2)).rejects.toThrow(/boom/);
-    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
-describe('writeMetadata and renderRepomd', () => {
-  it('writes the three files and repomd.xml listing them, as createrepo_c', async () => {
+describe('renderRepomd and the order of packages', () => {
+  it('repomd.xml lists the three files, as createrepo_c', async () => {
     const repo = tmp();
-    const { repomd, files } = await writeMetadata(repo, records, { revision: 42, timestamp: 1_700_000_000 });
-    expect(readFileSync(join(repo, 'repodata', 'repomd.xml'), 'utf8')).toBe(repomd);
+    const files = await writeMetadataOf(repo, records);
+    const repomd = renderRepomd(files, 42);
     expect(files.map((f) => f.type)).toEqual(['primary', 'filelists', 'other']);
     const root = parseXml(repomd);
     expect(root.attrs).toEqual({ xmlns: 'http://linux.duke.edu/metadata/repo', 'xmlns:rpm': 'http://linux.duke.edu/metadata/rpm' });
@@ -124,7 +126,7 @@ describe('writeMetadata and renderRepomd', () => {
         ['checksum', 'sha256'],
         ['open-checksum', 'sha256'],
         ['location', f.href],
-        ['timestamp', '1700000000'],
+        ['timestamp', String(f.timestamp)],
         ['size', String(f.size)],
         ['open-size', String(f.openSize)],
       ]);
@@ -133,16 +135,6 @@ describe('writeMetadata and renderRepomd', () => {
       expect(sha(readFileSync(join(repo, f.href)))).toBe(f.checksum);
     }
     expect(readdirSync(join(repo, 'repodata')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-  });
-
-  it('cached chunks concatenated later give the same files as writing from records', async () => {
-    const cache = records.map((r) => ({ primary: CHUNKERS.primary(r), filelists: CHUNKERS.filelists(r), other: CHUNKERS.other(r) }));
-    const a = await writeMetadata(tmp(), records, { writeRepomd: false });
-    const dir = tmp();
-    for (const [i, type] of (['primary', 'filelists', 'other'] as const).entries()) {
-      const info = await writeMetadataFile(dir, type, cache.map((c) => c[type]), cache.length);
-      expect(info.checksum).toBe(a.files[i]!.checksum);
-    }
   });
 
   it('renderRepomd orders primary, filelists, other and escapes the revision', () => {

@@ -8,9 +8,12 @@ import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileS
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkRepository, publish, pruneRepository } from '../../../packager/repo/publish.js';
+import { checkRepository } from '../../../packager/repo/check.js';
+import { publish } from '../../../packager/repo/publish.js';
+import { pruneRepository } from '../../../packager/repo/prune.js';
 import { readRpm } from '../../../packager/rpm/reader.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { loadSigningKeyFrom, type SigningKey } from '../../../packager/sign/openpgp.js';
 import { signRpm } from '../../../packager/sign/rpm.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';

@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { metadataFooter, metadataHeader, METADATA_TYPES } from '../../../packager/repo/metadata.js';
-import { BlockBuilder, compact, compressMember, filterSegment, mergeSegments, readSegmentEntries, segmentsDir, writeMetadataFromSegments, writeSegment, type SegmentRef } from '../../../packager/repo/store.js';
+import { BlockBuilder, compact, compressMember, filterSegment, mergeSegments, readSegmentEntries, writeMetadataFromSegments, writeSegment } from '../../../packager/repo/store.js';
+import { segmentsDir, type SegmentRef } from '../../../packager/repo/state.js';
 import type { MetadataType, RepoPackage } from '../../../packager/repo/types.js';
 import { createDecompressor } from '../../../packager/rpm/compress.js';
 

@@ -5,9 +5,14 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor, KpkgError } from '../../../packager/errors.js';
 import { CHUNKERS, METADATA_TYPES, metadataFooter, metadataHeader, renderRepomd } from '../../../packager/repo/metadata.js';
-import { checkRepository, indexRepository, packagesToPrune, publish, pruneRepository, readCandidate } from '../../../packager/repo/publish.js';
-import { loadState } from '../../../packager/repo/store.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { checkRepository } from '../../../packager/repo/check.js';
+import { indexRepository } from '../../../packager/repo/reindex.js';
+import { packagesToPrune, pruneRepository } from '../../../packager/repo/prune.js';
+import { publish } from '../../../packager/repo/publish.js';
+import { readCandidate } from '../../../packager/repo/read.js';
+import { loadState } from '../../../packager/repo/state.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { kpkg } from '../../helpers/cli.js';
 import { scratch, sha256File as sha256 } from '../../helpers/files.js';
 

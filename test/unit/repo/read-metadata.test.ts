@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
-import { publish, readCandidate } from '../../../packager/repo/publish.js';
+import { publish } from '../../../packager/repo/publish.js';
+import { readCandidate } from '../../../packager/repo/read.js';
 import {
   entryEVR,
   evrSatisfies,
@@ -20,7 +21,8 @@ import {
   type RepoPackageEntry,
 } from '../../../packager/repo/read-metadata.js';
 import type { RepoDependency as WrittenDependency, RepoPackage } from '../../../packager/repo/types.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import type { PackageSpec } from '../../../packager/rpm/spec.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
 import { scratch } from '../../helpers/files.js';
 import { serveDirectory, type TestServer } from './http-server.js';
 

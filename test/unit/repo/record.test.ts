@@ -19,7 +19,7 @@ import {
   RPMSENSE_SCRIPT_PREUN,
 } from '../../../packager/rpm/dependency.js';
 import { Header } from '../../../packager/rpm/header.js';
-import { describe as describeRpm, readRpm } from '../../../packager/rpm/reader.js';
+import { packageInfo, readRpm } from '../../../packager/rpm/reader.js';
 import { SigTag, Tag, TagType } from '../../../packager/rpm/tags.js';
 import { parseXml } from './xml-parse.js';
 
@@ -31,7 +31,7 @@ async function fixtureRecord(name: string) {
   const pkg = await readRpm(path);
   const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
   const rec = packageRecord(pkg, { href: `Packages/${name}`, sha256, size: statSync(path).size, mtime: 1_700_000_123 });
-  return { pkg, info: describeRpm(pkg), rec, sha256 };
+  return { pkg, info: packageInfo(pkg), rec, sha256 };
 }
 
 /** A header with the mandatory tags and `extra` ones. */
@@ -276,7 +276,7 @@ describe('strings that are not UTF-8 (cr_latin1_to_utf8)', () => {
     patch('Jörg', 'ö', [0xf6, 0x42]);
     const header = Header.decode(bytes, 0, 'header').header;
     expect(header.string(Tag.SUMMARY)).toContain('\ufffd');
-    const rec = packageRecord({ header, signature: new Header(), headerOffset: 0, payloadOffset: bytes.length, headerBytes: bytes }, FILE);
+    const rec = packageRecord({ header, signature: new Header(), headerOffset: 0, payloadOffset: bytes.length }, FILE);
     expect(rec.summary).toBe('caféA');
     expect(rec.changelog[0]!.author).toBe('JöBrg');
     expect(rec.description).toBe('naïve \ufffd'); // valid UTF-8 holding U+FFFD stays

@@ -14,8 +14,10 @@ import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { FormatError, KpkgError } from '../../../packager/errors.js';
 import { createCompressor, createDecompressor, detectCompression, type Compression } from '../../../packager/rpm/compress.js';
-import { bufferSource, describe, readRpmFrom, verifyDigests, walkPayload } from '../../../packager/rpm/reader.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { bufferSource, packageInfo, readRpmFrom, verifyDigests } from '../../../packager/rpm/reader.js';
+import { walkPayload } from '../../../packager/rpm/payload-reader.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { type PackageSpec } from '../../../packager/rpm/spec.js';
 
 // ---------------------------------------------------------------------------------------------
 // bounds
@@ -85,7 +87,7 @@ export function memoryPeaks(): { rssMiB: number; arrayBuffersMiB: number } {
 export async function readAll(bytes: Buffer, label: string): Promise<{ entries: number; bodyBytes: number }> {
   const src = bufferSource(bytes);
   const pkg = await readRpmFrom(src);
-  const info = describe(pkg);
+  const info = packageInfo(pkg);
   await verifyDigests(pkg, src);
   let entries = 0;
   let bodyBytes = 0;

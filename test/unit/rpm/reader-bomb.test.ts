@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe as group, expect, it } from 'vitest';
 import { encodeNewcHeader } from '../../../packager/rpm/cpio.js';
 import { createCompressor, createDecompressor, createJsZstdDecompressor, type Compression } from '../../../packager/rpm/compress.js';
-import { bufferSource, describe, readRpmFrom, walkPayload } from '../../../packager/rpm/reader.js';
+import { bufferSource, packageInfo, readRpmFrom } from '../../../packager/rpm/reader.js';
+import { walkPayload } from '../../../packager/rpm/payload-reader.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { CASE_MS, expectCleanOutcome, lzmaAvailable, mapLayout, MEMORY_BOUND, memoryPeaks, resetMemory, sampleMemory, transform, type Layout } from './fuzz-harness.js';
 
@@ -98,7 +99,7 @@ group('decompression bombs end in BAD_PACKAGE, quickly and in bounded memory', (
       // PAYLOADSIZE renamed to a tag nobody reads
       const sizeEntry = s.layout.signature.entries.find((e) => e.tag === 1007)!;
       const bytes = withPayload(s, payload, (b) => b.writeUInt32BE(0x7fff, sizeEntry.at));
-      expect(describe(await readRpmFrom(bufferSource(bytes))).files).toHaveLength(1);
+      expect(packageInfo(await readRpmFrom(bufferSource(bytes))).files).toHaveLength(1);
       const message = await expectDefused(bytes, `${algo} without PAYLOADSIZE`);
       expect(message).toMatch(/^cpio payload at byte \d+: the archive goes on past byte \d+, yet the 1 file\(s\) the header lists fill at most 263 bytes \(decompression bomb, or corrupt payload\)$/);
     });
@@ -126,7 +127,7 @@ group('decompression bombs end in BAD_PACKAGE, quickly and in bounded memory', (
       });
       const src = bufferSource(bytes);
       const pkg = await readRpmFrom(src);
-      const info = describe(pkg);
+      const info = packageInfo(pkg);
       expect(info.files[0]?.size).toBe(huge);
       const want = algo === 'zstd' ? 96 << 20 : 256 << 20; // fzstd moves its whole window for every block: slower
       let seen = 0;

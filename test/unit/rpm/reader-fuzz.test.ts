@@ -10,8 +10,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe as group, expect, it, vi } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
 import { main } from '../../../packager/cli/index.js';
-import { readCandidate } from '../../../packager/repo/publish.js';
-import { payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { readCandidate } from '../../../packager/repo/read.js';
+import { readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { payloadManifest } from '../../helpers/payload-manifest.js';
 import {
   afterValidLead,
   assertFuzz,

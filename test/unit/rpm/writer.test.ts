@@ -3,8 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, readdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describe as describePkg, payloadManifest, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
-import { writeRpm, type PackageSpec } from '../../../packager/rpm/writer.js';
+import { packageInfo, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
+import { payloadManifest } from '../../helpers/payload-manifest.js';
+import { writeRpm } from '../../../packager/rpm/writer.js';
+import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { SigTag } from '../../../packager/rpm/tags.js';
 import { KpkgError } from '../../../packager/errors.js';
 
@@ -56,7 +58,7 @@ describe('writeRpm + readRpm', () => {
     const written = await writeRpm(spec(), out, { sourceDateEpoch: 1700000000 });
     expect(written.nevra).toBe('shop-1.4.0~rc.2-1.noarch');
     const pkg = await readRpm(out);
-    const info = describePkg(pkg);
+    const info = packageInfo(pkg);
     expect(info).toMatchObject({ name: 'shop', version: '1.4.0~rc.2', release: '1', arch: 'noarch', os: 'linux', summary: 'A shop', license: 'Apache-2.0', buildTime: 1700000000, sourceRpm: 'shop-1.4.0~rc.2-1.src.rpm' });
     expect(info.description).toBe(spec().description);
     expect(info.files.map((f) => f.path)).toEqual(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from '../../../packager/build/build.js';
+import { build } from '../../../packager/assemble/build.js';
 import { readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
 import { packageSignatures } from '../../../packager/sign/signatures.js';
 

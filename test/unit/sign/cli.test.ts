@@ -5,7 +5,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
 import { readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
-import { RPMSIGTAG_RESERVEDSPACE } from '../../../packager/sign/signatures.js';
+import { SigTag } from '../../../packager/rpm/tags.js';
 import { sha256File as sha256 } from '../../helpers/files.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
@@ -49,7 +49,7 @@ describe('kpkg sign', () => {
     copyFileSync(join(fixtures, 'hello-1.2.3-1.noarch.rpm'), a);
     copyFileSync(join(fixtures, 'world-0.4.0-3.noarch.rpm'), b);
     const size = statSync(a).size;
-    const hadReserve = (await readRpm(a)).signature.has(RPMSIGTAG_RESERVEDSPACE);
+    const hadReserve = (await readRpm(a)).signature.has(SigTag.RESERVEDSPACE);
     const before = await kpkg({}, 'inspect', a);
     expect(before.stdout).toMatch(/^Signature {3}: \(none\)$/m);
     const r = await kpkg({ KPKG_SIGN_PASSPHRASE: undefined }, 'sign', '--key', keyFile, a, b);

@@ -9,7 +9,8 @@ import { writeRpm } from '../../../packager/rpm/writer.js';
 import { loadSigningKey, loadSigningKeyFrom, signDetached, signDetachedBinary } from '../../../packager/sign/openpgp.js';
 import { parseSignaturePacket } from '../../../packager/sign/packet.js';
 import { signRpm } from '../../../packager/sign/rpm.js';
-import { packageSignatures, RPMSIGTAG_DSA, RPMSIGTAG_GPG, RPMSIGTAG_PGP, RPMSIGTAG_RSA } from '../../../packager/sign/signatures.js';
+import { SigTag } from '../../../packager/rpm/tags.js';
+import { packageSignatures } from '../../../packager/sign/signatures.js';
 import { sha256File as sha256 } from '../../helpers/files.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kpkg-sign-'));
@@ -181,7 +182,7 @@ describe('signRpm', () => {
       expect(whole.subarray(after.headerOffset).equals(original.subarray(before.headerOffset))).toBe(true);
       expect(result.size).toBe(whole.length);
       expect((await verifyDigests(after)).ok).toBe(true);
-      const [headerTag, fullTag] = kind === 'rsa' ? [RPMSIGTAG_RSA, RPMSIGTAG_PGP] : [RPMSIGTAG_DSA, RPMSIGTAG_GPG];
+      const [headerTag, fullTag] = kind === 'rsa' ? [SigTag.RSA, SigTag.PGP] : [SigTag.DSA, SigTag.GPG];
       expect(result.tags).toEqual([headerTag, fullTag]);
       const headerSig = after.signature.binary(headerTag) as Buffer;
       const fullSig = after.signature.binary(fullTag) as Buffer;
@@ -201,8 +202,8 @@ describe('signRpm', () => {
     await signRpm(path, ed);
     const pkg = await readRpm(path);
     expect(packageSignatures(pkg.signature).map((s) => [s.tag, s.issuerKeyId])).toEqual([
-      [RPMSIGTAG_DSA, ed.keyId],
-      [RPMSIGTAG_GPG, ed.keyId],
+      [SigTag.DSA, ed.keyId],
+      [SigTag.GPG, ed.keyId],
     ]);
     expect((await verifyDigests(pkg)).ok).toBe(true);
   });

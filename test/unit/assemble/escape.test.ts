@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cronCommand, shellQuote, systemdArg, systemdText } from '../../../packager/build/escape.js';
+import { cronCommand, shellQuote, systemdArg, systemdText } from '../../../packager/assemble/escape.js';
 
 const HOSTILE = [`it's \${x} %{facts.os.family} $(id)`, '"quoted" \\ back', '`id`', "a'b'c", '{{x}}', '<%= 1 %>', 'café 日本', '', '%%', '$HOME', '\\n'];
 

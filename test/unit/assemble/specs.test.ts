@@ -1,8 +1,8 @@
-// What the two packages of a component declare, decided by packager/build/application.ts and
+// What the two packages of a component declare, decided by packager/assemble/application.ts and
 // deployment.ts (the bytes are the RPM writer's, checked by rpm and rpmlint in test/system).
 import { describe, expect, it } from 'vitest';
-import { applicationSpec } from '../../../packager/build/application.js';
-import { deploymentSpec, PUPPET_REQUIREMENT, wrapText } from '../../../packager/build/deployment.js';
+import { applicationSpec } from '../../../packager/assemble/application.js';
+import { deploymentSpec, PUPPET_REQUIREMENT, wrapText } from '../../../packager/assemble/deployment.js';
 import { parseDependency } from '../../../packager/rpm/dependency.js';
 import { sampleComponent } from '../../helpers/component.js';
 

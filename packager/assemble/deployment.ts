@@ -4,7 +4,7 @@
  */
 import type { Component } from '../descriptor/types.js';
 import { RPMSENSE_EQUAL } from '../rpm/dependency.js';
-import type { PackageFile, PackageSpec } from '../rpm/writer.js';
+import type { PackageFile, PackageSpec } from '../rpm/spec.js';
 import { renderPuppetModule } from '../puppet/module.js';
 
 /** Puppet's base module path (puppet-agent on EL: $codedir/modules). */

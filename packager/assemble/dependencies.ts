@@ -1,6 +1,7 @@
 import { pointerSegment } from '../descriptor/schema.js';
 import type { DependencyMap } from '../descriptor/types.js';
-import { semverRangeToRpm, type Dependency, type RangeOptions } from '../rpm/dependency.js';
+import { semverRangeToRpm, type RangeOptions } from './semver-range.js';
+import { type Dependency } from '../rpm/dependency.js';
 import { KpkgError } from '../errors.js';
 
 /** `{ capability: semver range }` of the descriptor as RPM dependencies, naming the field on error. */
