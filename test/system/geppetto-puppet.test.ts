@@ -109,7 +109,7 @@ function manifest(file: NodeFile, versions: ComponentVersion[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-describeWithTools(['puppet', 'rpm2cpio', 'cpio'], "Geppetto's per-server file applied by Puppet 7", () => {
+describeWithTools(['puppet', 'ruby', 'rpm2cpio', 'cpio'], "Geppetto's per-server file applied by Puppet 7", () => {
   const box = sandbox();
   let shop: Built;
   let orders: Built;
