@@ -215,6 +215,23 @@ for (let rep = 0; rep < REPS; rep++) {
   lib.push(now() - t);
 }
 
+// A fixed yardstick on this machine as it is now: as many small objects put in per-server maps as
+// there are resolved settings. On a quiet machine it takes a small fraction of a second; the ratio
+// tells how much of the figures above is the code, how much the machine.
+const yardstick = [];
+for (let rep = 0; rep < REPS; rep++) {
+  const c0 = process.cpuUsage();
+  let kept = 0;
+  for (let srv = 0; srv < stats.servers; srv++) {
+    const m = Object.create(null);
+    const per = Math.round(stats.settings / stats.servers);
+    for (let i = 0; i < per; i++) m[`comp-${i % 10}.key_${i}`] = { key: i, origin: 'default', secret: false, chain: [] };
+    kept += per;
+  }
+  const cpu = process.cpuUsage(c0);
+  yardstick.push((cpu.user + cpu.system) / 1000 + kept * 0);
+}
+
 const total = median(times.total);
 const lines = [
   `geppetto resolve: ${stats.servers} servers, ${ROLES} roles in ${LEVELS} levels, ${COMPONENTS} components x ${KEYS} keys; ` +
@@ -222,6 +239,7 @@ const lines = [
     `(${stats.settings.toLocaleString('en')} in all), ${stats.problems} problems; ${(stats.bytes / 1e6).toFixed(1)} MB of YAML`,
   `  resolve ${fmt(median(times.resolve))}, build and write the files ${fmt(median(times.files))}; ` +
     `all three ${fmt(total)} wall, ${fmt(median(times.cpu))} CPU (median of ${REPS}; target < ${fmt(TARGET_MS)}: ${total < TARGET_MS ? 'met' : 'MISSED'})`,
+  `  yardstick (${stats.settings.toLocaleString('en')} small objects in per-server maps): ${fmt(median(yardstick))} CPU; resolve + files = ${(median(times.cpu) / median(yardstick)).toFixed(1)} yardsticks`,
   `  load average when done: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores (wall times stretch when other work shares them)`,
   `  YAML of 1,000 files: ours ${fmt(median(ours))} vs yaml.stringify ${fmt(median(lib))}: ratio ${(median(ours) / median(lib)).toFixed(3)}`,
 ];

@@ -39,6 +39,8 @@ export class Layer {
   private readonly memo = new Map<string, Map<string, Entry | null>>();
   private readonly parentLists = new Map<string, readonly string[]>();
   private readonly closureKeys = new Map<string, ReadonlySet<string>>();
+  /** One array per distinct path, so a server can share one Source per path across its keys. */
+  private readonly paths = new Map<string, readonly string[]>();
 
   constructor(
     private readonly graph: RoleGraph,
@@ -73,6 +75,16 @@ export class Layer {
     return set;
   }
 
+  private path(head: string, tail: readonly string[]): readonly string[] {
+    const id = tail.length === 0 ? head : `${head}\0${tail.join('\0')}`;
+    let p = this.paths.get(id);
+    if (p === undefined) {
+      p = [head, ...tail];
+      this.paths.set(id, p);
+    }
+    return p;
+  }
+
   /** What `role` holds for `key`: paths start at the role. Undefined when nothing defines it. */
   entry(role: string, key: string): Entry | undefined {
     if (!this.keysOf(role).has(key)) return undefined;
@@ -84,7 +96,7 @@ export class Layer {
     const known = perRole.get(key);
     if (known !== undefined) return known ?? undefined;
     const value = this.own(role, key);
-    const own = value === undefined ? undefined : { role, path: [role], value };
+    const own = value === undefined ? undefined : { role, path: this.path(role, []), value };
     const result = this.combine(this.parentsOf(role), key, role, own) ?? null;
     perRole.set(key, result);
     return result ?? undefined;
@@ -107,7 +119,7 @@ export class Layer {
       if (prefix === undefined) return only;
       const map = new Map<RoleDef, RoleDef>();
       const all = only.all.map((d) => {
-        const p = { role: d.role, path: [prefix, ...d.path], value: d.value };
+        const p = { role: d.role, path: this.path(prefix, d.path), value: d.value };
         map.set(d, p);
         return p;
       });
@@ -120,7 +132,7 @@ export class Layer {
     const winnerRoles = new Set<string>();
     for (const e of sources) {
       for (const d of e.all) {
-        const path = prefix === undefined ? d.path : [prefix, ...d.path];
+        const path = prefix === undefined ? d.path : this.path(prefix, d.path);
         const seen = best.get(d.role);
         if (seen === undefined || comparePaths(path, seen.path) < 0) best.set(d.role, { role: d.role, path, value: d.value });
       }

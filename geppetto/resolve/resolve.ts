@@ -304,8 +304,17 @@ export class Resolver {
     const serverSource: Source = { scope: 'server', name: fqdn, path: [fqdn] };
     const envSource: Source = { scope: 'environment', name: env, path: [fqdn, env] };
     const globalSource: Source = { scope: 'global', name: 'global', path: [fqdn, env, 'global'] };
+    // Role paths are shared arrays (layer.ts): one Source per path serves every key of this server.
+    const roleSources = new Map<readonly string[], Source>();
     const roleDefinitions = (defs: readonly { role: string; path: readonly string[]; value: DefinedValue }[]): Definition[] =>
-      defs.map((d) => ({ source: { scope: 'role', name: d.role, path: [fqdn, ...d.path] }, value: d.value }));
+      defs.map((d) => {
+        let source = roleSources.get(d.path);
+        if (source === undefined) {
+          source = { scope: 'role', name: d.role, path: [fqdn, ...d.path] };
+          roleSources.set(d.path, source);
+        }
+        return { source, value: d.value };
+      });
 
     // Components: the union of the pins of the roles and their ancestors, each resolved.
     const components: ResolvedServer['components'] = {};
