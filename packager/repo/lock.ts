@@ -171,7 +171,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       try {
         text = await readFile(path, 'utf8');
       } catch (e) {
-        throw new KpkgError('IO', `lost the repository lock ${path} (${(e as NodeJS.ErrnoException).code ?? e})`, { cause: e });
+        throw new KpkgError('IO', `lost the repository lock ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
       }
       if (parseOwner(text)?.token !== owner.token) throw new KpkgError('IO', `lost the repository lock ${path}: another process took it`);
     },

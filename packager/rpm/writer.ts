@@ -68,7 +68,7 @@ async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: Payload
   const placeholder = signatureHeader(headerBytes, payload, Buffer.alloc(16));
   const md5 = createHash('md5').update(headerBytes);
   let out;
-  let finalSize = 0;
+  let finalSize: number;
   try {
     out = await open(tmpPath, 'w', 0o644);
   } catch (e) {

@@ -62,7 +62,7 @@ describe('repository lock', () => {
     const pid = deadPid();
     writeFileSync(path, JSON.stringify({ host: hostname(), pid, token: 'dead', since: Date.now() - 1000 }));
     const lock = await acquireLock(path, { timeoutMs: 2000 });
-    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+    expect((JSON.parse(readFileSync(path, 'utf8')) as { pid: number }).pid).toBe(process.pid);
     await lock.release();
   });
 

@@ -113,12 +113,12 @@ describe('writeRpm + readRpm', () => {
     const bytes = readFileSync(out);
     const pkg = await readRpm(out);
     const payloadFlip = Buffer.from(bytes);
-    payloadFlip[pkg.payloadOffset + 100] ^= 1;
+    payloadFlip.writeUInt8(payloadFlip.readUInt8(pkg.payloadOffset + 100) ^ 1, pkg.payloadOffset + 100);
     writeFileSync(out, payloadFlip);
     expect((await verifyDigests(await readRpm(out))).ok).toBe(false);
     const headerFlip = Buffer.from(bytes);
     const nameAt = headerFlip.indexOf('A shop', pkg.headerOffset);
-    headerFlip[nameAt] ^= 2;
+    headerFlip.writeUInt8(headerFlip.readUInt8(nameAt) ^ 2, nameAt);
     writeFileSync(out, headerFlip);
     expect((await verifyDigests(await readRpm(out))).headerSha256).toBe('bad');
     // the SHA-256 digests alone (what the repository checks) catch both
