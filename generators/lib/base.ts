@@ -5,6 +5,8 @@
  * Where an answer comes from, first found wins: the command-line option of the same name, the
  * answers kept in .yo-rc.json by an earlier run, then the prompt; with --defaults, or with no
  * terminal to ask on, the question's default instead of the prompt (like Maven's batch mode).
+ * In batch mode nothing prompts: a file that differs from what would be written is refused
+ * (AnswerError, naming them all) unless --force overwrites it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -24,6 +26,7 @@ export default class KelkooGenerator extends Generator {
     this.argument('name', { type: String, required: false, description: 'Component name: ^[a-z][a-z0-9-]*$; the component is written to ./<name>/' });
     this.option('defaults', { type: Boolean, description: 'Accept the default of every question not answered by an option' });
     this.option('interactive', { type: Boolean, hide: true, description: 'Ask even with no terminal (tests drive the prompts)' });
+    this.option('force', { type: Boolean, description: 'Overwrite files that differ from what the generator writes (without it, --defaults refuses to)' });
     this.option('install', { type: Boolean, description: 'Run npm install once the files are written (default: no, run it yourself)' });
     const questions = [...(type ? [] : [TYPE_QUESTION]), ...(type ? questionsFor(type) : allQuestions())];
     for (const q of questions) this.option(q.option, { type: String, description: q.message });
@@ -48,7 +51,12 @@ export default class KelkooGenerator extends Generator {
     if (this.fixedType && stored.type !== undefined && stored.type !== this.fixedType && name === stored.name) {
       throw new AnswerError(`.yo-rc.json: ${String(stored.name)} is a ${String(stored.type)}, not a ${this.fixedType}`);
     }
-    if (name !== undefined) this.answers.name = this.checked(NAME_QUESTION, name);
+    if (name !== undefined) {
+      // the name is an argument, not an option: its error names no --name
+      const problem = NAME_QUESTION.validate(name, this.answers);
+      if (problem !== undefined) throw new AnswerError(problem);
+      this.answers.name = name;
+    }
     else await this.ask(NAME_QUESTION, stored);
     const target = this.targetDir(this.answers.name!);
     const again = this.readYoRc(target) ?? {}; // the component's own .yo-rc.json, when re-run from its parent
@@ -59,7 +67,19 @@ export default class KelkooGenerator extends Generator {
   }
 
   writing(): void {
-    for (const [path, content] of renderComponent(this.answers as Answers)) this.fs.write(this.destinationPath(path), content);
+    const files = renderComponent(this.answers as Answers);
+    const force = Boolean(this.opts.force);
+    const changed = [...files.keys()].filter((path) => {
+      const target = this.destinationPath(path);
+      return this.fs.exists(target) && this.fs.read(target) !== files.get(path);
+    });
+    // Yeoman would ask about each changed file; with no one to ask, refuse before writing anything
+    if (this.batch && !force && changed.length > 0) {
+      throw new AnswerError(`${this.destinationRoot()}: would overwrite ${changed.length} changed file(s): ${changed.join(', ')}; use --force to overwrite them`);
+    }
+    for (const [path, content] of files) this.fs.write(this.destinationPath(path), content);
+    // what Yeoman's conflicter does for .yo-rc.json: overwrite without asking
+    if (force) for (const path of changed) markForced(this.env, this.destinationPath(path));
   }
 
   end(): void {
@@ -119,6 +139,13 @@ export default class KelkooGenerator extends Generator {
     }
     (this.answers as Record<string, unknown>)[q.key] = value;
   }
+}
+
+/** Marks a pending file of the environment's shared mem-fs so that the conflicter overwrites it. */
+function markForced(env: unknown, path: string): void {
+  const store = (env as { sharedFs?: { get(path: string): { conflicter?: string } } }).sharedFs;
+  const file = store?.get(path);
+  if (file) file.conflicter = 'force';
 }
 
 function allQuestions(): Question[] {

@@ -6,9 +6,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import Handlebars from 'handlebars';
+import semver from 'semver';
 import { moduleName, type ComponentDescriptor, type ConfigKey } from '../../packager/descriptor/index.js';
 import { pluginName } from '../../packager/descriptor/names.js';
-import { templatesDir } from '../../packager/util/paths.js';
+import { packageRoot, templatesDir } from '../../packager/util/paths.js';
 import type { Answers } from './answers.js';
 
 /** The pinned versions of what generated components depend on: templates/archetypes/versions.json */
@@ -19,6 +20,23 @@ export interface Versions {
 
 export function versions(): Versions {
   return JSON.parse(readFileSync(templatesDir('archetypes', 'versions.json'), 'utf8')) as Versions;
+}
+
+function pinned(v: Versions, name: string): string {
+  const version = v.dependencies[name];
+  if (version === undefined) throw new Error(`templates/archetypes/versions.json: no version for ${name}`);
+  return version;
+}
+
+/**
+ * The schema of component.json, written beside it (SCHEMA_FILE) so that editors complete and
+ * check the descriptor on any machine, with nothing installed: the copy of the generator that
+ * wrote the component.
+ */
+export const SCHEMA_FILE = 'component.schema.json';
+
+function schemaText(): string {
+  return readFileSync(join(packageRoot(), 'schema', 'component.schema.json'), 'utf8');
 }
 
 const hbs = Handlebars.create();
@@ -65,6 +83,8 @@ export function templateContext(a: Answers): Record<string, unknown> {
       .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
       .join(' '),
     isService: a.type === 'webapp' || a.type === 'web-service',
+    /** The oldest Node major engines.node allows: what CI runs. */
+    nodeMajor: semver.minVersion(versions().node)?.major ?? 20,
   };
 }
 
@@ -82,6 +102,7 @@ export function renderComponent(a: Answers): Map<string, string> {
   }
   files.set('package.json', `${JSON.stringify(packageJson(a), null, 2)}\n`);
   files.set('component.json', `${JSON.stringify(componentJson(a), null, 2)}\n`);
+  files.set(SCHEMA_FILE, schemaText());
   return new Map([...files.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
 }
 
@@ -93,12 +114,15 @@ export function packageJson(a: Answers): Record<string, unknown> {
       : a.type === 'monitoring'
         ? { bin: { [pluginName(moduleName(a.name))]: 'dist/src/check.js' } }
         : { main: 'dist/src/index.js' };
-  const dependencies: Record<string, string> = a.type === 'db-schema' ? { pg: v.dependencies.pg! } : {};
-  const devDependencies: Record<string, string> = { '@types/node': v.dependencies['@types/node']!, typescript: v.dependencies.typescript! };
-  if (a.type === 'db-schema') devDependencies['@types/pg'] = v.dependencies['@types/pg']!;
+  const dependencies: Record<string, string> = a.type === 'db-schema' ? { pg: pinned(v, 'pg') } : {};
+  const dev = ['@eslint/js', '@types/node', ...(a.type === 'db-schema' ? ['@types/pg'] : []), 'eslint', 'typescript', 'typescript-eslint'];
+  const devDependencies: Record<string, string> = Object.fromEntries(dev.map((name) => [name, pinned(v, name)]));
   const scripts: Record<string, string> = {
-    build: 'tsc -p tsconfig.json',
-    test: 'tsc -p tsconfig.json && node --test dist/test/*.test.js',
+    // dist/ emptied first: a deleted or renamed source never ships from an old build
+    clean: "node -e \"require('node:fs').rmSync('dist', { recursive: true, force: true })\"",
+    build: 'npm run clean && tsc -p tsconfig.json',
+    lint: 'eslint .',
+    test: 'npm run lint && npm run build && node --test dist/test/*.test.js',
   };
   if (a.type === 'webapp' || a.type === 'web-service' || a.type === 'processing') scripts.start = 'node dist/src/index.js';
   return {
@@ -146,7 +170,7 @@ export function componentJson(a: Answers): ComponentDescriptor {
       break;
   }
   const descriptor: ComponentDescriptor = {
-    $schema: './node_modules/generator-kelkoo/schema/component.schema.json',
+    $schema: `./${SCHEMA_FILE}`,
     name: a.name,
     type: a.type,
     summary: a.summary,

@@ -62,10 +62,14 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
   }
   // Conventions win over what the file mapping says of these directories. The configuration
   // (Puppet renders it) is readable by the service's group only; the service writes its logs.
-  setDir(files, { path: c.configDir, kind: 'dir', mode: 0o750, user: 'root', group: c.group });
+  // A monitoring plugin runs as NRPE's user, outside the group: its directory stays traversable
+  // (config.json is 0644 unless it holds a secret).
+  setDir(files, { path: c.configDir, kind: 'dir', mode: c.type === 'monitoring' ? 0o755 : 0o750, user: 'root', group: c.group });
   setDir(files, { path: c.logDir, kind: 'dir', mode: 0o750, user: c.user, group: c.group });
+  if (c.type === 'processing') for (const dir of processingDirs(c)) setDir(files, { path: dir, kind: 'dir', mode: 0o750, user: c.user, group: c.group });
   for (const f of files) owned.add(f.path);
 
+  let requiresCron = false;
   const scripts: PackageSpec['scripts'] = {
     pre: { body: renderTemplate('runtime/pre-user.sh.hbs', { user: shellQuote(c.user), group: shellQuote(c.group), home: shellQuote(c.prefix), gecos: shellQuote(`${c.name} service`) }) },
   };
@@ -87,6 +91,8 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     scripts.postun = script('runtime/postun-service.sh.hbs', ctx);
   }
   if (c.cron.length > 0) {
+    // rpmlint's missing-dependency-to-crontabs: /etc/cron.d and the daemon reading it come with crontabs (cronie requires it)
+    requiresCron = true;
     add({ path: `${CRON_DIR}/${c.name}`, kind: 'file', mode: 0o644, config: true, noreplace: true, content: cronTable(c, version, mainPath ?? '') });
   }
   // a monitoring component's plugin is where Nagios and NRPE look, unless the component put its own there
@@ -103,6 +109,7 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     { name: '/usr/sbin/groupadd', flags: RPMSENSE_SCRIPT_PRE, version: '' },
   ];
   requires.push(...semverRangeToRpm('nodejs', nodeRange, { epoch: NODEJS_EPOCH }));
+  if (requiresCron) requires.push({ name: 'crontabs', flags: 0, version: '' });
 
   return {
     name: c.name,
@@ -124,6 +131,29 @@ export function applicationSpec(input: ApplicationInput): PackageSpec {
     scripts,
     files,
   };
+}
+
+/** Where a processing component keeps its data: `/var/lib/kelkoo/<name>`. */
+export function stateDir(c: Component): string {
+  return `/var/lib/kelkoo/${c.name}`;
+}
+
+/**
+ * The directories a processing component works in, which its package creates for its user: the
+ * state directory, and each `*_dir` setting whose default lies under it (the archetype's
+ * input_dir and output_dir). A setting pointed elsewhere names a directory ops provide.
+ */
+export function processingDirs(c: Component): string[] {
+  const state = stateDir(c);
+  const dirs = new Set<string>([state]);
+  for (const [key, spec] of Object.entries(c.configKeys)) {
+    const value = spec.default;
+    if (!key.endsWith('_dir') || typeof value !== 'string' || !value.startsWith(`${state}/`)) continue;
+    const parts = value.slice(state.length + 1).split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) continue;
+    for (let i = 1; i <= parts.length; i++) dirs.add(`${state}/${parts.slice(0, i).join('/')}`);
+  }
+  return [...dirs].sort();
 }
 
 function setDir(files: PackageFile[], dir: PackageFile): void {

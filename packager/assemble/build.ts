@@ -55,6 +55,7 @@ interface PackageManifest {
   main?: string;
   bin?: string | Record<string, string>;
   dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
 }
 
@@ -214,6 +215,12 @@ function rpmArch(): string {
 }
 
 async function runBuildScript(dir: string): Promise<void> {
+  // the build script's tools (tsc...) are among them: without them it fails with "tsc: not found"
+  const manifest = readManifest(dir);
+  const declared = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
+  if (declared.length > 0 && !existsSync(join(dir, 'node_modules'))) {
+    throw new KpkgError('TOOL', `the dependencies of ${dir} are not installed (no node_modules): run npm install (or npm ci) there first; --skip-build packages what is there without building`);
+  }
   // the build's own output goes to stderr, so that stdout stays clean for --json
   const child = spawn('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 2, 2] });
   const code = await new Promise<number | null>((resolvePromise, reject) => {

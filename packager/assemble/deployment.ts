@@ -17,6 +17,29 @@ export function deploymentName(c: Component): string {
   return `${c.name}-deploy`;
 }
 
+/**
+ * What applying the module needs: Puppet, as Puppet's own packages (`puppet-agent`, EL and
+ * Debian) or a distribution's (`puppet`, Fedora and EPEL) provide it.
+ */
+export const PUPPET_REQUIREMENT = '(puppet-agent or puppet)';
+
+/** rpmlint's limit for description lines (description-line-too-long above 79 columns). */
+const DESCRIPTION_WIDTH = 79;
+
+/** `text` wrapped at spaces to lines of at most `width` columns (a longer word keeps its own line). */
+export function wrapText(text: string, width = DESCRIPTION_WIDTH): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}
+
 export function deploymentSpec(c: Component, version: string, release: string): PackageSpec {
   const root = `${PUPPET_MODULE_DIR}/${c.module}`;
   const files: PackageFile[] = [{ path: root, kind: 'dir', mode: 0o755 }];
@@ -38,13 +61,16 @@ export function deploymentSpec(c: Component, version: string, release: string): 
     release,
     arch: 'noarch',
     summary: `Puppet module that deploys ${c.name}`,
-    description: `The Puppet module ${c.module}: class ${c.module} installs and configures ${c.name} ${version}-${release} (${c.summary}).`,
+    description: wrapText(`The Puppet module ${c.module}: class ${c.module} installs and configures ${c.name} ${version}-${release} (${c.summary}).`),
     license: c.license,
     group: 'System Environment/Base',
     ...(c.url ? { url: c.url } : {}),
     ...(c.vendor ? { vendor: c.vendor } : {}),
     ...(c.packager ? { packager: c.packager } : {}),
-    requires: [{ name: c.name, flags: RPMSENSE_EQUAL, version: `${version}-${release}` }],
+    requires: [
+      { name: c.name, flags: RPMSENSE_EQUAL, version: `${version}-${release}` },
+      { name: PUPPET_REQUIREMENT, flags: 0, version: '' },
+    ],
     // What Geppetto lists as a component and Punch manages: see docs/ (the deployment package).
     provides: [{ name: DEPLOYMENT_CAPABILITY }],
     files,

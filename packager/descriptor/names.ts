@@ -21,7 +21,7 @@ export const PUPPET_METAPARAMETERS = [
 ] as const;
 
 /** Parameters the generated module defines for itself (docs/architecture.md, "Component types and the runtime contract"). */
-export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir'] as const;
+export const MODULE_PARAMETERS = ['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir', 'nrpe_service', 'manage_migrations'] as const;
 
 /** Every name a config key cannot have. */
 export const RESERVED_KEY_NAMES: ReadonlySet<string> = new Set<string>([

@@ -83,6 +83,9 @@ interface ModuleView {
   configDir: string;
   service: boolean;
   monitoring: boolean;
+  dbSchema: boolean;
+  /** db-schema: the launcher that applies the migrations. */
+  migrateCommand: string;
   keys: KeyView[];
   keyWidth: number;
   defaults: { name: string; value: ConfigValue; type: ConfigKeyType }[];
@@ -177,6 +180,8 @@ function moduleView(component: Component): ModuleView {
     configDir: component.configDir,
     service: component.service,
     monitoring: component.type === 'monitoring',
+    dbSchema: component.type === 'db-schema',
+    migrateCommand: `${component.prefix}/bin/${name}-migrate`,
     keys,
     keyWidth: Math.max(0, ...keys.map((k) => puppetString(k.name).length)),
     defaults,
@@ -286,7 +291,11 @@ function describeParameters(component: Component, view: ModuleView): string {
     parameters.push(
       builtin('manage_nrpe', 'Boolean', true, 'Whether to write the NRPE command into nrpe_config_dir.'),
       builtin('nrpe_config_dir', 'String', '/etc/nrpe.d', 'The directory NRPE reads command definitions from.'),
+      builtin('nrpe_service', 'String', 'nrpe', 'The systemd unit of NRPE, reloaded when the command changes (with manage_service).'),
     );
+  }
+  if (view.dbSchema) {
+    parameters.push(builtin('manage_migrations', 'Boolean', true, `Whether to run ${view.migrateCommand} when migrations are pending; false leaves them to a person.`));
   }
   const data: DeploymentDescription = {
     format: 1,

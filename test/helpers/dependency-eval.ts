@@ -2,39 +2,9 @@
  * Which packages satisfy a dependency, as rpm decides (lib/rpmds.c rpmdsCompare, lib/rpmds.c
  * rpmrichParse's evaluation): the oracle the dependency tests check the semver translation with.
  */
-import { dependencyExpr, type Dependency, type DependencyExpr } from '../../packager/rpm/dependency.js';
-import { RPMSENSE_EQUAL, RPMSENSE_GREATER, RPMSENSE_LESS, RPMSENSE_SENSEMASK } from '../../packager/rpm/sense.js';
-import { type EVR, parseEVR, rpmvercmp } from '../../packager/rpm/version.js';
-
-/**
- * Whether two version ranges overlap, as rpm decides (rpmio/rpmver.c rpmverOverlap): a missing
- * epoch matches any epoch 0, a missing release on one side makes releases irrelevant.
- */
-export function evrOverlap(a: EVR, aFlags: number, b: EVR, bFlags: number): boolean {
-  let sense = 0;
-  if (a.epoch !== undefined && b.epoch !== undefined) sense = Math.sign(a.epoch - b.epoch);
-  else if (a.epoch !== undefined && a.epoch > 0) sense = 1;
-  else if (b.epoch !== undefined && b.epoch > 0) sense = -1;
-
-  if (sense === 0) {
-    sense = rpmvercmp(a.version, b.version);
-    if (sense === 0) {
-      const ar = a.release !== undefined && a.release !== '';
-      const br = b.release !== undefined && b.release !== '';
-      if (ar && br) {
-        sense = rpmvercmp(a.release!, b.release!);
-      } else if ((ar && bFlags & RPMSENSE_EQUAL) || (br && aFlags & RPMSENSE_EQUAL)) {
-        // The side with no release and EQUAL matches every release.
-        return true;
-      }
-    }
-  }
-  if (sense < 0) return (aFlags & RPMSENSE_GREATER) !== 0 || (bFlags & RPMSENSE_LESS) !== 0;
-  if (sense > 0) return (aFlags & RPMSENSE_LESS) !== 0 || (bFlags & RPMSENSE_GREATER) !== 0;
-  return (
-    (aFlags & bFlags & RPMSENSE_EQUAL) !== 0 || (aFlags & bFlags & RPMSENSE_LESS) !== 0 || (aFlags & bFlags & RPMSENSE_GREATER) !== 0
-  );
-}
+import { dependencyExpr, evrOverlap, type Dependency, type DependencyExpr } from '../../packager/rpm/dependency.js';
+import { RPMSENSE_SENSEMASK } from '../../packager/rpm/sense.js';
+import { parseEVR } from '../../packager/rpm/version.js';
 
 /** Whether a Provides entry satisfies a plain dependency (lib/rpmds.c rpmdsCompareIndex). */
 export function provideMatches(provide: Dependency, dep: Dependency): boolean {

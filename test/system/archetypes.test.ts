@@ -9,6 +9,19 @@
 //
 // The unpacked db-schema fails clearly (exit 1) with no database at its port.
 //
+// The install is the README's: `npm install -g --allow-scripts=better-sqlite3 <tarball>` (npm 11
+// builds better-sqlite3 only when allowed), into a prefix, so the system npmrc is not read (hence
+// --cafile). Before `npm install`, `kpkg build` says the dependencies are missing (not "tsc: not
+// found"); `npm test` lints; a file left in dist/ by an earlier build never reaches the RPM; rpmlint
+// finds no description line over 79 columns and no cron table without crontabs; the deployment RPM
+// requires Puppet, and dnf refuses it on a system that has none.
+//
+// In a private mount namespace (unshare: the host's /etc, /opt and systemctl stay untouched), the
+// installed modules are applied as on a server: monitoring with its user and group, NRPE's command
+// reloaded once (systemctl stands in for systemd, which a container lacks), and the command run as
+// a user `nrpe` outside the component's group reads its settings; db-schema's exec runs the
+// migrations once, a second apply changes nothing, and manage_migrations => false leaves them be.
+//
 // Then dnf installs each deployment RPM (pulling the application) into an empty root, `puppet
 // apply` of the installed module renders config.json, and the installed files run with it: for
 // db-schema, the class parameters point at a PostgreSQL started by the test (initdb, pg_ctl, once
@@ -16,11 +29,12 @@
 // migrations in order, each recorded in the history table; a second run changes nothing. The
 // unpacked tree's launcher is checked the same way against that PostgreSQL (another database).
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { canRunDnf, InstallRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
 import { describeWithTools, missingTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
 import { listFiles as files } from '../helpers/files.js';
@@ -164,6 +178,25 @@ function checkMigrations(pg: Postgres, migrate: string, db: string, opts: RunOpt
   expect(rows()).toBe(before);
 }
 
+/** Single-quoted for sh. */
+const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** `puppet apply` with its state under `dir` and `modulepath`, as a shell command line (the manifest to follow). */
+function puppetApply(dir: string, modulepath: string): string {
+  const pd = join(dir, 'puppet');
+  for (const d of ['conf', 'var', 'code', 'log', 'run']) mkdirSync(join(pd, d), { recursive: true });
+  return ['puppet', 'apply', '--color=false', '--detailed-exitcodes', `--confdir=${pd}/conf`, `--vardir=${pd}/var`, `--codedir=${pd}/code`, `--logdir=${pd}/log`, `--rundir=${pd}/run`, `--modulepath=${modulepath}`].map(sq).join(' ');
+}
+
+/**
+ * Runs the bash `script` as root in a private mount namespace (unshare -m): what it mounts over
+ * /etc, /opt or /usr/bin/systemctl is seen by it alone and gone when it exits. `vars` reach it as
+ * environment variables.
+ */
+function inNamespace(script: string, vars: Record<string, string>) {
+  return run('unshare', ['--mount', '--propagation', 'private', 'bash', '-eu', '-c', script], { env: vars, timeout: 600_000 });
+}
+
 const user = testUser();
 
 if (user === 'missing') {
@@ -179,6 +212,7 @@ if (user === 'missing') {
     let env: Record<string, string> = {};
     let kpkg = '';
     const built = new Map<Type, { dir: string; app: string }>();
+    const roots = new Map<Type, InstallRoot>();
 
     const [initdb, pgCtl, psql] = [postgresTool('initdb'), postgresTool('pg_ctl'), postgresTool('psql')];
     const pgTools = [initdb, pgCtl, psql];
@@ -224,8 +258,17 @@ if (user === 'missing') {
         npm_config_audit: 'false',
         NO_UPDATE_NOTIFIER: '1',
       };
-      runOk('npm', ['install', '--global', '--prefix', prefix, join(work, tarball!), 'yo@7'], { cwd: work, env, ...asUser, timeout: 600_000 });
+      // the README's install (one install: it compiles better-sqlite3, about a minute), with yo 7
+      const cafile = '/etc/ssl/certs/ca-certificates.crt';
+      runOk('npm', ['install', '--global', '--prefix', prefix, '--allow-scripts=better-sqlite3', ...(existsSync(cafile) ? ['--cafile', cafile] : []), join(work, tarball!), 'yo@7'], { cwd: work, env, ...asUser, timeout: 600_000 });
       kpkg = join(prefix, 'bin', 'kpkg');
+      const help = runOk(kpkg, ['--help'], { cwd: work, env, ...asUser, timeout: 60_000 });
+      expect(help.stdout).toMatch(/^Usage: kpkg /);
+      expect(help.stdout).toMatch(/^ {2}new \[options\] <type> <name>/m);
+      // better-sqlite3's install script ran: its native module opens a database
+      const sqlite = join(prefix, 'lib', 'node_modules', 'generator-kelkoo', 'node_modules', 'better-sqlite3');
+      const opened = runOk('node', ['-e', `const D = require(${JSON.stringify(sqlite)}); console.log(new D(':memory:').prepare('SELECT 41 + 1 AS x').get().x)`], { env, ...asUser, timeout: 60_000 });
+      expect(opened.stdout.trim()).toBe('42');
       const generators = runOk('yo', ['--generators', '--no-insight'], { cwd: work, env, ...asUser, timeout: 60_000 }).stdout;
       for (const t of TYPES) expect(generators).toContain(t);
     }, 900_000);
@@ -245,7 +288,14 @@ if (user === 'missing') {
         const b = join(work, 'new', name);
         expect(files(a)).toEqual(files(b));
         for (const f of files(a)) expect(readFileSync(join(a, f), 'utf8'), f).toBe(readFileSync(join(b, f), 'utf8'));
-        expect(files(a)).toEqual(expect.arrayContaining(['package.json', 'component.json', 'README.md', '.gitignore', '.yo-rc.json']));
+        expect(files(a)).toEqual(expect.arrayContaining(['package.json', 'component.json', 'component.schema.json', 'README.md', '.gitignore', '.yo-rc.json', 'Jenkinsfile', '.github/workflows/ci.yml', 'eslint.config.js']));
+        // $schema names a file that is there, with nothing installed
+        const schema = (JSON.parse(readFileSync(join(b, 'component.json'), 'utf8')) as { $schema: string }).$schema;
+        expect(existsSync(join(b, schema)), schema).toBe(true);
+        // a fresh scaffold, dependencies not installed: said so, and no "tsc: not found"
+        const fresh = run(kpkg, ['build'], { cwd: b, env, ...asUser, timeout: 120_000 });
+        expect(fresh.status).toBe(1);
+        expect(fresh.stderr).toBe(`kpkg: the dependencies of ${b} are not installed (no node_modules): run npm install (or npm ci) there first; --skip-build packages what is there without building\n`);
       });
 
       it('npm install, npm test and kpkg build succeed; the application RPM holds no devDependency', () => {
@@ -253,6 +303,10 @@ if (user === 'missing') {
         runOk('npm', ['install'], { cwd: dir, env, ...asUser, timeout: 600_000 });
         const test = runOk('npm', ['test'], { cwd: dir, env, ...asUser, timeout: 300_000 });
         expect(test.stdout).toMatch(/# fail 0/);
+        expect(test.stdout).toContain('> eslint .');
+        // left by an earlier build, its source long gone: the build kpkg runs empties dist/ first
+        writeFileSync(join(dir, 'dist', 'src', 'removed.js'), 'export {};\n');
+        chownTree(join(dir, 'dist'), user);
         const result = JSON.parse(runOk(kpkg, ['build', '--json'], { cwd: dir, env, ...asUser, timeout: 300_000 }).stdout) as { artifacts: { role: string; file: string }[] };
         const app = result.artifacts.find((x) => x.role === 'application')!.file;
         expect(result.artifacts.find((x) => x.role === 'deployment')?.file).toMatch(new RegExp(`${name}-deploy-0\\.1\\.0-1\\.noarch\\.rpm$`));
@@ -260,7 +314,17 @@ if (user === 'missing') {
         expect(listing).not.toMatch(/node_modules\/(typescript|@types)\//);
         expect(listing).toContain(`./opt/kelkoo/${name}/package.json`);
         if (type === 'db-schema') expect(listing).toContain(`./opt/kelkoo/${name}/node_modules/pg/package.json`);
+        expect(listing).not.toContain('removed.js');
         built.set(type, { dir, app });
+        const deploy = result.artifacts.find((x) => x.role === 'deployment')!.file;
+        if (missingTools(['rpmlint']).length === 0) {
+          const lint = run('rpmlint', [app, deploy], { timeout: 120_000 });
+          const checks = [...lint.stdout.matchAll(/^\S+: [EW]: (\S+)/gm)].map((m) => m[1]);
+          expect(checks.length, lint.stdout).toBeGreaterThan(0); // it did check something
+          expect(checks, lint.stdout).not.toContain('description-line-too-long');
+          expect(checks, lint.stdout).not.toContain('missing-dependency-to-crontabs');
+        } else expect(systemTestsRequired, 'rpmlint').toBe(false);
+        if (type === 'processing') expect(runOk('rpm', ['-qpR', app]).stdout.split('\n')).toContain('crontabs');
       });
 
       it('runs from the unpacked application RPM with KELKOO_CONFIG_DIR', async () => {
@@ -280,11 +344,45 @@ if (user === 'missing') {
       });
     });
 
+    it("webapp: the GitHub Actions workflow's steps, run in order as on a push to main, test, build and publish", () => {
+      const b = built.get('webapp');
+      expect(b, 'built by the webapp tests above').toBeDefined();
+      const workflow = parseYaml(readFileSync(join(b!.dir, '.github', 'workflows', 'ci.yml'), 'utf8')) as { jobs: { build: { steps: { name?: string; run?: string; if?: string }[] } } };
+      // kpkg is installed already (the same command, from the same tarball, in beforeAll)
+      const steps = workflow.jobs.build.steps.filter((st) => st.run !== undefined && st.name !== 'kpkg');
+      expect(steps.map((st) => st.name)).toEqual(['Install', 'Test', 'Package', 'Publish']);
+      const repo = join(work, 'ci-repo');
+      mkdirSync(repo);
+      chownTree(repo, user);
+      for (const st of steps) {
+        const r = run('sh', ['-ec', st.run!], { cwd: b!.dir, env: { ...env, KPKG_REPO: repo }, ...asUser, timeout: 600_000 });
+        expect(r.status, `${st.name}: ${st.run}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`).toBe(0);
+      }
+      expect(readdirSync(join(repo, 'repodata'))).toContain('repomd.xml');
+      expect(files(repo).filter((f) => f.endsWith('.rpm')).map((f) => f.split('/').pop()).sort()).toEqual(['demo-webapp-0.1.0-1.noarch.rpm', 'demo-webapp-deploy-0.1.0-1.noarch.rpm']);
+    });
+
     describeWithTools(['dnf', 'createrepo_c', 'puppet'], 'dnf installs each deployment RPM into an empty root; puppet apply renders config.json; the installed files run with it', () => {
       let base = '';
       beforeAll(async () => {
         if (!canRunDnf) return;
         base = await writeBasePackage(tmpDir('archetypes-base'));
+      });
+
+      it('the deployment RPM requires Puppet: dnf refuses it on a system without', async () => {
+        if (!canRunDnf) {
+          expect(systemTestsRequired, 'dnf needs root to install into an installroot').toBe(false);
+          return;
+        }
+        const b = built.get('webapp');
+        expect(b, 'built by the tests above').toBeDefined();
+        const deploy = b!.app.replace('demo-webapp-0.1.0-1.noarch.rpm', 'demo-webapp-deploy-0.1.0-1.noarch.rpm');
+        expect(runOk('rpm', ['-qpR', deploy]).stdout.split('\n')).toContain('(puppet-agent or puppet)');
+        const repo = new YumRepo();
+        repo.add([await writeBasePackage(tmpDir('archetypes-base-nopuppet'), undefined, ['puppet-agent']), b!.app, deploy]);
+        const refused = new InstallRoot(repo, 'archetype-nopuppet').dnf(['install', 'demo-webapp-deploy']);
+        expect(refused.status).not.toBe(0);
+        expect(refused.stdout + refused.stderr).toMatch(/nothing provides \(puppet-agent or puppet\) needed by demo-webapp-deploy-0\.1\.0-1/);
       });
 
       it.each(TYPES)('%s', async (type) => {
@@ -302,6 +400,13 @@ if (user === 'missing') {
         const root = new InstallRoot(repo, `archetype-${type}`);
         root.install(`${name}-deploy`);
         expect(root.installed()).toEqual(expect.arrayContaining([`${name}-0.1.0-1.noarch`, `${name}-deploy-0.1.0-1.noarch`]));
+        roots.set(type, root);
+        if (type === 'processing') {
+          // the batch's default directories exist, its user's (rpm records the owner; the %pre that creates the user does not run here)
+          const listing = root.rpm(['-q', '--qf', '[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\\n]', name]).stdout.split('\n');
+          for (const d of ['', '/input', '/output']) expect(listing, listing.join('\n')).toContain(`drwxr-x--- ${name} ${name} /var/lib/kelkoo/${name}${d}`);
+          expect(root.rpm(['-qR', name]).stdout.split('\n')).toContain('crontabs');
+        }
 
         let settings: Record<string, string | number>;
         let pg: Postgres | undefined;
@@ -323,6 +428,8 @@ if (user === 'missing') {
         const params = Object.entries(settings).map(([k, v]) => `${k} => ${typeof v === 'string' ? `'${v.replace(/[\\']/g, (c) => `\\${c}`)}'` : String(v)}`);
         const nrpeDir = tmpDir(`archetype-nrpe-${type}`);
         if (type === 'monitoring') params.push(`nrpe_config_dir => '${nrpeDir}'`);
+        // the migrations left to a person: the checks below run them (the exec is shown in its own test)
+        if (type === 'db-schema') params.push('manage_migrations => false');
         const manifest = `class { '${module}': config_dir => '${configDir}', manage_service => false, manage_user => false, ${params.join(', ')} }`;
         const pd = tmpDir('archetype-puppet');
         for (const d of ['conf', 'var', 'code', 'log', 'run']) mkdirSync(join(pd, d));
@@ -344,6 +451,88 @@ if (user === 'missing') {
         } else {
           await exercise(type, root.path(`/opt/kelkoo/${name}`), configDir, settings, { env: { ...env, KELKOO_CONFIG_DIR: configDir } });
         }
+      });
+    });
+
+    describeWithTools(['unshare', 'setpriv', 'puppet', 'dnf'], 'the installed modules applied as on a server, in a private mount namespace', () => {
+      it('monitoring: config_dir readable by NRPE; NRPE reloaded once when its command changes; the command runs as nrpe, outside the group', () => {
+        const root = roots.get('monitoring');
+        if (!root) {
+          expect(systemTestsRequired && canRunDnf, 'installed by the dnf tests above').toBe(false);
+          return;
+        }
+        const t = tmpDir('archetype-nrpe-server');
+        mkdirSync(join(t, 'nrpe.d'));
+        // the unprivileged nrpe reaches the plugin link through the install root
+        chmodSync(dirname(root.root), 0o755);
+        const manifest = `class { 'demo_monitoring': nrpe_config_dir => '${t}/nrpe.d', warning => 100, critical => 100 }`;
+        const r = inNamespace(
+          `cp -a /etc "$T/etc"; mount --bind "$T/etc" /etc
+mount --bind "$ROOT/opt" /opt
+# what the application package made (its configuration directory), as on the server
+cp -a "$ROOT/etc/kelkoo" /etc/kelkoo
+printf '#!/bin/sh\\necho "$*" >> %s\\n' "$T/systemctl.log" > "$T/systemctl"; chmod 755 "$T/systemctl"
+mount --bind "$T/systemctl" /usr/bin/systemctl
+id nrpe >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nrpe
+set +e
+${puppetApply(t, root.path('/etc/puppetlabs/code/modules'))} -e "$MANIFEST"; echo "apply1=$?"
+echo "reloads1=$(wc -l < "$T/systemctl.log") $(cat "$T/systemctl.log")"
+${puppetApply(t, root.path('/etc/puppetlabs/code/modules'))} -e "$MANIFEST"; echo "apply2=$?"
+echo "reloads2=$(wc -l < "$T/systemctl.log")"
+stat -c 'configdir=%a %U %G' /etc/kelkoo/demo-monitoring
+stat -c 'configfile=%a %U %G' /etc/kelkoo/demo-monitoring/config.json
+echo "groups=$(id -Gn nrpe)"
+cmd=$(grep '^command' "$T/nrpe.d/demo-monitoring.cfg" | cut -d= -f2-)
+echo "cmd=$cmd"
+P=/usr/lib64/nagios/plugins/; cmd=\${cmd//$P/$ROOT$P}
+out=$(cd / && setpriv --reuid=nrpe --regid=nrpe --init-groups env -i PATH=/usr/bin:/bin sh -c "$cmd" 2>&1); echo "plugin=$? $out"`,
+          { T: t, ROOT: root.root, MANIFEST: manifest },
+        );
+        const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(r.stdout)?.[1];
+        const context = `${r.stdout.slice(-4000)}\n${r.stderr.slice(-3000)}`;
+        expect(value('apply1'), context).toBe('2');
+        expect(value('reloads1'), context).toBe('1 try-reload-or-restart nrpe');
+        expect(value('apply2'), context).toBe('0'); // nothing changed: no reload
+        expect(value('reloads2'), context).toBe('1');
+        expect(value('configdir')).toBe('755 root demo-monitoring');
+        expect(value('configfile')).toBe('644 root demo-monitoring');
+        expect(value('groups')?.split(' ')).not.toContain('demo-monitoring');
+        expect(value('cmd')).toBe('/usr/bin/env KELKOO_CONFIG_DIR=/etc/kelkoo/demo-monitoring /usr/lib64/nagios/plugins/check_demo_monitoring');
+        // thresholds of 100 come from config.json (the archetype's defaults are 90 and 95)
+        expect(value('plugin'), context).toMatch(/^0 OK - [\d.]+% of \/ used \| used=[\d.]+%;100;100;0;100$/);
+      });
+
+      it('db-schema: the exec runs the pending migrations once; a second apply changes nothing; manage_migrations => false leaves them', async () => {
+        const root = roots.get('db-schema');
+        const missing = missingTools(pgTools);
+        if (!root || missing.length > 0) {
+          expect(systemTestsRequired && canRunDnf, `installed by the dnf tests above, and PostgreSQL (missing: ${missing.join(', ')})`).toBe(false);
+          return;
+        }
+        const pg = await startPostgres();
+        pg.createDatabase('demo_db_schema_exec');
+        pg.createDatabase('demo_db_schema_manual');
+        const t = tmpDir('archetype-db-server');
+        const klass = (db: string, extra: string) =>
+          `class { 'demo_db_schema': config_dir => '${t}/${db}', manage_service => false, manage_user => false, db_host => '127.0.0.1', db_port => ${pg.port}, db_name => '${db}', db_user => '${PG_ROLE}', db_password => '${PG_ROLE_PASSWORD.replace(/[\\']/g, (c) => `\\${c}`)}'${extra} }`;
+        const apply = puppetApply(t, root.path('/etc/puppetlabs/code/modules'));
+        const r = inNamespace(
+          `mount --bind "$ROOT/opt" /opt
+set +e
+${apply} -e "$M1"; echo "apply1=$?"
+${apply} -e "$M1"; echo "apply2=$?"
+${apply} -e "$M2"; echo "apply3=$?"`,
+          { T: t, ROOT: root.root, M1: klass('demo_db_schema_exec', ''), M2: klass('demo_db_schema_manual', ', manage_migrations => false') },
+        );
+        const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(r.stdout)?.[1];
+        const context = `${r.stdout.slice(-4000)}\n${r.stderr.slice(-3000)}`;
+        expect(value('apply1'), context).toBe('2');
+        expect(r.stdout).toMatch(/Exec\[demo_db_schema: migrate\]\/returns: applied 001-create-example\.sql/);
+        expect(pg.sql('demo_db_schema_exec', 'SELECT version, file FROM schema_history ORDER BY version', 'owner')).toBe('1|001-create-example.sql\n2|002-example-label-index.sql');
+        expect(value('apply2'), context).toBe('0'); // --check found nothing pending: no change at all
+        expect(value('apply3'), context).toBe('2'); // config.json written, nothing migrated
+        expect(pg.sql('demo_db_schema_manual', "SELECT coalesce(to_regclass('schema_history')::text, 'none')", 'owner')).toBe('none');
+        expect(r.stdout + r.stderr).not.toContain(PG_ROLE_PASSWORD);
       });
     });
 

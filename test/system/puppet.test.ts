@@ -322,7 +322,8 @@ describeWithTools(['puppet', 'puppet-lint'], 'other component types', () => {
     const configDir = join(sandbox.dir, "it's a $(dir) `x` \\ ${y}");
     const nrpeDir = join(sandbox.dir, 'nrpe.d');
     mkdirSync(nrpeDir);
-    sandbox.apply(declare(c.module, {}, { config_dir: puppetString(configDir), nrpe_config_dir: puppetString(nrpeDir), ...flags({ manage_user: false }) }));
+    // no systemd in a test container: manage_service => false leaves NRPE alone (the reload is in the catalog test below)
+    sandbox.apply(declare(c.module, {}, { config_dir: puppetString(configDir), nrpe_config_dir: puppetString(nrpeDir), ...flags({ manage_user: false, manage_service: false }) }));
     expect(readConfig(configDir)).toEqual({ warn: 80 });
     const cfg = readFileSync(join(nrpeDir, 'disk-check.cfg'), 'utf8');
     const line = cfg.split('\n').find((l) => l.startsWith('command[check_disk_check]='));
@@ -337,6 +338,32 @@ describeWithTools(['puppet', 'puppet-lint'], 'other component types', () => {
     mkdirSync(other);
     sandbox.apply(declare(c.module, {}, { config_dir: puppetString(configDir), nrpe_config_dir: puppetString(other), ...flags({ manage_user: false, manage_nrpe: false }) }));
     expect(readdirSync(other)).toEqual([]);
+    // with manage_service, Puppet reloads NRPE when (and only when) the command file changes
+    const catalog = sandbox.compile(declare(c.module, {}, { nrpe_config_dir: puppetString(nrpeDir), nrpe_service: puppetString('nagios-nrpe-server') }));
+    const reload = catalog.find((r) => r.type === 'Exec');
+    expect(reload).toMatchObject({
+      title: 'disk_check: reload NRPE',
+      parameters: { command: ['systemctl', 'try-reload-or-restart', 'nagios-nrpe-server'], refreshonly: true, subscribe: `File[${nrpeDir}/disk-check.cfg]` },
+    });
+    expect(sandbox.compile(declare(c.module, {}, flags({ manage_service: false }))).some((r) => r.type === 'Exec')).toBe(false);
+  });
+
+  it('a db-schema component: an exec runs <name>-migrate unless --check finds nothing pending; manage_migrations => false declares none', () => {
+    const sandbox = new Sandbox('db-schema');
+    const c = component({ name: 'orders-db', type: 'db-schema', service: false, prefix: "/opt/it's here", configKeys: { db_host: { type: 'String', default: 'localhost' } } });
+    const moduleDir = writeModule(sandbox.modulepath, c);
+    expect(run('puppet', ['parser', 'validate', ...sandbox.settings(), join(moduleDir, 'manifests', 'init.pp')]).status).toBe(0);
+    const lint = run('puppet-lint', ['--fail-on-warnings', join(moduleDir, 'manifests')]);
+    expect(lint.status, lint.stdout).toBe(0);
+    const configDir = join(sandbox.dir, 'conf.d');
+    const catalog = sandbox.compile(declare(c.module, {}, { config_dir: puppetString(configDir), ...flags({ manage_user: false }) }));
+    const migrate = "/opt/it's here/bin/orders-db-migrate";
+    expect(catalog.find((r) => r.type === 'Exec')).toMatchObject({
+      title: 'orders_db: migrate',
+      parameters: { command: [migrate], unless: [[migrate, '--check']], environment: [`KELKOO_CONFIG_DIR=${configDir}`], require: `File[${configDir}/config.json]` },
+    });
+    const manual = sandbox.compile(declare(c.module, {}, { config_dir: puppetString(configDir), ...flags({ manage_user: false, manage_migrations: false }) }));
+    expect(manual.some((r) => r.type === 'Exec')).toBe(false);
   });
 
   it('a component without keys nor secrets: config.json is {} and 0644', () => {

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { COMPONENT_TYPES, type ComponentType } from '../../descriptor/types.js';
 import { KpkgError } from '../../errors.js';
 import { packageRoot } from '../../util/paths.js';
+import { nameError } from '../../../generators/lib/answers.js';
 
 export interface NewOptions {
   type: string;
@@ -11,11 +12,11 @@ export interface NewOptions {
   /** Where `<name>/` is created; default the current directory. */
   cwd?: string;
   defaults?: boolean;
+  /** Overwrite files that differ from what the generator writes. */
+  force?: boolean;
   /** Answers by option name: summary, port, schedule, warning, critical. */
   answers?: Record<string, string>;
 }
-
-const NAME_RE = /^[a-z][a-z0-9-]*$/;
 
 /**
  * `kpkg new <type> <name>`: runs the Yeoman generator `kelkoo:<type>` (the compiled one that yo
@@ -23,7 +24,8 @@ const NAME_RE = /^[a-z][a-z0-9-]*$/;
  */
 export async function newComponent(options: NewOptions): Promise<string> {
   if (!(COMPONENT_TYPES as readonly string[]).includes(options.type)) throw new KpkgError('USAGE', `type ${JSON.stringify(options.type)}: one of ${COMPONENT_TYPES.join(', ')}`);
-  if (!NAME_RE.test(options.name)) throw new KpkgError('USAGE', `name ${JSON.stringify(options.name)}: use lower-case letters, digits and '-', starting with a letter (^[a-z][a-z0-9-]*$)`);
+  const badName = nameError(options.name);
+  if (badName !== undefined) throw new KpkgError('USAGE', badName);
   const type = options.type as ComponentType;
   const generator = resolve(packageRoot(), 'generators', type, 'index.js');
   if (!existsSync(resolve(packageRoot(), 'dist', 'generators', type, 'generator.js'))) throw new KpkgError('TOOL', `the generators are not built (${generator} needs dist/generators): run npm run build`);
@@ -31,8 +33,13 @@ export async function newComponent(options: NewOptions): Promise<string> {
   const { createEnv } = await import('yeoman-environment');
   const env = createEnv({ cwd, skipInstall: true });
   env.register(generator, { namespace: `kelkoo:${type}` });
+  // Yeoman logs a coloured "An error occured while running ..." before the error reaches us; the
+  // CLI reports the error itself, on one line
+  const log = (env as unknown as { adapter: { log: { error: (...args: unknown[]) => unknown } } }).adapter.log;
+  log.error = () => log;
   const generatorOptions: Record<string, unknown> = { ...(options.answers ?? {}), skipInstall: true };
   if (options.defaults) generatorOptions.defaults = true;
+  if (options.force) generatorOptions.force = true;
   try {
     await env.run([`kelkoo:${type}`, options.name], generatorOptions);
   } catch (err) {
@@ -48,7 +55,8 @@ export function registerNew(program: Command): void {
     .description('scaffold ./<name>/ with the generator of that type (same as yo kelkoo:<type> <name>)')
     .argument('<type>', COMPONENT_TYPES.join(' | '))
     .argument('<name>', 'component name, ^[a-z][a-z0-9-]*$')
-    .option('--defaults', 'accept the default of every question not answered by an option')
+    .option('--defaults', 'accept the default of every question not answered by an option; never prompt, refuse to overwrite changed files')
+    .option('--force', 'overwrite files that differ from what the generator writes')
     .option('--summary <text>', 'one-line summary')
     .option('--port <n>', 'webapp, web-service: default listen_port')
     .option('--schedule <cron>', 'processing: cron schedule')
@@ -57,6 +65,6 @@ export function registerNew(program: Command): void {
     .action(async (type: string, name: string, opts: Record<string, string | boolean | undefined>) => {
       const answers: Record<string, string> = {};
       for (const key of ['summary', 'port', 'schedule', 'warning', 'critical']) if (typeof opts[key] === 'string') answers[key] = opts[key];
-      await newComponent({ type, name, defaults: opts.defaults === true, answers });
+      await newComponent({ type, name, defaults: opts.defaults === true, force: opts.force === true, answers });
     });
 }

@@ -79,14 +79,19 @@ export const BASE_NODEJS = '1:20.17.0';
 /**
  * The stub system: /bin/sh, /usr/sbin/useradd and /usr/sbin/groupadd as files, and
  * `nodejs = <nodejs>` (an EVR: `1:20.17.0` by default as EL's nodejs has epoch 1, `20.17.0` for
- * a provider without epoch).
+ * a provider without epoch); `puppet-agent` (what deployment packages require) and `crontabs`
+ * (what packages with a cron table require), unless `without` names them.
  */
-export async function writeBasePackage(dir: string, nodejs = BASE_NODEJS): Promise<string> {
+export async function writeBasePackage(dir: string, nodejs = BASE_NODEJS, without: readonly ('puppet-agent' | 'crontabs')[] = []): Promise<string> {
   const tool = (path: string): PackageFile => ({ path, kind: 'file', mode: 0o755, content: STUB_TOOL });
-  return writeStubPackage(dir, {
+  const extra = (['puppet-agent', 'crontabs'] as const).filter((n) => !without.includes(n)).map((name) => ({ name, flags: RPMSENSE_EQUAL, version: '1.0' }));
+  // the same file name either way: the variant goes into a directory of its own
+  const into = without.length > 0 ? join(dir, `without-${without.join('-')}`) : dir;
+  mkdirSync(into, { recursive: true });
+  return writeStubPackage(into, {
     name: BASE_PACKAGE,
     version: '1.0',
-    provides: [{ name: 'nodejs', flags: RPMSENSE_EQUAL, version: nodejs }],
+    provides: [{ name: 'nodejs', flags: RPMSENSE_EQUAL, version: nodejs }, ...extra],
     files: [
       { path: '/bin', kind: 'dir' },
       tool('/bin/sh'),

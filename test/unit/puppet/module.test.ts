@@ -241,6 +241,44 @@ describe('renderPuppetModule', () => {
     expect(file(named, 'templates/nrpe.cfg.epp')).toContain(' /usr/lib64/nagios/plugins/check_disk\n');
   });
 
+  it('keeps a monitoring config directory traversable by NRPE, and reloads NRPE when its command changes', () => {
+    const mon = renderPuppetModule(component({ name: 'disk-check', type: 'monitoring', service: false }));
+    const pp = file(mon, 'manifests/init.pp');
+    expect(pp).toContain("$owner_attrs = { 'owner' => 'root', 'group' => 'disk-check' }\n    # NRPE runs the plugin as its own user, outside the group: the directory stays traversable.\n    $config_dir_mode = '0755'\n");
+    expect(pp).not.toContain("$config_dir_mode = '0750'");
+    expect(classParameters(pp, 'disk_check').get('nrpe_service')).toEqual({ type: 'Pattern[/\\A[A-Za-z0-9@:._-]+\\z/]', default: "'nrpe'" });
+    // only with manage_service (a developer's machine or punch --root touch no service), only on a change of the command file
+    expect(pp).toMatch(
+      / {4}if \$manage_service \{\n {6}exec \{ 'disk_check: reload NRPE':\n {8}command {5}=> \['systemctl', 'try-reload-or-restart', \$nrpe_service\],\n {8}path {8}=> \['\/usr\/bin', '\/bin'\],\n {8}refreshonly => true,\n {8}subscribe {3}=> File\["\$\{nrpe_config_dir\}\/disk-check\.cfg"\],/,
+    );
+    expect(initPp).not.toContain('NRPE');
+    const described = JSON.parse(file(mon, 'kelkoo.json')) as DeploymentDescription;
+    expect(described.parameters.filter((p) => p.builtin === true).map((p) => p.name)).toEqual(['config_dir', 'manage_service', 'manage_user', 'manage_nrpe', 'nrpe_config_dir', 'nrpe_service']);
+  });
+
+  it('runs the migrations of a db-schema component when some are pending, unless told not to', () => {
+    const db = renderPuppetModule(component({ name: 'shop-db', type: 'db-schema', service: false, prefix: "/opt/it's here" }));
+    const pp = file(db, 'manifests/init.pp');
+    expect(classParameters(pp, 'shop_db').get('manage_migrations')).toEqual({ type: 'Boolean', default: 'true' });
+    expect(pp).toContain(
+      [
+        '  if $manage_migrations {',
+        "    exec { 'shop_db: migrate':",
+        "      command     => ['/opt/it\\'s here/bin/shop-db-migrate'],",
+        "      unless      => [['/opt/it\\'s here/bin/shop-db-migrate', '--check']],",
+        '      environment => ["KELKOO_CONFIG_DIR=${config_dir}"],',
+        '      logoutput   => true,',
+        '      require     => File[$config_file],',
+        '    }',
+        '  }',
+      ].join('\n'),
+    );
+    expect(initPp).not.toContain('migrate');
+    const described = JSON.parse(file(db, 'kelkoo.json')) as DeploymentDescription;
+    expect(described.parameters.find((p) => p.name === 'manage_migrations')).toMatchObject({ type: 'Boolean', default: true, builtin: true });
+    expect(MODULE_PARAMETERS).toEqual(expect.arrayContaining(['manage_migrations', 'nrpe_service']));
+  });
+
   it('writes metadata.json', () => {
     expect(JSON.parse(file(files, 'metadata.json'))).toMatchObject({
       name: 'kelkoo-shop_front',
