@@ -30,7 +30,8 @@ export async function writeRpm(spec: PackageSpec, outPath: string, options: Writ
   const epoch = options.sourceDateEpoch ?? sourceDateEpochFromEnv();
   const compression = options.compression ?? 'gzip';
   const records = await collectFiles(spec.files, epoch);
-  const large = records.some((r) => r.size >= NEWC_MAX_SIZE);
+  const threshold = Math.min(options.largeFileThreshold ?? NEWC_MAX_SIZE, NEWC_MAX_SIZE);
+  const large = records.some((r) => r.size >= threshold);
 
   const outDir = dirname(outPath);
   await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
