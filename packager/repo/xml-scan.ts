@@ -6,7 +6,8 @@
  * regular expression per start tag (names and attributes). A tag that expression does not match
  * (non-ASCII names, or a malformed tag) goes through a character-by-character path that either
  * reads it or says precisely what is wrong. Native code also keeps the first parse in a process,
- * before the JIT has warmed up, fast: that is the one Punch pays for.
+ * before the JIT has warmed up, fast: that is the one Punch pays for. One file of ~490 lines: the
+ * fast and the character-by-character paths are one state machine sharing its position and state.
  *
  * It checks what makes a document well-formed and safe to read: one root element, matching end
  * tags, quoted and unique attributes, names, references (the five predefined entities and
