@@ -15,7 +15,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KpkgError } from '../errors.js';
 import { createDecompressor, detectCompression, type PayloadCompression } from '../rpm/compress.js';
-import { evrOverlap } from '../rpm/dependency.js';
+import { evrOverlap } from '../rpm/version.js';
 import { RPMSENSE_EQUAL, RPMSENSE_GREATER, RPMSENSE_LESS } from '../rpm/sense.js';
 import { compareEVR, type Ordering } from '../rpm/version.js';
 import { displayUrl, fetchBytes, fetchStream, locate, resolveSource, type RepoSource, type ResolvedSource } from './fetch.js';

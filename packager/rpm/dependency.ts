@@ -12,7 +12,6 @@
  * Obsoletes.
  */
 import { KpkgError } from '../errors.js';
-import { type EVR, rpmvercmp } from './version.js';
 
 // the sense flags live in sense.ts (no semver there: the repository code reads them)
 export * from './sense.js';
@@ -346,34 +345,4 @@ export function parseDependency(text: string, tag: RichContext = 'requires'): De
 /** The expression of a dependency-tag entry: a plain one as a simple expression, a rich one parsed. */
 export function dependencyExpr(dep: Dependency): DependencyExpr {
   return dep.name.startsWith('(') ? parseRichDependency(dep.name) : { kind: 'simple', ...dep };
-}
-
-/**
- * Whether two version ranges overlap, as rpm decides (rpmio/rpmver.c rpmverOverlap): a missing
- * epoch matches any epoch 0, a missing release on one side makes releases irrelevant.
- */
-export function evrOverlap(a: EVR, aFlags: number, b: EVR, bFlags: number): boolean {
-  let sense = 0;
-  if (a.epoch !== undefined && b.epoch !== undefined) sense = Math.sign(a.epoch - b.epoch);
-  else if (a.epoch !== undefined && a.epoch > 0) sense = 1;
-  else if (b.epoch !== undefined && b.epoch > 0) sense = -1;
-
-  if (sense === 0) {
-    sense = rpmvercmp(a.version, b.version);
-    if (sense === 0) {
-      const ar = a.release !== undefined && a.release !== '';
-      const br = b.release !== undefined && b.release !== '';
-      if (ar && br) {
-        sense = rpmvercmp(a.release ?? '', b.release ?? '');
-      } else if ((ar && bFlags & RPMSENSE_EQUAL) || (br && aFlags & RPMSENSE_EQUAL)) {
-        // The side with no release and EQUAL matches every release.
-        return true;
-      }
-    }
-  }
-  if (sense < 0) return (aFlags & RPMSENSE_GREATER) !== 0 || (bFlags & RPMSENSE_LESS) !== 0;
-  if (sense > 0) return (aFlags & RPMSENSE_LESS) !== 0 || (bFlags & RPMSENSE_GREATER) !== 0;
-  return (
-    (aFlags & bFlags & RPMSENSE_EQUAL) !== 0 || (aFlags & bFlags & RPMSENSE_LESS) !== 0 || (aFlags & bFlags & RPMSENSE_GREATER) !== 0
-  );
 }

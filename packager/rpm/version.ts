@@ -12,6 +12,7 @@
  *     and a proper prefix sorts first), numbers by value (leading zeros ignored, any length).
  */
 import { KpkgError } from '../errors.js';
+import { RPMSENSE_EQUAL, RPMSENSE_GREATER, RPMSENSE_LESS } from './sense.js';
 
 /** rpm's answer: -1 when a is older than b, 0 when equal, 1 when newer. */
 export type Ordering = -1 | 0 | 1;
@@ -161,4 +162,34 @@ export function assertRpmVersion(value: string, what = 'version'): void {
     );
   }
   if (value.includes('..')) throw new KpkgError('INVALID_INPUT', `${what} ${JSON.stringify(value)} contains "..", which rpm refuses`);
+}
+
+/**
+ * Whether two version ranges overlap, as rpm decides (rpmio/rpmver.c rpmverOverlap): a missing
+ * epoch matches any epoch 0, a missing release on one side makes releases irrelevant.
+ */
+export function evrOverlap(a: EVR, aFlags: number, b: EVR, bFlags: number): boolean {
+  let sense = 0;
+  if (a.epoch !== undefined && b.epoch !== undefined) sense = Math.sign(a.epoch - b.epoch);
+  else if (a.epoch !== undefined && a.epoch > 0) sense = 1;
+  else if (b.epoch !== undefined && b.epoch > 0) sense = -1;
+
+  if (sense === 0) {
+    sense = rpmvercmp(a.version, b.version);
+    if (sense === 0) {
+      const ar = a.release !== undefined && a.release !== '';
+      const br = b.release !== undefined && b.release !== '';
+      if (ar && br) {
+        sense = rpmvercmp(a.release ?? '', b.release ?? '');
+      } else if ((ar && bFlags & RPMSENSE_EQUAL) || (br && aFlags & RPMSENSE_EQUAL)) {
+        // The side with no release and EQUAL matches every release.
+        return true;
+      }
+    }
+  }
+  if (sense < 0) return (aFlags & RPMSENSE_GREATER) !== 0 || (bFlags & RPMSENSE_LESS) !== 0;
+  if (sense > 0) return (aFlags & RPMSENSE_LESS) !== 0 || (bFlags & RPMSENSE_GREATER) !== 0;
+  return (
+    (aFlags & bFlags & RPMSENSE_EQUAL) !== 0 || (aFlags & bFlags & RPMSENSE_LESS) !== 0 || (aFlags & bFlags & RPMSENSE_GREATER) !== 0
+  );
 }

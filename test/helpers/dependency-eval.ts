@@ -2,9 +2,11 @@
  * Which packages satisfy a dependency, as rpm decides (lib/rpmds.c rpmdsCompare, lib/rpmds.c
  * rpmrichParse's evaluation): the oracle the dependency tests check the semver translation with.
  */
-import { dependencyExpr, evrOverlap, type Dependency, type DependencyExpr } from '../../packager/rpm/dependency.js';
+import { dependencyExpr, type Dependency, type DependencyExpr } from '../../packager/rpm/dependency.js';
 import { RPMSENSE_SENSEMASK } from '../../packager/rpm/sense.js';
-import { parseEVR } from '../../packager/rpm/version.js';
+import { evrOverlap, parseEVR } from '../../packager/rpm/version.js';
+
+export { evrOverlap };
 
 /** Whether a Provides entry satisfies a plain dependency (lib/rpmds.c rpmdsCompareIndex). */
 export function provideMatches(provide: Dependency, dep: Dependency): boolean {

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KpkgError } from '../../packager/errors.js';
 import { publish } from '../../packager/repo/publish.js';
 import { openRepositoryPackage, packagesProviding, readRepositoryMetadata, type RepoDependency, type RepoMetadata, type RepoPackageEntry } from '../../packager/repo/read-metadata.js';
+import type { PackageSpec } from '../../packager/rpm/spec.js';
 import { writeRpm } from '../../packager/rpm/writer.js';
-import { type PackageSpec } from '../../packager/rpm/spec.js';
 import { serveDirectory, type TestServer } from '../unit/repo/http-server.js';
 import { describeWithTools, run, runBufferOk, runOk, tmpDir } from './tools.js';
 

@@ -3,8 +3,7 @@ import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { KpkgError } from '../../packager/errors.js';
 import { type Dependency, dependencyExpr, formatDependency, formatDependencyExpr, parseDependency, parseRichDependency, RPMSENSE_CONFIG, RPMSENSE_EQUAL, RPMSENSE_FIND_PROVIDES, RPMSENSE_FIND_REQUIRES, RPMSENSE_GREATER, RPMSENSE_INTERP, RPMSENSE_KEYRING, RPMSENSE_LESS, RPMSENSE_META, RPMSENSE_MISSINGOK, RPMSENSE_POSTTRANS, RPMSENSE_PREREQ, RPMSENSE_PRETRANS, RPMSENSE_RPMLIB, RPMSENSE_SCRIPT_POST, RPMSENSE_SCRIPT_POSTUN, RPMSENSE_SCRIPT_PRE, RPMSENSE_SCRIPT_PREUN, RPMSENSE_SCRIPT_VERIFY, RPMSENSE_SENSEMASK, RPMSENSE_TRIGGERIN, RPMSENSE_TRIGGERPOSTUN, RPMSENSE_TRIGGERPREIN, RPMSENSE_TRIGGERUN, validateDependency, validateDependencyName } from '../../packager/rpm/dependency.js';
-import { evrOverlap } from '../../packager/rpm/dependency.js';
-import { dependencySatisfied, provideMatches, type ProvidingPackage } from '../helpers/dependency-eval.js';
+import { dependencySatisfied, evrOverlap, provideMatches, type ProvidingPackage } from '../helpers/dependency-eval.js';
 import { prereleaseMarker, semverRangeToRpm } from '../../packager/assemble/semver-range.js';
 import { rpmVersionFromSemver } from '../../packager/assemble/semver-version.js';
 

@@ -21,8 +21,8 @@ import {
   type RepoPackageEntry,
 } from '../../../packager/repo/read-metadata.js';
 import type { RepoDependency as WrittenDependency, RepoPackage } from '../../../packager/repo/types.js';
+import type { PackageSpec } from '../../../packager/rpm/spec.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
-import { type PackageSpec } from '../../../packager/rpm/spec.js';
 import { scratch } from '../../helpers/files.js';
 import { serveDirectory, type TestServer } from './http-server.js';
 
