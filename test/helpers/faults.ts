@@ -117,7 +117,7 @@ function faultyHandle<H extends object>(fh: H, path: unknown): H {
           // as write(2) does when the disk fills during a write: part of it, then errors
           plan.calls.push(`write ${String(path)}`);
           plan.failed = `write ${String(path)} (short)`;
-          const [data, offset = 0, length = (data as Uint8Array).byteLength - (offset as number), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
+          const [data, offset = 0, length = (data).byteLength - (offset), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
           plan.full = path;
           return fn.call(target, data, offset, Math.floor(length / 2), position);
         }

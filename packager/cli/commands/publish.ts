@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
-import type { MetadataCompression } from '../../repo/metadata.js';
 import { publish } from '../../repo/publish.js';
 import { type PublishResult, type RepoOptions } from '../../repo/session.js';
 
@@ -19,7 +18,7 @@ export function repoOptions(flags: RepoCommandFlags): RepoOptions {
   const options: RepoOptions = {};
   if (flags.compress !== undefined) {
     if (flags.compress !== 'gzip' && flags.compress !== 'zstd') throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip or zstd`);
-    options.compress = flags.compress as MetadataCompression;
+    options.compress = flags.compress;
   }
   const seconds = (flag: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;

@@ -96,7 +96,7 @@ group('the reader on damaged packages', () => {
               // the repository names the file; the reader's error (structure and offset) is its cause
               if (!(e instanceof KpkgError) || e.code !== 'BAD_PACKAGE' || !e.message.startsWith(`${path}: `)) throw e;
               if (/ at byte \d+: /.test(e.message) || /: the package is corrupted \(/.test(e.message)) return;
-              throw new Error(`${d.label}: readCandidate error names no structure and offset: ${e.message}`);
+              throw new Error(`${d.label}: readCandidate error names no structure and offset: ${e.message}`, { cause: e });
             }
           });
           // readPayload reads the file through its own file handle
