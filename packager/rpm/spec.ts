@@ -95,6 +95,15 @@ export interface WriteOptions {
   level?: number;
   /** Seconds; defaults to the SOURCE_DATE_EPOCH environment variable when set. */
   sourceDateEpoch?: number;
+  /** Told after each file goes into the payload (files and bytes so far, of the totals). */
+  onProgress?: (p: PayloadProgress) => void;
+}
+
+export interface PayloadProgress {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
 }
 
 export interface WrittenPackage {

@@ -33,6 +33,17 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/**
+ * The commands' reporter, on stderr. A CI job with a terminal is treated as without one: its log
+ * would keep every rewritten line.
+ */
+export function stderrProgress(quiet: boolean): Progress {
+  const stderr = process.stderr;
+  const stream: ProgressStream = { isTTY: stderr.isTTY && !process.env.CI, write: (text) => stderr.write(text) };
+  Object.defineProperty(stream, 'columns', { get: () => stderr.columns, enumerable: true });
+  return progressReporter(stream, { quiet });
+}
+
 /** A Progress that says nothing. */
 export const silentProgress: Progress = { status: () => undefined, note: () => undefined, end: () => undefined };
 

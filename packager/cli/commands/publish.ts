@@ -3,7 +3,7 @@ import { KpkgError } from '../../errors.js';
 import type { MetadataCompression } from '../../repo/metadata.js';
 import { publish } from '../../repo/publish.js';
 import { type PublishResult, type RepoOptions } from '../../repo/session.js';
-import { plural, progressReporter } from '../../util/progress.js';
+import { plural, stderrProgress } from '../../util/progress.js';
 
 export interface RepoCommandFlags {
   repo?: string;
@@ -33,7 +33,7 @@ export function repoOptions(flags: RepoCommandFlags): RepoOptions {
   const lockTimeout = seconds('--lock-timeout', flags.lockTimeout);
   if (lockTimeout !== undefined) options.lockTimeoutMs = lockTimeout;
   // a status line on a terminal; nothing but notes in a pipe; nothing at all with --quiet or --json
-  options.progress = progressReporter(process.stderr, { quiet: flags.quiet === true || flags.json === true });
+  options.progress = stderrProgress(flags.quiet === true || flags.json === true);
   return options;
 }
 
