@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../../packager/errors.js';
 import { cliPrincipal, openGeppetto, ROLES, type Geppetto, type Role } from '../service/index.js';
+import { storeError } from '../store/index.js';
 import * as commands from './commands.js';
 
 export interface GlobalOptions {
@@ -17,6 +18,11 @@ export function dataDirOf(options: GlobalOptions, env: NodeJS.ProcessEnv = proce
   if (env.GEPPETTO_DATA) return env.GEPPETTO_DATA;
   const xdg = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
   return join(xdg, 'geppetto');
+}
+
+export interface CliIo {
+  /** What the command reads on stdin (passwords, `import -`); default: process.stdin. */
+  stdin?: () => Promise<string>;
 }
 
 async function readStdin(): Promise<string> {
@@ -40,7 +46,8 @@ function withGeppetto(cmd: Command, fn: (g: Geppetto) => Promise<string>): Promi
 
 const ROLE_CHOICES = [...ROLES];
 
-function buildProgram(): Command {
+function buildProgram(io: CliIo): Command {
+  const stdin = io.stdin ?? readStdin;
   const program = new Command('geppetto')
     .description("Kelkoo's configuration back office: what each server runs, as per-server files for Punch")
     .addOption(new Option('--data <dir>', 'data directory: the SQLite database and secrets.key (default $XDG_DATA_HOME/geppetto)'))
@@ -57,7 +64,12 @@ function buildProgram(): Command {
     .action(async (options: { listen: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       // the web layer is loaded only for `serve`
-      const web = (await import(['..', 'web', 'serve.js'].join('/'))) as { serve?: (o: { dataDir: string; database?: string; listen: string }) => Promise<void> };
+      // geppetto/web/serve.ts (the HTTP layer) exports serve(); loaded by name until it is on main
+      type Web = { serve?: (o: { dataDir: string; database?: string; listen: string }) => Promise<void> };
+      const web = (await import(['..', 'web', 'serve.js'].join('/')).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') return {};
+        throw err;
+      })) as Web;
       if (!web.serve) throw new KpkgError('INTERNAL', 'this build has no web server');
       const database = opts.database ?? process.env.GEPPETTO_DATABASE;
       await web.serve({ dataDir: dataDirOf(opts), ...(database !== undefined ? { database } : {}), listen: options.listen });
@@ -71,7 +83,7 @@ function buildProgram(): Command {
     .option('--admin', 'make it an admin (same as --role admin)')
     .addOption(new Option('--role <role>', 'viewer, editor or admin').choices(ROLE_CHOICES).default('viewer'))
     .action(async (name: string, options: { admin?: boolean; role: Role }, cmd: Command) => {
-      const password = (await readStdin()).replace(/\r?\n$/, '');
+      const password = (await stdin()).replace(/\r?\n$/, '');
       if (password === '') throw new KpkgError('USAGE', 'no password on stdin (printf %s "$PASSWORD" | geppetto user add NAME)');
       await withGeppetto(cmd, (g) => commands.userAdd(g, me, name, password, options.admin ? 'admin' : options.role));
     });
@@ -106,7 +118,7 @@ function buildProgram(): Command {
     .command('import')
     .description('replace the whole state with a state file (YAML), as one published changeset; all or nothing')
     .argument('<file>', 'the state file, - for stdin')
-    .action(async (file: string, _o: unknown, cmd: Command) => withGeppetto(cmd, (g) => commands.importFile(g, me, file, readStdin)));
+    .action(async (file: string, _o: unknown, cmd: Command) => withGeppetto(cmd, (g) => commands.importFile(g, me, file, stdin)));
 
   program
     .command('export')
@@ -147,15 +159,15 @@ function buildProgram(): Command {
 }
 
 /** Parses argv and dispatches; the one place an error becomes a message and an exit status. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const program = buildProgram(io);
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (thrown) {
     if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 2;
-    const err = asKpkgError(thrown);
+    const err = asKpkgError(storeError(thrown));
     if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? err.message}\n`);
     else {
       const message = err instanceof KpkgError ? err.message : `internal error: ${String(err instanceof Error ? err.message : err)}`;

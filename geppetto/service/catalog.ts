@@ -3,14 +3,13 @@
  * packages that provide `kelkoo-deployment`, and reads the class description (kelkoo.json) of
  * those it has not read before: packages are immutable, so one read per checksum is enough.
  */
-import { createHash, getHashes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { KpkgError } from '../../packager/errors.js';
 import { walkPayload } from '../../packager/rpm/payload-reader.js';
 import { bufferSource, packageInfo, readRpmFrom } from '../../packager/rpm/reader.js';
 import type { Catalog, ComponentVersion, ParameterDefinition, RepositoryDefinition, State, Value } from '../model.js';
 import type { Database } from '../store/index.js';
-import { loadRepositoryReader, type RepoPackageEntry } from './engine.js';
+import { entryEVR, openRepositoryPackage, readRepositoryMetadata, type RepoPackageEntry } from './engine.js';
 
 export const DEPLOYMENT_CAPABILITY = 'kelkoo-deployment';
 const DESCRIPTION_PATH = /^\.?\/?etc\/puppetlabs\/code\/modules\/([a-z][a-z0-9_]*)\/kelkoo\.json$/;
@@ -62,20 +61,21 @@ export async function readCatalog(db: Kysely<Database>, state: Pick<State, 'repo
   return catalog;
 }
 
-export function evrOf(entry: Pick<RepoPackageEntry, 'epoch' | 'version' | 'release'>): string {
-  return `${entry.epoch ? `${entry.epoch}:` : ''}${entry.version}-${entry.release}`;
-}
-
-const checksumText = (c: RepoPackageEntry['checksum']): string => (typeof c === 'string' ? c : `${c.type}:${c.value}`);
+const checksumText = (c: RepoPackageEntry['checksum']): string => `${c.type === 'sha' ? 'sha1' : c.type}:${c.value.toLowerCase()}`;
 
 /** Reads every repository's metadata and the deployment packages not read before. */
 export async function refreshCatalog(db: Kysely<Database>, repositories: RepositoryDefinition[], now: string, options: { caFile?: string } = {}): Promise<RefreshResult> {
-  const reader = await loadRepositoryReader();
   const result: RefreshResult = { repositories: [] };
   for (const repo of repositories) {
     const source = { baseurl: repo.baseurl, ...(options.caFile !== undefined ? { caFile: options.caFile } : {}) };
-    const meta = await reader.readRepositoryMetadata(source);
-    const deployments = meta.packages.filter((p) => p.provides.some((c) => c.name === DEPLOYMENT_CAPABILITY));
+    let deployments: RepoPackageEntry[];
+    try {
+      deployments = (await readRepositoryMetadata(source)).packages.filter((p) => p.provides.some((c) => c.name === DEPLOYMENT_CAPABILITY));
+    } catch (err) {
+      // this repository keeps what its last refresh found; the others are read
+      result.repositories.push({ id: repo.id, packages: 0, read: 0, errors: [err instanceof Error ? err.message : String(err)] });
+      continue;
+    }
     const all = deployments.map((p) => checksumText(p.checksum));
     const known = new Set<string>();
     for (let i = 0; i < all.length; i += 500) {
@@ -92,43 +92,51 @@ export async function refreshCatalog(db: Kysely<Database>, repositories: Reposit
         continue;
       }
       try {
-        const bytes = await reader.openRepositoryPackage(source, entry);
-        verifyChecksum(entry, bytes);
+        // size and checksum checked against primary by the reader
+        const bytes = await openRepositoryPackage(source, entry);
         const description = await readDeploymentDescription(bytes, entry.href);
         read++;
-        await db
-          .insertInto('catalog_packages')
-          .values({ checksum, name: entry.name, evr: evrOf(entry), component: description.component, description: JSON.stringify(description.stored), read_at: now })
-          .onConflict((oc) => oc.column('checksum').doNothing())
-          .execute();
+        await storePackage(db, checksum, { name: entry.name, evr: entryEVR(entry) }, description, now);
         present.push(checksum);
       } catch (err) {
         errors.push(`${entry.href}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    await db
-      .insertInto('catalog_repositories')
-      .values({ repository: repo.id, baseurl: repo.baseurl, checksums: JSON.stringify(present), refreshed_at: now })
-      .onConflict((oc) => oc.column('repository').doUpdateSet({ baseurl: repo.baseurl, checksums: JSON.stringify(present), refreshed_at: now }))
-      .execute();
+    await setRepositoryPackages(db, repo, present, now);
     result.repositories.push({ id: repo.id, packages: deployments.length, read, errors });
   }
   return result;
 }
 
-function verifyChecksum(entry: RepoPackageEntry, bytes: Buffer): void {
-  if (typeof entry.checksum === 'string') return;
-  const type = entry.checksum.type === 'sha' ? 'sha1' : entry.checksum.type;
-  if (!getHashes().includes(type)) return;
-  const got = createHash(type).update(bytes).digest('hex');
-  if (got !== entry.checksum.value.toLowerCase()) throw new KpkgError('BAD_PACKAGE', `${type} is ${got}, the repository metadata says ${entry.checksum.value}`);
+/** Records a deployment package read from a repository (once per checksum: packages are immutable). */
+export async function storePackage(db: Kysely<Database>, checksum: string, pkg: { name: string; evr: string }, description: DeploymentDescription, now: string): Promise<void> {
+  await db
+    .insertInto('catalog_packages')
+    .values({ checksum, name: pkg.name, evr: pkg.evr, component: description.component, description: JSON.stringify(description.stored), read_at: now })
+    .onConflict((oc) => oc.column('checksum').doNothing())
+    .execute();
+}
+
+/** Records which packages (by checksum) a repository holds now. */
+export async function setRepositoryPackages(db: Kysely<Database>, repo: RepositoryDefinition, checksums: string[], now: string): Promise<void> {
+  const text = JSON.stringify(checksums);
+  await db
+    .insertInto('catalog_repositories')
+    .values({ repository: repo.id, baseurl: repo.baseurl, checksums: text, refreshed_at: now })
+    .onConflict((oc) => oc.column('repository').doUpdateSet({ baseurl: repo.baseurl, checksums: text, refreshed_at: now }))
+    .execute();
 }
 
 /**
  * The class description a deployment package carries at
  * /etc/puppetlabs/code/modules/<module>/kelkoo.json (packager/puppet/module.ts).
  */
-export async function readDeploymentDescription(bytes: Buffer, where: string): Promise<{ component: string; stored: StoredDescription }> {
+export interface DeploymentDescription {
+  component: string;
+  stored: StoredDescription;
+}
+
+export async function readDeploymentDescription(bytes: Buffer, where: string): Promise<DeploymentDescription> {
   const src = bufferSource(bytes);
   const pkg = await readRpmFrom(src, where);
   const info = packageInfo(pkg);

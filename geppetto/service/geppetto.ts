@@ -25,7 +25,8 @@ import {
   unpackSealed,
   verifyPassword,
 } from './crypto.js';
-import { loadEngine, type Engine, type NodeFile } from './engine.js';
+import * as engine from './engine.js';
+import type { NodeFile } from './engine.js';
 import {
   applyEntity,
   canonicalJson,
@@ -85,8 +86,8 @@ export interface ServerPreview {
   /** The revision now (0: none) and the one publishing would make (0: the file goes away). */
   from: number;
   to: number;
-  /** Unified diff of the file, secrets masked. */
-  diff: string;
+  /** Unified diff of the file, secrets masked; left out beyond the preview's `diffs` (see previewDiff). */
+  diff?: string;
 }
 
 export interface Preview {
@@ -95,6 +96,8 @@ export interface Preview {
   servers: ServerPreview[];
   /** Entities another publish changed since this changeset first edited them: publishing is refused. */
   conflicts: { kind: string; name: string; baseVersion: number; currentVersion: number }[];
+  /** Servers listed without their diff (beyond the `diffs` asked for). */
+  diffsOmitted: number;
 }
 
 export interface PublishResult {
@@ -251,12 +254,21 @@ export class Geppetto {
     return this.store.close();
   }
 
-  private iso(): string {
-    return this.now().toISOString();
+  /**
+   * A transaction that will write, whatever it reads first. SQLite's deferred transaction that
+   * reads, then writes after another process committed, fails at once with SQLITE_BUSY (its
+   * snapshot is stale; the busy timeout cannot help): a first write takes the write lock up front,
+   * waiting for it as the busy timeout allows. PostgreSQL needs nothing of the kind.
+   */
+  private writeTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      if (this.store.dialect === 'sqlite') await trx.updateTable('meta').set((eb) => ({ publish_seq: eb.ref('publish_seq') })).where('id', '=', 1).execute();
+      return fn(trx);
+    });
   }
 
-  private engine(): Promise<Engine> {
-    return loadEngine();
+  private iso(): string {
+    return this.now().toISOString();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -291,7 +303,6 @@ export class Geppetto {
   /** The whole state as YAML (the state file). Secrets as `{ secret: id }` unless withSecrets. */
   async exportState(actor: Principal, options: { withSecrets?: boolean } = {}): Promise<string> {
     requireRole(actor, options.withSecrets ? 'admin' : 'viewer');
-    const engine = await this.engine();
     const state = await this.state();
     if (options.withSecrets) {
       const values = await this.secretValues(this.db, allSecretIds(state));
@@ -310,7 +321,6 @@ export class Geppetto {
    */
   async importState(actor: Principal, text: string, options: { title?: string } = {}): Promise<PublishResult> {
     requireRole(actor, 'editor');
-    const engine = await this.engine();
     const withValues = new Map<string, Value>();
     let doc: unknown;
     try {
@@ -342,10 +352,23 @@ export class Geppetto {
       for (const key of bodies.keys()) {
         if (!wanted.has(key)) staged.push({ ref: parseEntityKey(key), baseVersion: versions.get(key) ?? 0, body: null });
       }
-      // secrets: values given are stored (new ids where the id is taken by another value)
+      // secrets: values given with their id are stored under it (an id already here keeps its value)
       const existing = await this.existingSecrets(trx, [...withValues.keys()]);
       for (const [id, value] of withValues) {
         if (!existing.has(id)) await this.insertSecret(trx, actor, value, id);
+      }
+      const known = await this.existingSecrets(trx, allSecretIds(state));
+      const secretKeys = await this.catalogSecretKeys(trx);
+      for (const s of staged) {
+        if (s.body === null || Array.isArray(s.body)) continue;
+        for (const [key, value] of Object.entries(s.body.settings)) {
+          if (isSecretRef(value)) {
+            if (!known.has(value.secret)) throw new KpkgError('INVALID_INPUT', `${describeRef(s.ref)}: setting ${key} refers to secret ${value.secret}, which does not exist here`);
+          } else if (secretKeys.has(key)) {
+            // a plain value for a secret key: stored encrypted, the state keeps the reference
+            s.body.settings[key] = { secret: await this.insertSecret(trx, actor, value) };
+          }
+        }
       }
       const now = this.iso();
       const cs = await trx
@@ -436,7 +459,7 @@ export class Geppetto {
     checkEntityName(ref);
     const normalized = body === null ? null : normalizeBody(ref, body);
     if (normalized === null && (ref.kind === 'global' || ref.kind === 'repositories')) throw new KpkgError('INVALID_INPUT', `${ref.kind} cannot be deleted`);
-    await this.db.transaction().execute(async (trx) => {
+    await this.writeTransaction(async (trx) => {
       await this.openChangeset(trx, id);
       const current = await trx.selectFrom('entities').select(['version', 'body']).where('kind', '=', ref.kind).where('name', '=', ref.name).executeTakeFirst();
       const currentVersion = current?.version ?? 0;
@@ -509,50 +532,114 @@ export class Geppetto {
    * What publishing would do: the problems that block it, the entities changed by others since
    * (conflicts), and for every server whose file changes, the diff of that file (secrets masked).
    */
-  async preview(id: number): Promise<Preview> {
-    const engine = await this.engine();
+  async preview(id: number, options: { diffs?: number } = {}): Promise<Preview> {
+    const diffLimit = options.diffs ?? 50;
     await this.openChangeset(this.db, id);
-    const { state: before, versions } = await this.loadState(this.db);
-    const staged = await this.loadStaged(this.db, id);
-    const after = structuredClone(before);
-    for (const s of staged) applyEntity(after, s.ref, s.body);
+    const { before, after, staged, versions } = await this.changesetStates(this.db, id);
     const conflicts = staged
       .filter((s) => (versions.get(entityKey(s.ref)) ?? 0) !== s.baseVersion)
       .map((s) => ({ kind: s.ref.kind, name: s.ref.name, baseVersion: s.baseVersion, currentVersion: versions.get(entityKey(s.ref)) ?? 0 }));
-    const catalog = await readCatalog(this.db, after);
-    const beforeCatalog = await readCatalog(this.db, before);
-    const affected = [...new Set(engine.affectedServers(before, after))].sort();
     const problems = engine.checkState(after);
-    const afterResolved = new Map(engine.resolveServers(after, catalog, affected.filter((f) => f in after.servers)).map((r) => [r.fqdn, r]));
-    const beforeResolved = new Map(engine.resolveServers(before, beforeCatalog, affected.filter((f) => f in before.servers)).map((r) => [r.fqdn, r]));
-    const heads = await this.heads(this.db, affected);
-    const mask = (ref: SecretRef): Value => `${SECRET_MASK} ${ref.secret}`;
+    const catalog = await readCatalog(this.db, after);
+    const affected = [...engine.affectedServers(before, after)].sort();
+    const present = affected.filter((f) => f in after.servers);
+    const secrets = await this.secretValues(this.db, allSecretIds(after, present));
     const servers: ServerPreview[] = [];
-    for (const fqdn of affected) {
-      const a = afterResolved.get(fqdn);
-      const b = beforeResolved.get(fqdn);
-      if (a) problems.push(...a.problems);
-      if (a && a.problems.length > 0) continue;
-      const head = heads.get(fqdn);
-      const from = head?.revision ?? 0;
-      const fileAfter = a ? engine.buildNodeFile(a, after, from + 1, mask) : undefined;
-      const fileBefore = b && head && b.problems.length === 0 ? engine.buildNodeFile(b, before, from, mask) : undefined;
-      if (fileAfter && head) {
-        const real = engine.buildNodeFile(a as ResolvedServer, after, 0, mask);
-        // the stored hash covers real secret values; compare masked files instead
-        const was = fileBefore ? engine.buildNodeFile(b as ResolvedServer, before, 0, mask) : undefined;
-        if (was && canonicalJson(was) === canonicalJson(real)) continue;
+    let omitted = 0;
+    await this.forEachFile(this.db, after, catalog, affected, revealer(secrets), async (fqdn, head, next) => {
+      if ('problems' in next) {
+        problems.push(...next.problems);
+        return;
       }
-      if (!fileAfter && !head) continue;
-      servers.push({
-        fqdn,
-        change: !head ? 'added' : fileAfter ? 'changed' : 'removed',
-        from,
-        to: fileAfter ? from + 1 : 0,
-        diff: engine.nodeFileDiff(fileBefore, fileAfter, mask),
-      });
+      if (head && next.file && head.hash === next.hash) return;
+      if (!head && !next.file) return;
+      const from = head?.revision ?? 0;
+      const entry: ServerPreview = { fqdn, change: !head ? 'added' : next.file ? 'changed' : 'removed', from, to: next.file ? from + 1 : 0 };
+      if (servers.length - omitted < diffLimit) {
+        const fileAfter = next.file ? withRevision(next.file, from + 1) : undefined;
+        const fileBefore = head ? await this.storedFile(this.db, fqdn, head.revision) : undefined;
+        entry.diff = scrub(engine.nodeFileDiff(fileBefore, fileAfter, true), secrets.values());
+      } else omitted++;
+      servers.push(entry);
+    });
+    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted };
+  }
+
+  /** The diff of one server's file in a changeset's preview (for those the preview left out). */
+  async previewDiff(id: number, fqdn: string): Promise<ServerPreview | undefined> {
+    const { before, after } = await this.changesetStates(this.db, id);
+    if (!(fqdn in before.servers) && !(fqdn in after.servers)) throw new KpkgError('NOT_FOUND', `server ${fqdn} does not exist`);
+    const catalog = await readCatalog(this.db, after);
+    const secrets = await this.secretValues(this.db, allSecretIds(after, [fqdn]));
+    let out: ServerPreview | undefined;
+    await this.forEachFile(this.db, after, catalog, [fqdn], revealer(secrets), async (_f, head, next) => {
+      if ('problems' in next) throw new ProblemsError(next.problems);
+      if ((head && next.file && head.hash === next.hash) || (!head && !next.file)) return;
+      const from = head?.revision ?? 0;
+      const fileAfter = next.file ? withRevision(next.file, from + 1) : undefined;
+      const fileBefore = head ? await this.storedFile(this.db, fqdn, head.revision) : undefined;
+      out = { fqdn, change: !head ? 'added' : next.file ? 'changed' : 'removed', from, to: next.file ? from + 1 : 0, diff: scrub(engine.nodeFileDiff(fileBefore, fileAfter, true), secrets.values()) };
+    });
+    return out;
+  }
+
+  private async changesetStates(db: Db, id: number): Promise<{ before: State; after: State; staged: Staged[]; versions: Map<string, number> }> {
+    const { state: before, versions } = await this.loadState(db);
+    const staged = await this.loadStaged(db, id);
+    const after = structuredClone(before);
+    for (const s of staged) applyEntity(after, s.ref, s.body);
+    return { before, after, staged, versions };
+  }
+
+  /**
+   * Resolves servers one by one (the resolver memoizes per role profile, and nothing of a server
+   * is kept once its file is built, so memory stays flat on 10,000 servers) and hands each file,
+   * built at revision 0 with its keyed hash, to `fn` with the server's head. A server that is
+   * not in the state comes with no file; one with problems comes with them.
+   */
+  private async forEachFile(
+    db: Db,
+    state: State,
+    catalog: Catalog,
+    fqdns: string[],
+    reveal: (ref: SecretRef) => string,
+    fn: (fqdn: string, head: Head | undefined, next: { file?: NodeFile; hash?: string; floats?: engine.FloatParameters } | { problems: Problem[] }) => Promise<void>,
+  ): Promise<void> {
+    const resolver = new engine.Resolver(state, catalog);
+    for (let i = 0; i < fqdns.length; i += 500) {
+      const batch = fqdns.slice(i, i + 500);
+      const heads = await this.heads(db, batch);
+      for (const fqdn of batch) {
+        const head = heads.get(fqdn);
+        if (!(fqdn in state.servers)) {
+          await fn(fqdn, head, {});
+          continue;
+        }
+        const r = resolver.resolve(fqdn);
+        if (r.problems.length > 0) {
+          await fn(fqdn, head, { problems: r.problems.map((p) => ({ ...p, server: p.server ?? fqdn })) });
+          continue;
+        }
+        let file: NodeFile;
+        try {
+          file = engine.buildNodeFile(r, state, 0, reveal);
+        } catch (err) {
+          if (!(err instanceof KpkgError)) throw err;
+          // the message names server and key; a secret's value never reaches it (file.ts)
+          await fn(fqdn, head, { problems: [{ kind: 'malformed', server: fqdn, message: err.message }] });
+          continue;
+        }
+        const floats = engine.floatParameters(r);
+        await fn(fqdn, head, { file, floats, hash: this.hash(`${JSON.stringify(file)}\n${JSON.stringify(floats)}`) });
+      }
     }
-    return { changeset: id, problems, servers, conflicts };
+  }
+
+  /** A stored revision of a server's file, decrypted and parsed. */
+  private async storedFile(db: Db, fqdn: string, revision: number): Promise<NodeFile | undefined> {
+    const row = await db.selectFrom('revisions').select('content').where('fqdn', '=', fqdn).where('revision', '=', revision).executeTakeFirst();
+    if (!row) return undefined;
+    return YAML.parse(open(this.key, unpackSealed(row.content), `file:${fqdn}:${revision}`).toString('utf8')) as NodeFile;
   }
 
   /**
@@ -562,7 +649,6 @@ export class Geppetto {
    */
   async publish(id: number, actor: Principal): Promise<PublishResult> {
     requireRole(actor, 'editor');
-    await this.engine();
     return this.db.transaction().execute(async (trx) => {
       const seq = await nextPublishSeq(trx);
       await this.openChangeset(trx, id);
@@ -572,7 +658,6 @@ export class Geppetto {
   }
 
   private async publishIn(trx: Transaction<Database>, seq: number, changesetId: number, actor: Principal, staged: Staged[], action: string): Promise<PublishResult> {
-    const engine = await this.engine();
     const { state: before, versions } = await this.loadState(trx);
     for (const s of staged) {
       const current = versions.get(entityKey(s.ref)) ?? 0;
@@ -585,51 +670,56 @@ export class Geppetto {
     const problems = engine.checkState(after);
     if (problems.length > 0) throw new ProblemsError(problems);
     const catalog = await readCatalog(trx, after);
-    const affected = [...new Set(engine.affectedServers(before, after))].sort();
+    const affected = [...engine.affectedServers(before, after)].sort();
     const present = affected.filter((f) => f in after.servers);
-    const resolved = engine.resolveServers(after, catalog, present);
-    const blocking = resolved.flatMap((r) => r.problems);
-    if (blocking.length > 0) throw new ProblemsError(blocking);
-    const secrets = await this.secretValues(trx, allSecretIds(after, present));
-    const reveal = (ref: SecretRef): Value => {
-      const v = secrets.get(ref.secret);
-      if (v === undefined) throw new KpkgError('INVALID_INPUT', `secret ${ref.secret} does not exist`);
-      return v;
-    };
-    const heads = await this.heads(trx, affected);
+    const reveal = revealer(await this.secretValues(trx, allSecretIds(after, present)));
+    const lastRevision = await this.lastRevisions(trx);
     const now = this.iso();
-    const revisions: Database['revisions'][] = [];
+    const blocking: Problem[] = [];
     const result: PublishResult['revisions'] = [];
-    const gone = affected.filter((f) => !(f in after.servers) && heads.has(f));
-    const reborn = present.filter((f) => !heads.has(f));
-    const lastRevision = await this.lastRevisions(trx, reborn);
-    for (const r of resolved) {
-      const head = heads.get(r.fqdn);
-      const hash = this.hash(canonicalJson(engine.buildNodeFile(r, after, 0, reveal)));
-      if (head && head.hash === hash) continue;
-      const revision = (head?.revision ?? lastRevision.get(r.fqdn) ?? 0) + 1;
-      const body = engine.nodeFileYaml(engine.buildNodeFile(r, after, revision, reveal));
-      revisions.push({
-        fqdn: r.fqdn,
+    const gone: string[] = [];
+    let rows: Database['revisions'][] = [];
+    const flush = async () => {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await trx.insertInto('revisions').values(chunk).execute();
+        await trx
+          .insertInto('heads')
+          .values(chunk.map((r) => ({ fqdn: r.fqdn, revision: r.revision, hash: r.hash, etag: r.etag, publish_seq: seq })))
+          .onConflict((oc) => oc.column('fqdn').doUpdateSet((eb) => ({ revision: eb.ref('excluded.revision'), hash: eb.ref('excluded.hash'), etag: eb.ref('excluded.etag'), publish_seq: eb.ref('excluded.publish_seq') })))
+          .execute();
+      }
+      rows = [];
+    };
+    await this.forEachFile(trx, after, catalog, affected, reveal, async (fqdn, head, next) => {
+      if ('problems' in next) {
+        blocking.push(...next.problems);
+        return;
+      }
+      if (blocking.length > 0) return;
+      if (!next.file || next.hash === undefined) {
+        if (head) gone.push(fqdn);
+        return;
+      }
+      if (head && head.hash === next.hash) return;
+      // a server deleted and made again goes on from its last revision
+      const revision = (head?.revision ?? lastRevision.get(fqdn) ?? 0) + 1;
+      const body = engine.nodeFileYaml(withRevision(next.file, revision), { floats: next.floats ?? {} });
+      rows.push({
+        fqdn,
         revision,
         changeset_id: changesetId,
         publish_seq: seq,
         created_at: now,
-        content: packSealed(seal(this.key, body, `file:${r.fqdn}:${revision}`)),
-        hash,
+        content: packSealed(seal(this.key, body, `file:${fqdn}:${revision}`)),
+        hash: next.hash,
         etag: this.etag(body),
       });
-      result.push({ fqdn: r.fqdn, revision });
-    }
-    for (let i = 0; i < revisions.length; i += CHUNK) await trx.insertInto('revisions').values(revisions.slice(i, i + CHUNK)).execute();
-    for (let i = 0; i < revisions.length; i += CHUNK) {
-      const chunk = revisions.slice(i, i + CHUNK).map((r) => ({ fqdn: r.fqdn, revision: r.revision, hash: r.hash, etag: r.etag, publish_seq: seq }));
-      await trx
-        .insertInto('heads')
-        .values(chunk)
-        .onConflict((oc) => oc.column('fqdn').doUpdateSet((eb) => ({ revision: eb.ref('excluded.revision'), hash: eb.ref('excluded.hash'), etag: eb.ref('excluded.etag'), publish_seq: eb.ref('excluded.publish_seq') })))
-        .execute();
-    }
+      result.push({ fqdn, revision });
+      if (rows.length >= 1000) await flush();
+    });
+    if (blocking.length > 0) throw new ProblemsError(blocking);
+    await flush();
     for (let i = 0; i < gone.length; i += CHUNK) await trx.deleteFrom('heads').where('fqdn', 'in', gone.slice(i, i + CHUNK)).execute();
     for (const fqdn of gone) result.push({ fqdn, revision: 0 });
     // the entities, their history, the audit
@@ -661,7 +751,6 @@ export class Geppetto {
    */
   async revert(id: number, actor: Principal): Promise<PublishResult> {
     requireRole(actor, 'editor');
-    await this.engine();
     const original = await this.db.selectFrom('changesets').selectAll().where('id', '=', id).executeTakeFirst();
     if (!original) throw new KpkgError('NOT_FOUND', `changeset ${id} does not exist`);
     if (original.status !== 'published' || original.publish_seq === null) throw new KpkgError('CONFLICT', `changeset ${id} is ${original.status}: only a published changeset can be reverted`);
@@ -690,8 +779,8 @@ export class Geppetto {
     for (let i = 0; i < rows.length; i += CHUNK) await trx.insertInto('changeset_entities').values(rows.slice(i, i + CHUNK)).execute();
   }
 
-  private async heads(db: Db, fqdns: string[]): Promise<Map<string, { revision: number; hash: string; etag: string }>> {
-    const out = new Map<string, { revision: number; hash: string; etag: string }>();
+  private async heads(db: Db, fqdns: string[]): Promise<Map<string, Head>> {
+    const out = new Map<string, Head>();
     for (let i = 0; i < fqdns.length; i += 500) {
       const rows = await db.selectFrom('heads').select(['fqdn', 'revision', 'hash', 'etag']).where('fqdn', 'in', fqdns.slice(i, i + 500)).execute();
       for (const r of rows) out.set(r.fqdn, r);
@@ -700,13 +789,14 @@ export class Geppetto {
   }
 
   /** The last revision of servers without a head (deleted, then made again): numbering goes on. */
-  private async lastRevisions(db: Db, fqdns: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < fqdns.length; i += 500) {
-      const rows = await db.selectFrom('revisions').select(['fqdn', (eb) => eb.fn.max<number>('revision').as('revision')]).where('fqdn', 'in', fqdns.slice(i, i + 500)).groupBy('fqdn').execute();
-      for (const r of rows) out.set(r.fqdn, Number(r.revision));
-    }
-    return out;
+  private async lastRevisions(db: Db): Promise<Map<string, number>> {
+    const rows = await db
+      .selectFrom('revisions')
+      .select(['fqdn', (eb) => eb.fn.max<number>('revision').as('revision')])
+      .where('fqdn', 'not in', (eb) => eb.selectFrom('heads').select('fqdn'))
+      .groupBy('fqdn')
+      .execute();
+    return new Map(rows.map((r) => [r.fqdn, Number(r.revision)]));
   }
 
   private etag(body: string): string {
@@ -751,26 +841,31 @@ export class Geppetto {
   /** A revision of a server's file for people: YAML with the Sensitive parameters masked. */
   async maskedFile(actor: Principal, fqdn: string, revision?: number): Promise<{ revision: number; body: string }> {
     requireRole(actor, 'viewer');
-    const answer = await this.nodeFile(actor, fqdn, revision !== undefined ? { revision } : {});
-    return { revision: answer.revision, body: YAML.stringify(maskNodeFile(YAML.parse(answer.body) as NodeFile)) };
+    const head = await this.db.selectFrom('heads').select('revision').where('fqdn', '=', fqdn).executeTakeFirst();
+    const n = revision ?? head?.revision;
+    const file = n !== undefined ? await this.storedFile(this.db, fqdn, n) : undefined;
+    if (n === undefined || !file) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file${revision !== undefined ? ` at revision ${revision}` : ''}`);
+    return { revision: n, body: engine.nodeFileYaml(maskNodeFile(file)) };
   }
 
-  /** May this principal read this server's file and post its reports? */
+  /**
+   * May this principal read this server's file (it holds the server's secrets) or post its
+   * reports? The server itself (its token), or an admin; people with less see maskedFile.
+   */
   authorizeNode(actor: Principal, fqdn: string): void {
     if (actor.kind === 'server') {
       if (actor.fqdn !== fqdn) throw new KpkgError('FORBIDDEN', `this token belongs to ${actor.fqdn}, not ${fqdn}`);
       return;
     }
-    requireRole(actor, 'viewer');
+    requireRole(actor, 'admin');
   }
 
   /** `geppetto explain`: why each setting of a server has its value (secrets as references). */
   async explain(fqdn: string, key?: string): Promise<{ text: string; resolved: ResolvedServer }> {
-    const engine = await this.engine();
     const state = await this.state();
     if (!(fqdn in state.servers)) throw new KpkgError('NOT_FOUND', `server ${fqdn} does not exist`);
     const catalog = await readCatalog(this.db, state);
-    const [resolved] = engine.resolveServers(state, catalog, [fqdn]);
+    const resolved = engine.resolveServers(state, catalog, [fqdn]).get(fqdn);
     if (!resolved) throw new KpkgError('INTERNAL', `no resolution for ${fqdn}`);
     return { text: engine.explain(resolved, key), resolved };
   }
@@ -805,9 +900,10 @@ export class Geppetto {
   // -------------------------------------------------------------------------------------------
   // secrets
 
+  /** Stores a secret's value as text (a non-text value as its JSON, which the file turns back into its type). */
   private async insertSecret(db: Db, actor: Principal, value: Value, id = `s_${randomId()}`): Promise<string> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new KpkgError('INVALID_INPUT', `secret id ${JSON.stringify(id)} is not valid`);
-    const sealed = seal(this.key, JSON.stringify(value), `secret:${id}`);
+    const sealed = seal(this.key, typeof value === 'string' ? value : JSON.stringify(value), `secret:${id}`);
     await db.insertInto('secrets').values({ id, nonce: sealed.nonce, ciphertext: sealed.ciphertext, created_at: this.iso(), created_by: principalName(actor) }).execute();
     return id;
   }
@@ -821,11 +917,11 @@ export class Geppetto {
     return out;
   }
 
-  private async secretValues(db: Db, ids: string[]): Promise<Map<string, Value>> {
-    const out = new Map<string, Value>();
+  private async secretValues(db: Db, ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await db.selectFrom('secrets').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute();
-      for (const r of rows) out.set(r.id, JSON.parse(open(this.key, r, `secret:${r.id}`).toString('utf8')) as Value);
+      for (const r of rows) out.set(r.id, open(this.key, r, `secret:${r.id}`).toString('utf8'));
     }
     return out;
   }
@@ -833,10 +929,10 @@ export class Geppetto {
   // -------------------------------------------------------------------------------------------
   // audit
 
-  private async auditEntry(db: Db, actor: Principal, action: string, target: string, before: unknown, after: unknown): Promise<void> {
+  private async auditEntry(db: Db, actor: Principal | string, action: string, target: string, before: unknown, after: unknown): Promise<void> {
     await db
       .insertInto('audit')
-      .values({ at: this.iso(), actor: principalName(actor), action, target, before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after) })
+      .values({ at: this.iso(), actor: typeof actor === 'string' ? actor : principalName(actor), action, target, before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after) })
       .execute();
   }
 
@@ -930,7 +1026,7 @@ export class Geppetto {
     if (!user || !ok || user.disabled !== 0) {
       const at = this.iso();
       await this.db.insertInto('login_attempts').values(keys.map((key) => ({ key, at }))).execute();
-      await this.auditEntry(this.db, { kind: 'cli', name: clientKey, role: 'admin' }, 'login-failed', `user:${name}`, null, null);
+      await this.auditEntry(this.db, `client:${clientKey}`, 'login-failed', `user:${name}`, null, null);
       throw new KpkgError('UNAUTHORIZED', 'wrong name or password');
     }
     await this.db.deleteFrom('login_attempts').where('key', '=', `user:${name}`).execute();
@@ -1021,7 +1117,6 @@ export class Geppetto {
   /** Punch's report of a run on `fqdn`. */
   async postReport(actor: Principal, fqdn: string, input: unknown): Promise<void> {
     this.authorizeNode(actor, fqdn);
-    if (actor.kind !== 'server') requireRole(actor, 'editor');
     const r = parseReport(input);
     await this.db
       .insertInto('reports')
@@ -1154,6 +1249,36 @@ function auditPair(before: EntityBody | null, after: EntityBody | null): [unknow
     return { ...body, settings };
   };
   return [mask(before, after), mask(after, before)];
+}
+
+interface Head {
+  revision: number;
+  hash: string;
+  etag: string;
+}
+
+/** The file at `revision`: the two places the file carries it (file.ts's buildNodeFile). */
+function withRevision(file: NodeFile, revision: number): NodeFile {
+  return { ...file, parameters: { ...file.parameters, kelkoo_revision: revision }, kelkoo: { ...file.kelkoo, revision } };
+}
+
+/** Turns a secret reference into its value, for the file of the server that needs it. */
+function revealer(values: Map<string, string>): (ref: SecretRef) => string {
+  return (ref) => {
+    const v = values.get(ref.secret);
+    if (v === undefined) throw new KpkgError('INVALID_INPUT', `secret ${ref.secret} does not exist`);
+    return v;
+  };
+}
+
+/**
+ * Masks any secret value left in text meant for people. The diff already masks the parameters
+ * the catalog marks secret; this catches a secret reference set on a key it does not mark.
+ */
+function scrub(text: string, values: Iterable<string>): string {
+  let out = text;
+  for (const v of values) if (v.length >= 4) out = out.split(v).join(SECRET_MASK);
+  return out;
 }
 
 /** A file with its Sensitive parameters (kelkoo.sensitive) replaced by the mask. */

@@ -1,5 +1,8 @@
 /** Geppetto's service, as the CLI and the HTTP layer use it. */
 import { KpkgError } from '../../packager/errors.js';
+import { storeError } from '../store/index.js';
+
+export { storeError } from '../store/index.js';
 
 export * from './geppetto.js';
 export type { EntityBody, EntityKind, EntityRef } from './entities.js';
@@ -7,7 +10,8 @@ export type { RefreshResult } from './catalog.js';
 export type { NodeFile } from './engine.js';
 
 /** The HTTP status of an error the service threw (the HTTP layer's one mapping). */
-export function httpStatusFor(err: unknown): number {
+export function httpStatusFor(thrown: unknown): number {
+  const err = storeError(thrown);
   if (!(err instanceof KpkgError)) return 500;
   switch (err.code) {
     case 'USAGE':
@@ -26,6 +30,8 @@ export function httpStatusFor(err: unknown): number {
       return 403;
     case 'RATE_LIMITED':
       return 429;
+    case 'LOCK_TIMEOUT':
+      return 503;
     default:
       return 500;
   }

@@ -6,7 +6,7 @@
 import { closeSync, constants as fsConstants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { KpkgError, ioError } from '../../packager/errors.js';
 import { migrate, type Dialect } from './migrations.js';
@@ -72,7 +72,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     } catch (err) {
       throw new KpkgError('IO', `cannot open ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    store = { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) }), dialect: 'sqlite', location: file, close: () => Promise.resolve() };
+    store = { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) }), dialect: 'sqlite', location: file, close: () => Promise.resolve() };
   }
   const db = store.db;
   store.close = () => db.destroy();
@@ -84,6 +84,30 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     throw new KpkgError('IO', `cannot migrate the database at ${store.location}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return store;
+}
+
+/**
+ * better-sqlite3 with its prepared statements kept by SQL text: Kysely prepares every query it
+ * runs, and preparing costs more than running the small indexed reads a server's file needs.
+ * Kysely runs one query at a time on the connection, so a statement is never in use twice.
+ */
+function withStatementCache(handle: BetterSqlite3.Database, max = 500): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => handle.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement) return statement;
+      statement = handle.prepare(text);
+      // queries with `in (...)` lists make many texts: drop the oldest beyond max
+      if (cache.size >= max) {
+        const oldest = cache.keys().next();
+        if (!oldest.done) cache.delete(oldest.value);
+      }
+      cache.set(text, statement);
+      return statement;
+    },
+  };
 }
 
 /** A PostgreSQL URL without its password, for messages. */
@@ -98,4 +122,16 @@ export async function nextPublishSeq(trx: Kysely<Database>): Promise<number> {
   const seq = row.rows[0]?.publish_seq;
   if (seq === undefined) throw new KpkgError('INTERNAL', 'the meta row is missing');
   return seq;
+}
+
+/**
+ * A database error as a user should read it: SQLite's busy (another process held the write lock
+ * longer than the busy timeout, e.g. a long publish) as LOCK_TIMEOUT; anything else unchanged.
+ */
+export function storeError(err: unknown): unknown {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new KpkgError('LOCK_TIMEOUT', 'the database is busy (another process is writing, e.g. publishing): try again', { cause: err });
+  }
+  return err;
 }

@@ -26,18 +26,28 @@ export const PUPPET_REQUIREMENT = '(puppet-agent or puppet)';
 /** rpmlint's limit for description lines (description-line-too-long above 79 columns). */
 const DESCRIPTION_WIDTH = 79;
 
-/** `text` wrapped at spaces to lines of at most `width` columns (a longer word keeps its own line). */
+/**
+ * `text` wrapped to lines of at most `width` columns by turning some of its spaces into newlines,
+ * nothing else changed (so the summary inside stays byte for byte, bar those spaces); a word
+ * longer than the width keeps a line of its own.
+ */
 export function wrapText(text: string, width = DESCRIPTION_WIDTH): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line === '' ? word : `${line} ${word}`;
-  }
-  if (line !== '') lines.push(line);
-  return lines.join('\n');
+  return text
+    .split('\n')
+    .map((line) => {
+      const lines: string[] = [];
+      let current: string | undefined;
+      for (const word of line.split(' ')) {
+        if (current === undefined) current = word;
+        else if (current !== '' && current.length + 1 + word.length > width) {
+          lines.push(current);
+          current = word;
+        } else current = `${current} ${word}`;
+      }
+      if (current !== undefined) lines.push(current);
+      return lines.join('\n');
+    })
+    .join('\n');
 }
 
 export function deploymentSpec(c: Component, version: string, release: string): PackageSpec {

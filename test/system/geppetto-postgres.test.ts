@@ -1,6 +1,7 @@
 // The storage and service tests of test/unit/geppetto, on a real PostgreSQL started by this file.
 import { afterAll, beforeAll } from 'vitest';
 import { openGeppetto, type Geppetto } from '../../geppetto/service/index.js';
+import { serviceSuite } from '../unit/geppetto/service-suite.js';
 import { storeSuite, type Harness } from '../unit/geppetto/store-suite.js';
 import { POSTGRES_TOOLS, startPostgres, type Postgres } from './helpers/postgres.js';
 import { describeWithTools, tmpDir } from './tools.js';
@@ -32,4 +33,5 @@ describeWithTools(POSTGRES_TOOLS, 'Geppetto store on PostgreSQL', () => {
     },
   };
   storeSuite(harness);
+  serviceSuite(harness);
 });

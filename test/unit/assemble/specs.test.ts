@@ -28,10 +28,13 @@ describe('the deployment package', () => {
     expect(lines.join(' ')).toBe(`The Puppet module shop_front: class shop_front installs and configures shop-front 1.4.0-1 (${summary}).`);
   });
 
-  it('wrapText keeps every word, breaks only at spaces, and leaves a word longer than the width on its own line', () => {
+  it('wrapText only turns spaces into newlines, and leaves a word longer than the width on its own line', () => {
     expect(wrapText('a b c', 3)).toBe('a b\nc');
-    expect(wrapText('x'.repeat(90) + ' y', 79)).toBe(`${'x'.repeat(90)}\ny`);
-    expect(wrapText('  spaced   out\ttext\n', 79)).toBe('spaced out text');
+    expect(wrapText(`${'x'.repeat(90)} y`, 79)).toBe(`${'x'.repeat(90)}\ny`);
+    const odd = `  spaced   out\ttext ${'w'.repeat(30)}  $(x) "q" 'q' %{y} ${'z'.repeat(40)}`;
+    const wrapped = wrapText(odd, 20);
+    expect(wrapped.replace(/\n/g, ' ')).toBe(odd);
+    for (const line of wrapped.split('\n')) expect(line.length <= 20 || !line.includes(' ')).toBe(true);
   });
 });
 
