@@ -269,16 +269,26 @@ const COPY_CONCURRENCY = 8;
 export async function copyIn(s: Session, items: readonly CopyItem[], progress?: (copied: number) => void): Promise<void> {
   const targets = items.map(({ from, href }) => {
     const to = join(s.repo, ...href.split('/'));
-    return { from, to, tmp: tempName(join(kpkgDir(s.repo), basename(to))), exists: false };
+    return { from, to, tmp: tempName(join(kpkgDir(s.repo), basename(to))) };
   });
   const syncDirs = new Set<string>();
+  // what is there already (a file left by a run killed before its commit): one listing per
+  // directory rather than a stat per package
+  const present = new Set<string>();
   for (const dir of new Set(targets.map((t) => dirname(t.to)))) {
     syncDirs.add(dir);
     const first = await mkdir(dir, { recursive: true }).catch((e: unknown) => {
       throw ioError('create', dir, e);
     });
-    // a directory made here: its entry, and those of the directories above it made here, too
-    if (first !== undefined) for (let d = dir; d !== dirname(first) && d !== dirname(d); d = dirname(d)) syncDirs.add(dirname(d));
+    if (first === undefined) {
+      const names = await readdir(dir).catch((e: unknown) => {
+        throw ioError('read', dir, e);
+      });
+      for (const name of names) present.add(join(dir, name));
+    } else {
+      // a directory made here: its entry, and those of the directories above it made here, too
+      for (let d = dir; d !== dirname(first) && d !== dirname(d); d = dirname(d)) syncDirs.add(dirname(d));
+    }
   }
   const made: string[] = [];
   let copied = 0;
@@ -293,14 +303,13 @@ export async function copyIn(s: Session, items: readonly CopyItem[], progress?: 
         await copyFile(t.from, t.tmp);
         // keep the source's mtime: the record's file time, as `cp -p`
         await copyTimes(await stat(t.from), t.tmp);
-        t.exists = await stat(t.to).then(() => true, () => false);
       });
       progress?.(++copied);
     });
     // all written before any fsync: the kernel writes them back together
     await eachLimit(targets, COPY_CONCURRENCY, (t) => step(t, 'copy into the repository', () => fsyncFile(t.tmp)));
     await eachLimit(targets, COPY_CONCURRENCY, async (t) => {
-      if (!t.exists) s.undo.creating(t.to);
+      if (!present.has(t.to)) s.undo.creating(t.to);
       await step(t, 'copy into the repository', () => rename(t.tmp, t.to));
     });
   } catch (e) {
