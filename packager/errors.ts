@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'TOOL' // an external program (the component's build script) failed
   | 'LOCK_TIMEOUT' // another publisher held the repository too long
   | 'SIGN' // signing failed (wrong passphrase, unusable key)
+  | 'UNAVAILABLE' // a wanted package is in none of the configured repositories (punch)
+  | 'APPLY' // a deployment run failed: the transaction or Puppet (punch)
+  | 'FETCH' // the back office refused or could not be reached (punch restore)
   | 'CONFLICT' // Geppetto: another publish changed what this change edits (HTTP 409)
   | 'NOT_FOUND' // Geppetto: no such server, changeset, user...
   | 'UNAUTHORIZED' // Geppetto: no or wrong credentials

@@ -108,7 +108,7 @@ describe('repository lock', () => {
     const path = lockPath();
     const lock = await acquireLock(path);
     writeFileSync(path, JSON.stringify({ host: hostname(), pid: process.pid, token: 'thief', since: 0 }));
-    await expect(lock.assertHeld()).rejects.toThrow(/lost the repository lock/);
+    await expect(lock.assertHeld()).rejects.toThrow(/lost the lock of the repository/);
     await lock.release();
     expect(existsSync(path)).toBe(true); // not ours: left alone
   });
