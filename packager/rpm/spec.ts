@@ -102,6 +102,15 @@ export interface WriteOptions {
    * the large-file path runs without writing 4 GiB; rpm reads either format for any size.
    */
   largeFileThreshold?: number;
+  /** Told after each file goes into the payload (files and bytes so far, of the totals). */
+  onProgress?: (p: PayloadProgress) => void;
+}
+
+export interface PayloadProgress {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
 }
 
 export interface WrittenPackage {

@@ -41,7 +41,7 @@ export async function writeRpm(spec: PackageSpec, outPath: string, options: Writ
   const spoolPath = join(outDir, `${tag}.payload`);
   const tmpPath = join(outDir, `${tag}.tmp`);
   try {
-    const payload = await writePayload(records, spoolPath, compression, options.level, large);
+    const payload = await writePayload(records, spoolPath, compression, options.level, large, options.onProgress);
     const header = buildHeader(spec, records, payload, compression, options.level, epoch, large);
     const headerBytes = header.encode(Tag.HEADERIMMUTABLE);
     const written = await assemble(spec, headerBytes, payload, spoolPath, tmpPath);
