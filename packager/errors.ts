@@ -71,7 +71,6 @@ export class FormatError extends KpkgError {
  * JSON escapes, `a\nb`.
  */
 export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => {
     const escaped = JSON.stringify(c).slice(1, -1);
     return escaped !== c ? escaped : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { KpkgError, ioError } from '../errors.js';
 import { sortByHref } from './metadata.js';
 import { blocksFor, readMany, type Candidate } from './read.js';
-import { commit, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
+import { assertRepositoryDir, commit, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
 import { nevraKey, storedPackage } from './state.js';
 import { writeSegment } from './store.js';
+import { plural } from '../util/progress.js';
 import type { RepoPackage } from './types.js';
 
 /** Every `.rpm` under `repo` (relative paths, `/`-separated, in createrepo_c's order) but kpkg's and repodata's own, and `skip`. */
@@ -40,12 +41,11 @@ export async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
   const { repo, options } = s;
   const pendingPaths = new Set(s.state.pending.map((p) => p.path));
   const files = await findPackages(repo, pendingPaths);
-  options.log?.(`${repo}: reading ${files.length} packages`);
+  options.progress?.status(`reading ${plural(files.length, 'package')}`);
   const compress = options.compress ?? s.state.compress;
   const root = join(repo, '_').slice(0, -1); // the repository directory and a separator
   const read = await readMany(files.map((rel) => ({ path: root + rel, href: rel })), compress, options);
   const candidates = read.candidates;
-  options.log?.(`${repo}: read ${candidates.length} packages`);
   const known = new Map(s.state.packages.map((p) => [p.href, p]));
   const conflicts: string[] = [];
   const byNevra = new Map<string, Candidate>();
@@ -75,6 +75,7 @@ export async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
 
 /** Rebuilds the metadata from the packages present under `repo`, reading every one. */
 export async function indexRepository(repo: string, options: RepoOptions = {}): Promise<PublishResult> {
+  await assertRepositoryDir(repo, 'kpkg repo index');
   return withRepository(repo, 'kpkg repo index', options, async (s) => {
     const before = new Set(s.state.packages.map((p) => p.href));
     const { records } = await reindex(s);
