@@ -165,8 +165,13 @@ const tokenFile = join(stateDir, 'token');
 writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
 const punchArgs = ['restore', '--root', serverRoot, '--url', url, '--token-file', tokenFile, '--node', node, '--releasever', '1', '--dnf-setopt', 'tsflags=noscripts'];
 console.log(`\nDeploying: punch ${punchArgs.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`);
+// Debian's rpm keeps its database at $HOME/.rpmdb (inside the root too); a server's (EL) keeps it
+// at /var/lib/rpm: a private HOME whose .rpmmacros says so makes the root look like a server's
+const rpmHome = join(stateDir, 'home');
+mkdirSync(rpmHome, { recursive: true });
+writeFileSync(join(rpmHome, '.rpmmacros'), '%_dbpath /var/lib/rpm\n');
 try {
-  const out = execFileSync(process.execPath, [punchBin, ...punchArgs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+  const out = execFileSync(process.execPath, [punchBin, ...punchArgs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000, env: { ...process.env, HOME: rpmHome } });
   for (const line of out.trim().split('\n')) console.log(`  ${line}`);
 } catch (e) {
   console.error(`demo: punch restore failed (exit ${e.status ?? e.message})\n${e.stdout ?? ''}${e.stderr ?? ''}`);
@@ -188,5 +193,5 @@ console.log(`  GET ${appUrl}/ -> the configured greeting ${shown ? 'is on the pa
 stopAll();
 await new Promise((r) => server.once('exit', r));
 rmSync(data, { recursive: true, force: true });
-console.log(`\nStopped the webapp and Geppetto (its temporary data directory removed). Left in ${rel(outputRoot)}: the component, the repository, geppetto/ (state files), the root (root/), geppetto.log.`);
+console.log(`\nStopped the webapp and Geppetto (its temporary data directory removed). Left in ${rel(outputRoot)}: the component, the repository, geppetto/ (state files), the root (root/; rpm --root demo-output/root -qa lists its packages, with HOME=demo-output/geppetto/home on Debian), geppetto.log.`);
 if (!shown) process.exit(1);
