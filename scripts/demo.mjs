@@ -149,7 +149,7 @@ process.on('exit', stopAll);
 const waitFor = async (u, what) => {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await fetch(u).then((r) => r.ok).catch(() => false);
+    const ok = await globalThis.fetch(u).then((r) => r.ok).catch(() => false);
     if (ok) return;
     if (Date.now() > deadline) { console.error(`demo: ${what} did not answer ${u} within 60 s`); process.exit(1); }
     await new Promise((r) => setTimeout(r, 200));
@@ -185,9 +185,9 @@ console.log(`Running the installed webapp: KELKOO_CONFIG_DIR=${rel(configDir)} $
 webapp = spawn(launcher, [], { env: { ...process.env, KELKOO_CONFIG_DIR: configDir, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }, stdio: ['ignore', 'ignore', 'inherit'] });
 const appUrl = `http://127.0.0.1:${port}`;
 await waitFor(`${appUrl}/health`, name);
-const health = await fetch(`${appUrl}/health`);
+const health = await globalThis.fetch(`${appUrl}/health`);
 console.log(`  GET ${appUrl}/health -> ${health.status} ${(await health.text()).trim()}`);
-const page = await (await fetch(`${appUrl}/`)).text();
+const page = await (await globalThis.fetch(`${appUrl}/`)).text();
 const shown = page.includes(greeting);
 console.log(`  GET ${appUrl}/ -> the configured greeting ${shown ? 'is on the page' : 'is NOT on the page'}: "${greeting}"`);
 stopAll();
