@@ -56,7 +56,7 @@ export interface UiDeps {
 }
 
 export interface UiModule {
-  registerUi(app: FastifyInstance, deps: UiDeps): Promise<void>;
+  registerUi: (app: FastifyInstance, deps: UiDeps) => Promise<void>;
 }
 
 /** The Content-Security-Policy of every answer: scripts and styles from this origin only, no inline ones, no framing. */
@@ -102,7 +102,7 @@ async function loadUi(): Promise<UiModule | undefined> {
   }
 }
 
-function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
+function loggerOptions(logger: ServerOptions['logger']): Exclude<FastifyServerOptions['logger'], undefined> {
   if (logger === false) return false;
   const o = typeof logger === 'object' ? logger : {};
   return {
@@ -110,7 +110,7 @@ function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['l
     ...(o.stream ? { stream: o.stream } : {}),
     // only what an operator needs to follow a request: never headers (Authorization, Cookie), bodies or queries
     serializers: {
-      req: (req: { method: string; url: string; ip?: string; routeOptions?: { url?: string } }) => ({ method: req.method, url: pathOf(req.url), remoteAddress: req.ip }),
+      req: (req: { method: string; url: string; ip?: string | undefined; routeOptions?: { url?: string | undefined } }) => ({ method: req.method, url: pathOf(req.url), ...(req.ip !== undefined ? { remoteAddress: req.ip } : {}) }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       err: (err: Error & { code?: unknown }) => ({ type: err.name, code: err.code, message: oneLine(err.message), stack: err.stack ?? '' }),
     },
