@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { packageVersion } from '../util/paths.js';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../errors.js';
 type Register = (program: Command) => void;
 
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('kpkg')
     .description('Package Node components as RPMs and publish them to a yum repository')
     .option('--debug', 'show stack traces of errors')
+    .version(packageVersion(), '-V, --version', 'print the version of kpkg')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const name = argv.slice(2).find((arg) => !arg.startsWith('-'));

@@ -1,7 +1,7 @@
 /** `kpkg repo prune`: keeps the newest versions of each package, unlists the others. */
 import { KpkgError } from '../errors.js';
 import { compareEVR } from '../rpm/version.js';
-import { collectGarbage, commit, repomdCurrent, withRepository, type PublishResult, type RepoOptions } from './session.js';
+import { assertRepositoryDir, collectGarbage, commit, repomdCurrent, withRepository, type PublishResult, type RepoOptions } from './session.js';
 import { filterSegment } from './store.js';
 import { type SegmentRef, type StoredPackage } from './state.js';
 
@@ -32,6 +32,7 @@ export function packagesToPrune<P extends Pick<StoredPackage, 'name' | 'arch' | 
  */
 export async function pruneRepository(repo: string, keep: number, options: RepoOptions = {}): Promise<PublishResult> {
   if (!Number.isInteger(keep) || keep < 1) throw new KpkgError('USAGE', `--keep ${keep}: expected a whole number, 1 or more`);
+  await assertRepositoryDir(repo, 'kpkg repo prune');
   return withRepository(repo, `kpkg repo prune --keep ${keep}`, options, async (s) => {
     const doomed = packagesToPrune(s.state.packages, keep);
     if (doomed.length === 0 && (await repomdCurrent(repo, s.state))) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { KpkgError, ioError } from '../errors.js';
 import { sortByHref } from './metadata.js';
 import { blocksFor, readMany, type Candidate } from './read.js';
-import { commit, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
+import { assertRepositoryDir, commit, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
 import { nevraKey, storedPackage } from './state.js';
 import { writeSegment } from './store.js';
 import type { RepoPackage } from './types.js';
@@ -75,6 +75,7 @@ export async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
 
 /** Rebuilds the metadata from the packages present under `repo`, reading every one. */
 export async function indexRepository(repo: string, options: RepoOptions = {}): Promise<PublishResult> {
+  await assertRepositoryDir(repo, 'kpkg repo index');
   return withRepository(repo, 'kpkg repo index', options, async (s) => {
     const before = new Set(s.state.packages.map((p) => p.href));
     const { records } = await reindex(s);

@@ -24,7 +24,7 @@
  */
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ioError } from '../errors.js';
+import { inputError, ioError, KpkgError } from '../errors.js';
 import type { SigningKey } from '../sign/openpgp.js';
 import { copyTimes, fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { acquireLock, type Lock } from './lock.js';
@@ -83,6 +83,20 @@ export interface Session {
   state: RepoState;
   options: RepoOptions;
   undo: Undo;
+}
+
+/**
+ * Refuses a repository directory that does not exist, for the commands that work on what is there
+ * (index, prune), as createrepo_c does; only publish makes a new repository.
+ */
+export async function assertRepositoryDir(repo: string, command: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(repo)).isDirectory();
+  } catch (e) {
+    throw inputError(`read the repository directory`, repo, e);
+  }
+  if (!isDir) throw new KpkgError('INVALID_INPUT', `${command}: ${repo} is not a directory`);
 }
 
 export async function withRepository<T>(repo: string, what: string, options: RepoOptions, fn: (s: Session) => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { FormatError, inputError } from '../errors.js';
+import { FormatError, inputError, KpkgError } from '../errors.js';
 import { Header, HEADER_INTRO_SIZE, readIntro } from './header.js';
 import { decodeLead, type Lead } from './lead.js';
 import { DEPENDENCY_KINDS, DEPENDENCY_TAGS, FileFlag, LEAD_SIZE, PGPHASHALGO_SHA256, SigTag, Tag } from './tags.js';
@@ -38,7 +38,12 @@ export async function fileSource(path: string): Promise<ByteSource> {
   } catch (e) {
     throw inputError('open', path, e);
   }
-  const size = (await fh.stat()).size;
+  const stat = await fh.stat();
+  if (!stat.isFile()) {
+    await fh.close();
+    throw new KpkgError('INVALID_INPUT', `cannot read ${path}: ${stat.isDirectory() ? 'a directory' : 'not a regular file'}, not a package`);
+  }
+  const size = stat.size;
   return {
     size,
     async read(pos, length, structure) {

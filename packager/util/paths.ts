@@ -26,6 +26,12 @@ export function packageRoot(): string {
   }
 }
 
+/** This package's version, from its package.json (what `--version` prints). */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 export function templatesDir(...parts: string[]): string {
   return join(packageRoot(), 'templates', ...parts);
 }

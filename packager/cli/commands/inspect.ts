@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { packageInfo, readRpm, verifyDigests, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
+import { KpkgError } from '../../errors.js';
+import { packageInfo, readRpm, verifyDigests, type DigestReport, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
 import { formatDependency } from '../../rpm/dependency.js';
 import { packageSignatures, type PackageSignature } from '../../sign/signatures.js';
 
@@ -31,7 +32,23 @@ export function registerInspect(program: Command): void {
     .action(async (path: string, options: InspectOptions) => {
       const result = await inspect(path);
       process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
+      // What was read is shown; a package whose bytes are not what its digests say is still bad input.
+      const failed = failedDigests(result.digests);
+      if (failed.length > 0) throw new KpkgError('BAD_PACKAGE', `${path}: digest mismatch: ${failed.join(', ')}`);
     });
+}
+
+const DIGEST_NAMES: Record<Exclude<keyof DigestReport, 'ok'>, string> = {
+  headerSha256: 'header SHA-256',
+  headerSha1: 'header SHA-1',
+  payloadDigest: 'payload digest',
+  md5: 'header+payload MD5',
+  size: 'header+payload size',
+};
+
+/** The digests that do not match, by the names rpm -K uses for them. */
+export function failedDigests(d: DigestReport): string[] {
+  return (Object.keys(DIGEST_NAMES) as (keyof typeof DIGEST_NAMES)[]).filter((k) => d[k] === 'bad').map((k) => DIGEST_NAMES[k]);
 }
 
 const FIELD = (label: string, value: string | number | undefined) => `${label.padEnd(12)}: ${value ?? ''}\n`;

@@ -2,7 +2,7 @@
  * The same fault gets the same exit code and the same kind of message from every command: the
  * classification lives in packager/errors.ts (inputError, exitCodeFor), not in each command.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,32 @@ describe('a package that does not exist', () => {
     const r = await kpkg(...args);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`kpkg: cannot ${args[0] === 'publish' ? 'read' : 'open'} ${missing}: no such file or directory (ENOENT)\n`);
+  });
+});
+
+describe('a repository directory that does not exist', () => {
+  it.each([
+    ['index', ['repo', 'index', join(work, 'no-repo')]],
+    ['prune', ['repo', 'prune', '--keep', '1', join(work, 'no-repo')]],
+  ])('kpkg repo %s: exit 2, one line naming it, and nothing created (as createrepo_c)', async (_name, args) => {
+    const r = await kpkg(...args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`kpkg: cannot read the repository directory ${join(work, 'no-repo')}: no such file or directory (ENOENT)\n`);
+    expect(existsSync(join(work, 'no-repo'))).toBe(false);
+  });
+
+  it('kpkg repo index of a file: exit 2', async () => {
+    const r = await kpkg('repo', 'index', key);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`kpkg: kpkg repo index: ${key} is not a directory\n`);
+  });
+});
+
+describe('kpkg --version', () => {
+  it('prints the version of the package, alone', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(await kpkg(flag)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 });
 

@@ -46,9 +46,49 @@ describe('kpkg inspect', () => {
     expect(r.stderr.split('\n')).toHaveLength(2);
   });
 
+  it('exits 2 for a directory, naming it', async () => {
+    const r = await kpkg('inspect', work);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`kpkg: cannot read ${work}: a directory, not a package\n`);
+  });
+
   it('exits 2 for a file that does not exist (bad input, as every command: test/unit/cli/errors.test.ts), and 2 for bad usage', async () => {
     expect((await kpkg('inspect', join(work, 'missing.rpm'))).code).toBe(2);
     expect((await kpkg('inspect')).code).toBe(2);
+  });
+});
+
+describe('kpkg inspect of a package whose digests do not match', () => {
+  const pristine = readFileSync(join(fixtures, 'hello-1.2.3-1.noarch.rpm'));
+
+  const damaged = (name: string, at: number): string => {
+    const bytes = Buffer.from(pristine);
+    bytes[at] = (bytes[at] ?? 0) ^ 0x20;
+    const path = join(work, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+
+  it('a changed byte in the header: still described, then exit 2 with one line naming the header digests', async () => {
+    // the summary, in the main header's data store: covered by the header SHA-256, SHA-1 and MD5
+    const at = pristine.indexOf('Fixture: files of every kind');
+    expect(at).toBeGreaterThan(0);
+    const r = await kpkg('inspect', damaged('header.rpm', at));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^Name {8}: hello$/m);
+    expect(r.stdout).toMatch(/^Digests {5}: NOT OK/m);
+    expect(r.stderr).toBe(`kpkg: ${join(work, 'header.rpm')}: digest mismatch: header SHA-256, header SHA-1, header+payload MD5\n`);
+  });
+
+  it('a changed byte in the payload: exit 2 naming the payload digest and MD5, with --json too', async () => {
+    const path = damaged('payload.rpm', pristine.length - 64);
+    for (const args of [[path], ['--json', path]]) {
+      const r = await kpkg('inspect', ...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`kpkg: ${path}: digest mismatch: payload digest, header+payload MD5\n`);
+    }
+    const json = JSON.parse((await kpkg('inspect', '--json', path)).stdout) as { digests: { ok: boolean; payloadDigest: string } };
+    expect(json.digests).toMatchObject({ ok: false, payloadDigest: 'bad' });
   });
 });
 
