@@ -58,10 +58,15 @@ function fail(message: string): never {
   throw new KpkgError('INVALID_INPUT', oneLine(message));
 }
 
-/** A revealed secret as the parameter's type wants it: the text, or the JSON it holds (a secret Integer). */
-function revealed(text: string, type: string, key: string): Value {
+/**
+ * A revealed secret as the parameter's type wants it: the value as stored, or, for text that the
+ * type refuses, the JSON it holds (a secret Integer kept as "42").
+ */
+function revealed(secret: Value, type: string, key: string): Value {
   const t = parsePuppetType(type);
-  if (t === undefined || valueMatches(text, t)) return text;
+  if (t === undefined || valueMatches(secret, t)) return secret;
+  if (typeof secret !== 'string') return fail(`${key}: the secret's value is not a value of type ${type}`);
+  const text = secret;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -75,9 +80,9 @@ function revealed(text: string, type: string, key: string): Value {
 /**
  * The file of one server at `revision`. Throws INVALID_INPUT when the resolution has problems
  * (they block publishing) or names the file's schema refuses. `reveal` turns each secret
- * reference into its value.
+ * reference into its value (text, or any value; text a non-String type refuses is read as JSON).
  */
-export function buildNodeFile(resolved: ResolvedServer, state: State, revision: number, reveal: (ref: SecretRef) => string): NodeFile {
+export function buildNodeFile(resolved: ResolvedServer, state: State, revision: number, reveal: (ref: SecretRef) => Value): NodeFile {
   const { fqdn } = resolved;
   const first = resolved.problems[0];
   if (first !== undefined) {

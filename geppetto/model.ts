@@ -98,9 +98,9 @@ export interface Definition {
 /** A resolved setting with the chain of definitions that produced it: winners first, then those they override. */
 export interface ResolvedSetting {
   key: SettingKey;
-  /** Absent when the key is unset or only the class default applies. */
+  /** Absent when the key is unset, only the class default applies, or the winners conflict. */
   value?: Value | SecretRef;
-  /** `definition`: set by a scope; `default`: the class default; `unset`: removed, no default. */
+  /** `definition`: set by a scope (value absent: a conflict); `default`: the class default; `unset`: removed, no default. */
   origin: 'definition' | 'default' | 'unset';
   secret: boolean;
   chain: Definition[];
@@ -127,7 +127,11 @@ export interface Problem {
   definitions?: Definition[];
 }
 
-/** A server's resolution: the components at their versions, every setting with its chain, and problems. */
+/**
+ * A server's resolution: the components at their versions, every parameter of them as a setting
+ * with its chain (keyed `<component>.<key>`), and problems. Read-only: parts are shared between
+ * servers (a key only its class default sets is one frozen object for all).
+ */
 export interface ResolvedServer {
   fqdn: string;
   environment: string;

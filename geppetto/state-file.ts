@@ -23,7 +23,7 @@ let validator: ValidateFunction | undefined;
 function compiled(): ValidateFunction {
   if (validator !== undefined) return validator;
   const schema = JSON.parse(readFileSync(schemaDir('geppetto-state.schema.json'), 'utf8')) as Record<string, unknown>;
-  validator = new Ajv({ allErrors: false, strict: true }).compile(schema);
+  validator = new Ajv({ allErrors: false, strict: true, verbose: true }).compile(schema);
   return validator;
 }
 
@@ -40,14 +40,29 @@ export function fieldName(pointer: string, extra?: string): string {
   return out === '' ? '(top level)' : out;
 }
 
+/**
+ * The error a person should read: a bad name where one is (ajv reports the pattern the name failed
+ * first), else the deepest `anyOf` (a value none of the alternatives takes), else the first.
+ */
+function chooseError(errors: ErrorObject[]): ErrorObject | undefined {
+  const named = errors.find((e) => e.propertyName !== undefined);
+  if (named !== undefined) return named;
+  const anyOf = errors.filter((e) => e.keyword === 'anyOf').sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+  return anyOf ?? errors[0];
+}
+
 function describeError(e: ErrorObject): string {
   const params = e.params as Record<string, unknown>;
+  // With `verbose`, a pattern error carries its schema: its description says what is expected.
+  const expected = (e.parentSchema as { description?: unknown } | undefined)?.description;
+  const why = typeof expected === 'string' && e.keyword === 'pattern' ? `expected ${expected.charAt(0).toLowerCase()}${expected.slice(1).replace(/\.$/, '')}` : (e.message ?? 'invalid');
+  if (e.propertyName !== undefined) return `${fieldName(e.instancePath, e.propertyName)}: not a valid name here (${why})`;
   if (e.keyword === 'additionalProperties') return `${fieldName(e.instancePath, String(params.additionalProperty))}: unknown field`;
   if (e.keyword === 'required') return `${fieldName(e.instancePath, String(params.missingProperty))}: required`;
   if (e.keyword === 'propertyNames') return `${fieldName(e.instancePath, String(params.propertyName))}: not a valid name here (${e.message ?? ''})`;
   if (e.keyword === 'uniqueItems') return `${fieldName(e.instancePath)}: holds the same item twice`;
   if (e.keyword === 'anyOf') return `${fieldName(e.instancePath)}: not a value (string, number, boolean, list or map; null is written with unset) nor a { secret: <id> } reference`;
-  return `${fieldName(e.instancePath)}: ${e.message ?? 'invalid'}`;
+  return `${fieldName(e.instancePath)}: ${why}`;
 }
 
 /** Refuses numbers no file can carry (.inf, .nan), naming where. */
@@ -94,11 +109,13 @@ function mapValues<T, U>(obj: Record<string, T> | undefined, f: (v: T) => U): Re
  * at fault: a YAML error, a field the schema refuses, a repository id given twice.
  */
 export function parseState(text: string): State {
-  const doc = parseDocument(text, { uniqueKeys: true, merge: false, prettyErrors: false, version: '1.2' });
+  const doc = parseDocument(text, { uniqueKeys: true, merge: false, prettyErrors: true, version: '1.2' });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem !== undefined) {
     const at = problem.linePos?.[0];
-    throw invalid(`${at !== undefined ? `line ${at.line}, column ${at.col}: ` : ''}${problem.message.split('\n')[0] ?? ''}`);
+    // prettyErrors appends " at line L, column C:" and a code frame to the message: said first instead.
+    const message = (problem.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    throw invalid(`${at !== undefined ? `line ${at.line}, column ${at.col}: ` : ''}${message}`);
   }
   let data: unknown;
   try {
@@ -109,7 +126,10 @@ export function parseState(text: string): State {
   if (data === null || data === undefined) data = {};
   checkNumbers(data, '');
   const validate = compiled();
-  if (!validate(data)) throw invalid(describeError(validate.errors?.[0] ?? ({ instancePath: '', message: 'invalid' } as ErrorObject)));
+  if (!validate(data)) {
+    const e = chooseError(validate.errors ?? []);
+    throw invalid(e === undefined ? 'invalid' : describeError(e));
+  }
   const raw = data as RawState;
 
   const repositories = (raw.repositories ?? []).map((r) => ({ ...r }));

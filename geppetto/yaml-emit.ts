@@ -13,8 +13,9 @@ import { yamlString } from '../packager/puppet/escape.js';
 export type YamlData = string | number | boolean | readonly YamlData[] | { readonly [key: string]: YamlData };
 
 const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./-]*$/;
-// YAML 1.1 booleans and nulls (any case), which a plain scalar would become.
-const KEYWORD = /^(?:y|yes|n|no|true|false|on|off|null)$/i;
+// YAML 1.1 booleans and nulls (any case), which a plain scalar would become, and what the `yaml`
+// package's YAML 1.1 reads as a float for want of a mantissa (`e0`, `E+5`).
+const KEYWORD = /^(?:y|yes|n|no|true|false|on|off|null|e[-+]?[0-9]+)$/i;
 // What needs an escape in a double-quoted scalar, and what must go through the careful path
 // (surrogates: pairs are fine, lone halves are refused by yamlString).
 const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff"\\\ud800-\udfff]/;

@@ -8,6 +8,7 @@ import { compareStrings } from './keys.js';
 
 export class RoleGraph {
   private readonly ancestorSets = new Map<string, ReadonlySet<string>>();
+  private readonly parentLists = new Map<string, readonly string[]>();
 
   constructor(readonly roles: Readonly<Record<string, RoleDefinition>>) {}
 
@@ -16,10 +17,14 @@ export class RoleGraph {
   }
 
   /** The role's existing parents, without duplicates, sorted (parent order never matters). */
-  parents(role: string): string[] {
-    const def = this.has(role) ? this.roles[role] : undefined;
-    if (def === undefined) return [];
-    return [...new Set(def.parents)].filter((p) => this.has(p)).sort(compareStrings);
+  parents(role: string): readonly string[] {
+    let list = this.parentLists.get(role);
+    if (list === undefined) {
+      const def = this.has(role) ? this.roles[role] : undefined;
+      list = def === undefined ? [] : [...new Set(def.parents)].filter((p) => this.has(p)).sort(compareStrings);
+      this.parentLists.set(role, list);
+    }
+    return list;
   }
 
   /** Every role `role` inherits from, itself excluded (unless a cycle leads back to it). */
@@ -27,7 +32,7 @@ export class RoleGraph {
     const known = this.ancestorSets.get(role);
     if (known !== undefined) return known;
     // Iterative depth-first walk: a role's set is the union of its parents' sets and the parents.
-    const stack: { role: string; next: number; parents: string[] }[] = [{ role, next: 0, parents: this.parents(role) }];
+    const stack: { role: string; next: number; parents: readonly string[] }[] = [{ role, next: 0, parents: this.parents(role) }];
     const onStack = new Set<string>([role]);
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
@@ -74,7 +79,7 @@ export class RoleGraph {
     for (const start of names) {
       if (index.has(start)) continue;
       // Iterative Tarjan: frames of (role, next parent index).
-      const frames: { role: string; next: number; parents: string[] }[] = [];
+      const frames: { role: string; next: number; parents: readonly string[] }[] = [];
       const visit = (r: string) => {
         index.set(r, counter);
         low.set(r, counter);

@@ -37,20 +37,57 @@ function byPath(a: RoleDef, b: RoleDef): number {
 
 export class Layer {
   private readonly memo = new Map<string, Map<string, Entry | null>>();
+  private readonly parentLists = new Map<string, readonly string[]>();
+  private readonly closureKeys = new Map<string, ReadonlySet<string>>();
+  /** One array per distinct path, so a server can share one Source per path across its keys. */
+  private readonly paths = new Map<string, readonly string[]>();
 
   constructor(
     private readonly graph: RoleGraph,
     /** The role's own definition of the key, if it makes one. */
     private readonly own: (role: string, key: string) => DefinedValue | undefined,
+    /** The keys the role defines itself. */
+    private readonly ownKeys: (role: string) => Iterable<string>,
   ) {}
 
   /** The role's parents that are not part of a cycle through it (a cycle is reported elsewhere). */
-  private parentsOf(role: string): string[] {
-    return this.graph.parents(role).filter((p) => p !== role && !this.graph.descendsFrom(p, role));
+  private parentsOf(role: string): readonly string[] {
+    let list = this.parentLists.get(role);
+    if (list === undefined) {
+      list = this.graph.parents(role).filter((p) => p !== role && !this.graph.descendsFrom(p, role));
+      this.parentLists.set(role, list);
+    }
+    return list;
+  }
+
+  /**
+   * Every key the role or one of its ancestors defines: a key outside it needs no walk at all,
+   * which is what keeps a server's hundreds of keys cheap when few are set on its roles.
+   */
+  keysOf(role: string): ReadonlySet<string> {
+    let set = this.closureKeys.get(role);
+    if (set === undefined) {
+      const s = new Set<string>(this.ownKeys(role));
+      for (const p of this.parentsOf(role)) for (const k of this.keysOf(p)) s.add(k);
+      set = s;
+      this.closureKeys.set(role, set);
+    }
+    return set;
+  }
+
+  private path(head: string, tail: readonly string[]): readonly string[] {
+    const id = tail.length === 0 ? head : `${head}\0${tail.join('\0')}`;
+    let p = this.paths.get(id);
+    if (p === undefined) {
+      p = [head, ...tail];
+      this.paths.set(id, p);
+    }
+    return p;
   }
 
   /** What `role` holds for `key`: paths start at the role. Undefined when nothing defines it. */
   entry(role: string, key: string): Entry | undefined {
+    if (!this.keysOf(role).has(key)) return undefined;
     let perRole = this.memo.get(role);
     if (perRole === undefined) {
       perRole = new Map();
@@ -59,7 +96,7 @@ export class Layer {
     const known = perRole.get(key);
     if (known !== undefined) return known ?? undefined;
     const value = this.own(role, key);
-    const own = value === undefined ? undefined : { role, path: [role], value };
+    const own = value === undefined ? undefined : { role, path: this.path(role, []), value };
     const result = this.combine(this.parentsOf(role), key, role, own) ?? null;
     perRole.set(key, result);
     return result ?? undefined;
@@ -72,6 +109,7 @@ export class Layer {
   combine(roles: readonly string[], key: string, prefix?: string, own?: RoleDef): Entry | undefined {
     const sources: Entry[] = [];
     for (const r of roles) {
+      if (!this.keysOf(r).has(key)) continue;
       const e = this.entry(r, key);
       if (e !== undefined) sources.push(e);
     }
@@ -81,7 +119,7 @@ export class Layer {
       if (prefix === undefined) return only;
       const map = new Map<RoleDef, RoleDef>();
       const all = only.all.map((d) => {
-        const p = { role: d.role, path: [prefix, ...d.path], value: d.value };
+        const p = { role: d.role, path: this.path(prefix, d.path), value: d.value };
         map.set(d, p);
         return p;
       });
@@ -94,7 +132,7 @@ export class Layer {
     const winnerRoles = new Set<string>();
     for (const e of sources) {
       for (const d of e.all) {
-        const path = prefix === undefined ? d.path : [prefix, ...d.path];
+        const path = prefix === undefined ? d.path : this.path(prefix, d.path);
         const seen = best.get(d.role);
         if (seen === undefined || comparePaths(path, seen.path) < 0) best.set(d.role, { role: d.role, path, value: d.value });
       }

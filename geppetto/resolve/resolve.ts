@@ -6,11 +6,14 @@
  * settled by the order of parents or roles. `unset` is a value that removes the key. Version pins
  * follow the same rule over the roles.
  *
- * Work is shared: role inheritance is memoized per role and key (./layer.ts), a server's roles
- * per distinct set of roles, and each component version's parameters are read once.
+ * Work is shared: role inheritance is memoized per role and key (./layer.ts), a key no role of a
+ * server's closure defines costs no walk, each component version's parameters are read once, a
+ * value is type-checked once per type, and a key that only its class default sets is one frozen
+ * ResolvedSetting shared by every server (resolutions are read-only: do not edit them).
  */
 import type {
   Catalog,
+  SecretRef,
   ComponentVersion,
   Definition,
   ParameterDefinition,
@@ -35,6 +38,8 @@ interface ParameterInfo {
   type: PuppetType | undefined;
   /** No default and undef not accepted: resolving to nothing is `missing`. */
   required: boolean;
+  /** The setting of a key no scope defines, when that is no problem: shared (frozen) by every server. */
+  defaultOnly: ResolvedSetting | undefined;
 }
 
 interface VersionInfo {
@@ -67,6 +72,11 @@ function indexScope(defs: ScopeDefinitions | undefined): ScopeIndex {
   return { defs: map, byComponent };
 }
 
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
+  return Object.freeze(o);
+}
+
 function joinPath(path: readonly string[]): string {
   return path.join(' > ');
 }
@@ -75,22 +85,51 @@ function describe(d: Definition): string {
   return `${showValue(d.value)} at ${joinPath(d.source.path)}`;
 }
 
-/** Memoized results of checking a value against a type: values are shared by many servers. */
-const typeChecks = new WeakMap<object, Map<PuppetType, boolean>>();
+/** `ok`, `mismatch`, `uncheckable` (a type not understood), or what makes the value uncarriable. */
+type Verdict = string;
 
-function matches(v: Value, t: PuppetType): boolean {
-  if (typeof v !== 'object') return valueMatches(v, t);
-  let perType = typeChecks.get(v);
+function verdictOf(v: Value, t: PuppetType | undefined): Verdict {
+  const bad = uncarriable(v);
+  if (bad !== undefined) return bad;
+  if (t === undefined) return 'uncheckable';
+  return valueMatches(v, t) ? 'ok' : 'mismatch';
+}
+
+// Values are shared by every server that inherits them: each is checked once per type. Objects by
+// identity; strings, numbers and booleans in a map per type, emptied when it grows large.
+const objectVerdicts = new WeakMap<object, Map<PuppetType | undefined, Verdict>>();
+const scalarVerdicts = new Map<PuppetType | undefined, Map<string | number | boolean, Verdict>>();
+let scalarCount = 0;
+
+function checkValue(v: Value, t: PuppetType | undefined): Verdict {
+  if (typeof v === 'object') {
+    let perType = objectVerdicts.get(v);
+    if (perType === undefined) {
+      perType = new Map();
+      objectVerdicts.set(v, perType);
+    }
+    let verdict = perType.get(t);
+    if (verdict === undefined) {
+      verdict = verdictOf(v, t);
+      perType.set(t, verdict);
+    }
+    return verdict;
+  }
+  let perType = scalarVerdicts.get(t);
   if (perType === undefined) {
     perType = new Map();
-    typeChecks.set(v, perType);
+    scalarVerdicts.set(t, perType);
   }
-  let ok = perType.get(t);
-  if (ok === undefined) {
-    ok = valueMatches(v, t);
-    perType.set(t, ok);
+  let verdict = perType.get(v);
+  if (verdict === undefined) {
+    verdict = verdictOf(v, t);
+    if (scalarCount++ > 100_000) {
+      scalarVerdicts.clear();
+      scalarCount = 0;
+    }
+    perType.set(v, verdict);
   }
-  return ok;
+  return verdict;
 }
 
 /** Text no file can carry (NUL, a lone surrogate), anywhere in a value. */
@@ -128,7 +167,6 @@ export class Resolver {
   private readonly problemsByScope = new Map<string, Problem[]>();
   private readonly pinned = new Map<string, ReadonlySet<string>>();
   private readonly roleKeys = new Map<string, Map<string, ReadonlySet<string>>>();
-  private readonly profiles = new Map<string, { settings: Map<string, Entry | null>; pins: Map<string, Entry | null> }>();
 
   constructor(
     private readonly state: State,
@@ -136,11 +174,19 @@ export class Resolver {
   ) {
     this.graph = new RoleGraph(state.roles);
     this.global = indexScope(state.global);
-    this.settings = new Layer(this.graph, (role, key) => this.roleScope(role).defs.get(key));
-    this.pins = new Layer(this.graph, (role, component) => {
-      const def = this.state.roles[role];
-      return def !== undefined && Object.prototype.hasOwnProperty.call(def.components, component) ? def.components[component] : undefined;
-    });
+    this.settings = new Layer(
+      this.graph,
+      (role, key) => this.roleScope(role).defs.get(key),
+      (role) => this.roleScope(role).defs.keys(),
+    );
+    this.pins = new Layer(
+      this.graph,
+      (role, component) => {
+        const def = this.state.roles[role];
+        return def !== undefined && Object.prototype.hasOwnProperty.call(def.components, component) ? def.components[component] : undefined;
+      },
+      (role) => Object.keys(this.state.roles[role]?.components ?? {}),
+    );
     for (const sp of checkScopes(state, this.graph)) this.scopeProblems(sp).push(sp.problem);
   }
 
@@ -180,7 +226,10 @@ export class Resolver {
         .map((parameter) => {
           const type = parsePuppetType(parameter.type);
           const required = parameter.default === undefined && (type === undefined || !acceptsUndef(type));
-          return { key: `${v.component}.${parameter.name}`, parameter, type, required };
+          const key = `${v.component}.${parameter.name}`;
+          const origin = parameter.default !== undefined ? 'default' : 'unset';
+          const defaultOnly = required ? undefined : deepFreeze<ResolvedSetting>({ key, origin, secret: parameter.secret, chain: [] });
+          return { key, parameter, type, required, defaultOnly };
         });
       info = { parameters, names: new Set(v.parameters.map((p) => p.name)) };
       this.versions.set(v, info);
@@ -220,22 +269,10 @@ export class Resolver {
     return set;
   }
 
-  private profile(roles: readonly string[]) {
-    const id = roles.join('\0');
-    let p = this.profiles.get(id);
-    if (p === undefined) {
-      p = { settings: new Map(), pins: new Map() };
-      this.profiles.set(id, p);
-    }
-    return p;
-  }
-
-  private static entry(layer: Layer, memo: Map<string, Entry | null>, roles: readonly string[], key: string): Entry | undefined {
-    const known = memo.get(key);
-    if (known !== undefined) return known ?? undefined;
-    const e = layer.combine(roles, key) ?? null;
-    memo.set(key, e);
-    return e ?? undefined;
+  /** What the server's roles inherit together for a key (one role: its memoized entry). */
+  private static inherited(layer: Layer, roles: readonly string[], key: string): Entry | undefined {
+    const only = roles.length === 1 ? roles[0] : undefined;
+    return only !== undefined ? layer.entry(only, key) : layer.combine(roles, key);
   }
 
   resolve(fqdn: string): ResolvedServer {
@@ -260,7 +297,6 @@ export class Resolver {
     for (const r of [...closure].sort(compareStrings)) scoped('role', r);
     scoped('server', fqdn);
 
-    const profile = this.profile(roles);
     const serverScope = indexScope(server);
     const envScope = this.environmentScope(env);
 
@@ -268,15 +304,24 @@ export class Resolver {
     const serverSource: Source = { scope: 'server', name: fqdn, path: [fqdn] };
     const envSource: Source = { scope: 'environment', name: env, path: [fqdn, env] };
     const globalSource: Source = { scope: 'global', name: 'global', path: [fqdn, env, 'global'] };
+    // Role paths are shared arrays (layer.ts): one Source per path serves every key of this server.
+    const roleSources = new Map<readonly string[], Source>();
     const roleDefinitions = (defs: readonly { role: string; path: readonly string[]; value: DefinedValue }[]): Definition[] =>
-      defs.map((d) => ({ source: { scope: 'role', name: d.role, path: [fqdn, ...d.path] }, value: d.value }));
+      defs.map((d) => {
+        let source = roleSources.get(d.path);
+        if (source === undefined) {
+          source = { scope: 'role', name: d.role, path: [fqdn, ...d.path] };
+          roleSources.set(d.path, source);
+        }
+        return { source, value: d.value };
+      });
 
     // Components: the union of the pins of the roles and their ancestors, each resolved.
     const components: ResolvedServer['components'] = {};
     const pinnedComponents = new Set<string>();
     for (const r of roles) for (const c of this.pinnedBy(r)) pinnedComponents.add(c);
     for (const component of [...pinnedComponents].sort(compareStrings)) {
-      const entry = Resolver.entry(this.pins, profile.pins, roles, component);
+      const entry = Resolver.inherited(this.pins, roles, component);
       if (entry === undefined) continue;
       const chain = roleDefinitions(entry.all);
       const winners = chain.slice(0, entry.winners.length);
@@ -312,7 +357,9 @@ export class Resolver {
     }
 
     // Settings: every parameter of every component the server has.
-    const settings: Record<string, ResolvedSetting> = {};
+    // Hundreds of keys differing from server to server: a dictionary-mode object from the start,
+    // or V8 builds a hidden class for every key sequence (seconds of CPU over 10,000 servers).
+    const settings = Object.create(null) as Record<string, ResolvedSetting>;
     for (const component of Object.keys(components)) {
       const version = components[component]?.version;
       if (version === undefined) continue;
@@ -320,7 +367,7 @@ export class Resolver {
       for (const p of info.parameters) {
         settings[p.key] = this.resolveSetting(fqdn, p, problems, {
           server: serverScope.defs.get(p.key),
-          roles: Resolver.entry(this.settings, profile.settings, roles, p.key),
+          roles: Resolver.inherited(this.settings, roles, p.key),
           env: envScope.defs.get(p.key),
           global: this.global.defs.get(p.key),
           serverSource,
@@ -338,7 +385,7 @@ export class Resolver {
         if (info.names.has(name)) continue;
         const where: string[] = [];
         if (serverScope.defs.has(key)) where.push(joinPath(serverSource.path));
-        for (const d of Resolver.entry(this.settings, profile.settings, roles, key)?.all ?? []) if (!isUnset(d.value)) where.push(joinPath([fqdn, ...d.path]));
+        for (const d of Resolver.inherited(this.settings, roles, key)?.all ?? []) if (!isUnset(d.value)) where.push(joinPath([fqdn, ...d.path]));
         if (envScope.defs.has(key)) where.push(joinPath(envSource.path));
         if (this.global.defs.has(key)) where.push(joinPath(globalSource.path));
         problems.push({
@@ -387,7 +434,10 @@ export class Resolver {
       if (winners === 0) winners = 1;
     }
     const { parameter } = p;
-    const base = { key: p.key, secret: parameter.secret, chain };
+    // Most keys of most servers are nobody's business: one frozen setting per parameter serves them all.
+    if (chain.length === 0 && p.defaultOnly !== undefined) return p.defaultOnly;
+    const setting = (origin: ResolvedSetting['origin'], value?: Value | SecretRef): ResolvedSetting =>
+      value === undefined ? { key: p.key, origin, secret: parameter.secret, chain } : { key: p.key, value, origin, secret: parameter.secret, chain };
     const first = chain[0];
     let value: DefinedValue | undefined;
     if (first !== undefined) {
@@ -403,12 +453,12 @@ export class Resolver {
             message: `${fqdn}: ${p.key} has conflicting values: ${defs.map(describe).join(' and ')}; set it on a scope that inherits both`,
             definitions: defs,
           });
-          return { ...base, origin: 'definition' };
+          return setting('definition');
         }
       }
     }
     if (value === undefined || isUnset(value)) {
-      if (parameter.default !== undefined) return { ...base, origin: 'default' };
+      if (parameter.default !== undefined) return setting('default');
       if (p.required) {
         const how = value === undefined ? 'no scope sets it' : `unset at ${joinPath(first?.source.path ?? [])}`;
         problems.push({
@@ -418,34 +468,34 @@ export class Resolver {
           message: `${fqdn}: ${p.key} has no value and no default (${how}); set it for this server`,
         });
       }
-      return { ...base, origin: 'unset' };
+      return setting('unset');
     }
-    const where = joinPath(first?.source.path ?? []);
+    const where = () => joinPath(first?.source.path ?? []);
     if (isSecretRef(value)) {
       if (!parameter.secret) {
         problems.push({
           kind: 'type',
           server: fqdn,
           key: p.key,
-          message: `${fqdn}: ${p.key} is not a secret parameter, but ${where} gives it a secret: its module would show the value in logs`,
+          message: `${fqdn}: ${p.key} is not a secret parameter, but ${where()} gives it a secret: its module would show the value in logs`,
         });
       }
-      return { ...base, value, origin: 'definition' };
+      return setting('definition', value);
     }
-    const bad = uncarriable(value);
-    if (bad !== undefined) {
-      problems.push({ kind: 'type', server: fqdn, key: p.key, message: `${fqdn}: ${p.key} (set at ${where}) holds ${bad}, which no file can carry` });
-    } else if (p.type === undefined) {
+    const verdict = checkValue(value, p.type);
+    if (verdict === 'uncheckable') {
       problems.push({ kind: 'type', server: fqdn, key: p.key, message: `${fqdn}: ${p.key}: its type ${parameter.type} is not one Geppetto can check` });
-    } else if (!matches(value, p.type)) {
+    } else if (verdict === 'mismatch') {
       problems.push({
         kind: 'type',
         server: fqdn,
         key: p.key,
-        message: `${fqdn}: ${p.key}: ${parameter.secret ? 'the value' : showValue(value)} (set at ${where}) is not a value of type ${parameter.type}`,
+        message: `${fqdn}: ${p.key}: ${parameter.secret ? 'the value' : showValue(value)} (set at ${where()}) is not a value of type ${parameter.type}`,
       });
+    } else if (verdict !== 'ok') {
+      problems.push({ kind: 'type', server: fqdn, key: p.key, message: `${fqdn}: ${p.key} (set at ${where()}) holds ${verdict}, which no file can carry` });
     }
-    return { ...base, value, origin: 'definition' };
+    return setting('definition', value);
   }
 }
 

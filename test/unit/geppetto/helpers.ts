@@ -57,3 +57,9 @@ export const SHOP_15 = version('shop', '1.5.0-1', {
   db_password: { type: 'String', secret: true, default: 'x' },
 });
 export const CACHE = version('cache', '2.0.0-3', { size_mb: { type: 'Integer', default: 64 }, peers: { type: 'Array[String]', default: [] } });
+
+/** The value, or a failed test naming what was missing (instead of a non-null assertion). */
+export function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`${what} is missing`);
+  return value;
+}

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkState, explain, resolveServers } from '../../../geppetto/resolve/index.js';
 import type { Problem, ResolvedServer, State } from '../../../geppetto/model.js';
-import { CACHE, catalog, role, server, SHOP, SHOP_15, state, version } from './helpers.js';
+import { CACHE, catalog, must, role, server, SHOP, SHOP_15, state, version } from './helpers.js';
 
 const CATALOG = catalog(SHOP, SHOP_15, CACHE);
 
@@ -109,7 +109,7 @@ describe('overriding', () => {
       },
       servers: { web03: server({ roles: ['shop-front', 'cache'] }), web04: server({ roles: ['cache', 'shop-front'] }) },
     });
-    s.servers.web04!.settings = { ...s.servers.web03!.settings };
+    must(s.servers.web04, 'web04').settings = { ...must(s.servers.web03, 'web03').settings };
     for (const fqdn of ['web03', 'web04']) {
       const r = resolveOne(s, fqdn);
       expect(kinds(r.problems)).toEqual(['conflict']);
@@ -189,7 +189,7 @@ describe('unset', () => {
       roles: { a: role({ components: { shop: '1.4.0-1' } }) },
       servers: { web03: server({ roles: ['a'], unset: ['shop.catalog_url'] }) },
     });
-    s.servers.web03!.settings = { 'shop.db_password': { secret: 'x' } };
+    must(s.servers.web03, 'web03').settings = { 'shop.db_password': { secret: 'x' } };
     const r = resolveOne(s, 'web03');
     expect(kinds(r.problems)).toEqual(['missing']);
     expect(r.problems[0]?.message).toMatch(/web03: shop\.catalog_url has no value and no default \(unset at web03\)/);
@@ -406,5 +406,55 @@ describe('explain', () => {
   it('says when the key is not one of the server', () => {
     expect(explain(resolveOne(s, 'web03'), 'cache.size_mb')).toContain('web03 does not have the component cache');
     expect(explain(resolveOne(s, 'web03'), 'shop.nope')).toContain('shop 1.4.0-1 has no parameter nope');
+  });
+});
+
+describe('the worked example of docs/geppetto-resolution.md', () => {
+  const shop = version('shop', '1.4.0-1', {
+    listen_port: { type: 'Integer', default: 8080 },
+    banner: { type: 'String', default: 'Welcome' },
+    catalog_url: { type: 'String' },
+  });
+  const s = state({
+    global: { settings: { 'shop.banner': 'Hello', 'shop.listen_port': 80 }, unset: [] },
+    environments: { production: { settings: { 'shop.listen_port': 8000 }, unset: [] } },
+    roles: {
+      base: role({ components: { shop: '1.4.0-1' }, settings: { 'shop.listen_port': 8080 } }),
+      'shop-front': role({ parents: ['base'], unset: ['shop.banner'] }),
+      cache: role({ settings: { 'shop.listen_port': 9090 } }),
+      edge: role({ parents: ['shop-front', 'cache'] }),
+    },
+    servers: {
+      web03: server({ roles: ['shop-front', 'cache'] }),
+      web04: server({ roles: ['edge'], settings: { 'shop.catalog_url': 'http://c' } }),
+      web05: server({ roles: ['shop-front'], settings: { 'shop.listen_port': 7000 } }),
+    },
+  });
+  const all = resolveServers(s, catalog(shop));
+
+  it('says what the page says', () => {
+    const [web03, web04, web05] = ['web03', 'web04', 'web05'].map((n) => all.get(n));
+    expect(web03?.problems.map((p) => [p.kind, p.key, paths(p.definitions)])).toEqual([
+      ['missing', 'shop.catalog_url', []],
+      ['conflict', 'shop.listen_port', ['web03 > cache', 'web03 > shop-front > base']],
+    ]);
+    expect(web04?.problems.map((p) => [p.kind, p.key, paths(p.definitions)])).toEqual([
+      ['conflict', 'shop.listen_port', ['web04 > edge > cache', 'web04 > edge > shop-front > base']],
+    ]);
+    expect(web05?.problems.map((p) => p.message)).toEqual(['web05: shop.catalog_url has no value and no default (no scope sets it); set it for this server']);
+    for (const r of [web03, web04, web05]) expect(r?.settings['shop.banner']).toMatchObject({ origin: 'default' });
+    expect(web05 && explain(web05, 'shop.listen_port')).toBe(
+      [
+        'web05 shop.listen_port',
+        '  value:  7000',
+        '  origin: set at server web05 (web05)',
+        '  chain (winners first):',
+        '    * 7000  from server web05 (web05)',
+        '      8080  (overridden) from role base (web05 > shop-front > base)',
+        '      8000  (overridden) from environment production (web05 > production)',
+        '      80  (overridden) from global (web05 > production > global)',
+        '',
+      ].join('\n'),
+    );
   });
 });
