@@ -1,5 +1,5 @@
 // kpkg inspect judged by rpm 4.18 and createrepo_c on the packages of
-// test/fixtures/rpmbuild/make-srpm-fixtures.sh (triggers.spec, built by rpmbuild; the "older" source
+// test/fixtures/rpmbuild/triggers/make-srpm-fixtures.sh (triggers.spec, built by rpmbuild; the "older" source
 // RPM is the same SRPM without SOURCEPACKAGE): triggers, file triggers, %verify and
 // OrderWithRequires as rpm prints them; source packages recognised as rpm and createrepo_c do.
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -13,8 +13,9 @@ import { packageInfo, readRpm, verifyDigests } from '../../packager/rpm/reader.j
 import { packageRecord } from '../../packager/repo/record.js';
 import { describeWithTools, runOk, tmpDir } from './tools.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'rpmbuild');
-const ALL = ['triggers-2.0-1.noarch.rpm', 'triggers-2.0-1.src.rpm', 'oldsrc-triggers-2.0-1.src.rpm', 'hello-1.2.3-1.noarch.rpm', 'world-0.4.0-3.noarch.rpm'];
+// in their own directory: the tests that publish every rpmbuild fixture would see one NEVRA twice
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'rpmbuild', 'triggers');
+const ALL = ['triggers-2.0-1.noarch.rpm', 'triggers-2.0-1.src.rpm', 'oldsrc-triggers-2.0-1.src.rpm', '../hello-1.2.3-1.noarch.rpm', '../world-0.4.0-3.noarch.rpm'];
 const rpmq = (file: string, ...args: string[]) => runOk('rpm', ['-qp', '--nosignature', '--nodigest', ...args, join(fixtures, file)]).stdout;
 
 describeWithTools(['rpm'], 'kpkg inspect against rpm -qp', () => {

@@ -1,6 +1,6 @@
 // Source packages decided as rpm decides (lib/package.c applyRetrofits), triggers, file triggers,
 // the %verify script, OrderWithRequires and IMA file signatures, read from packages rpmbuild made
-// (test/fixtures/rpmbuild/make-srpm-fixtures.sh, triggers.spec).
+// (test/fixtures/rpmbuild/triggers/make-srpm-fixtures.sh, triggers.spec).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,8 @@ import { packageRecord } from '../../../packager/repo/record.js';
 import { packageHref } from '../../../packager/repo/read.js';
 import { kpkg } from '../../helpers/cli.js';
 
-const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
+const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild', 'triggers');
+const rpmbuildFixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild');
 const at = (name: string) => join(fixtures, name);
 
 async function record(name: string) {
@@ -117,7 +118,7 @@ describe('triggers, file triggers, %verify and OrderWithRequires', () => {
 
 describe('IMA file signatures (FILESIGNATURES, 5090)', () => {
   it('shows each file its signature in the model, the JSON and the file listing; none for a file without', async () => {
-    const pkg = await readRpm(at('hello-1.2.3-1.noarch.rpm'));
+    const pkg = await readRpm(join(rpmbuildFixtures, 'hello-1.2.3-1.noarch.rpm'));
     const n = pkg.header.strings(Tag.BASENAMES).length;
     // what rpmsign --signfiles stores: hex of an IMA signature v2 (type 3), '' for files it skips
     const sig = `030204${'a1b2c3d4'}0100${'ab'.repeat(256)}`;
