@@ -2,13 +2,16 @@
 // kpkg's yum repository against createrepo_c, in one run, as ratios. dist/ must be built
 // (`npm run build`).
 //
-//   node bench/repo.mjs [--sizes 1000,5000] [--reps 5]
+//   node bench/repo.mjs [--sizes 1000,5000] [--reps 5] [--cases index,add,bulk]
 //
 // For each size N:
 //   - full index of N packages: `kpkg repo index DIR` vs `createrepo_c --no-database --workers 2 DIR`
 //     (repodata/ and .kpkg/ removed before each run);
 //   - one more package into that repository: `kpkg publish one.rpm --repo DIR` vs copying it in
-//     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round.
+//     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round;
+//   - bulk publish of N packages into a new repository: `kpkg publish` of all N in one run vs `cp`
+//     of the N files into a new directory + `createrepo_c --no-database --workers 2` of it (both
+//     directories removed before each round; kpkg's fsyncs included, as users pay them).
 // Every timed command is a fresh process timed from spawn to exit; medians over the rounds. kpkg
 // is run as users run it: its program (dist/bin/kpkg.js, executable, with its launcher line).
 // The packages (small, a few files, dependencies and a changelog, written by our writer) are made
@@ -29,11 +32,13 @@ const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: process.env.BENCH_REPO_SIZES ?? '1000,5000' },
     reps: { type: 'string', default: process.env.BENCH_REPS ?? '5' },
+    cases: { type: 'string', default: process.env.BENCH_REPO_CASES ?? 'index,add,bulk' },
   },
 });
 const SIZES = args.sizes.split(',').map(Number).filter((n) => n > 0);
 const REPS = Math.max(1, Number(args.reps) || 5);
 const EXTRA = REPS + 1; // the packages added one at a time
+const CASES = new Set(args.cases.split(','));
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const die = (m) => {
@@ -90,9 +95,9 @@ async function makePackages(count) {
   }
 }
 
-function timed(cmd, argv) {
+function timed(cmd, argv, opts = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...opts });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) die(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
@@ -112,52 +117,88 @@ function populate(dir, n) {
 }
 
 const results = [];
+const ratio = (a, b) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
+const show = (ms) => (ms === undefined ? '-' : fmt(ms));
 await makePackages(Math.max(...SIZES) + EXTRA);
 for (const n of SIZES) {
   const kdir = join(WORK, `repo-kpkg-${n}`);
   const cdir = join(WORK, `repo-createrepo-${n}`);
-  populate(kdir, n);
-  populate(cdir, n);
-  // full index
-  const kIndex = [];
-  const cIndex = [];
-  for (let r = 0; r <= REPS; r++) {
-    rmSync(join(kdir, 'repodata'), { recursive: true, force: true });
-    rmSync(join(kdir, '.kpkg'), { recursive: true, force: true });
-    rmSync(join(cdir, 'repodata'), { recursive: true, force: true });
-    const k = timed(KPKG, ['repo', 'index', '-q', kdir]);
-    const c = timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cdir]);
-    if (r > 0) {
-      // round 0 warms the page cache
-      kIndex.push(k);
-      cIndex.push(c);
+  const row = { n };
+  if (CASES.has('index') || CASES.has('add')) {
+    populate(kdir, n);
+    populate(cdir, n);
+    // full index (one round when only the add case is asked for: it needs the index)
+    const kIndex = [];
+    const cIndex = [];
+    for (let r = 0; r <= (CASES.has('index') ? REPS : 0); r++) {
+      rmSync(join(kdir, 'repodata'), { recursive: true, force: true });
+      rmSync(join(kdir, '.kpkg'), { recursive: true, force: true });
+      rmSync(join(cdir, 'repodata'), { recursive: true, force: true });
+      const k = timed(KPKG, ['repo', 'index', '-q', kdir]);
+      const c = timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cdir]);
+      if (r > 0) {
+        // round 0 warms the page cache
+        kIndex.push(k);
+        cIndex.push(c);
+      }
     }
+    if (CASES.has('index')) Object.assign(row, { kIndex: median(kIndex), cIndex: median(cIndex) });
   }
-  // one more package, REPS times
-  const kAdd = [];
-  const cAdd = [];
-  for (let r = 0; r <= REPS; r++) {
-    const extra = fileOf(n + r);
-    const k = timed(KPKG, ['publish', '-q', '--repo', kdir, join(PKGS, extra)]);
-    copyFileSync(join(PKGS, extra), join(cdir, extra));
-    const c = timed('createrepo_c', ['--quiet', '--update', '--no-database', '--workers', '2', cdir]);
-    if (r > 0) {
-      kAdd.push(k);
-      cAdd.push(c);
+  if (CASES.has('add')) {
+    // one more package, REPS times
+    const kAdd = [];
+    const cAdd = [];
+    for (let r = 0; r <= REPS; r++) {
+      const extra = fileOf(n + r);
+      const k = timed(KPKG, ['publish', '-q', '--repo', kdir, join(PKGS, extra)]);
+      copyFileSync(join(PKGS, extra), join(cdir, extra));
+      const c = timed('createrepo_c', ['--quiet', '--update', '--no-database', '--workers', '2', cdir]);
+      if (r > 0) {
+        kAdd.push(k);
+        cAdd.push(c);
+      }
     }
+    const check = spawnSync(KPKG, ['repo', 'check', kdir], { encoding: 'utf8' });
+    if (check.status !== 0) die(`kpkg repo check ${kdir} failed: ${check.stdout}${check.stderr}`);
+    Object.assign(row, { kAdd: median(kAdd), cAdd: median(cAdd) });
   }
-  const check = spawnSync(KPKG, ['repo', 'check', kdir], { encoding: 'utf8' });
-  if (check.status !== 0) die(`kpkg repo check ${kdir} failed: ${check.stdout}${check.stderr}`);
-  const row = { n, kIndex: median(kIndex), cIndex: median(cIndex), kAdd: median(kAdd), cAdd: median(cAdd) };
+  if (CASES.has('bulk')) {
+    // N packages into a new repository in one run
+    const files = Array.from({ length: n }, (_, i) => join(PKGS, fileOf(i)));
+    const kbulk = join(WORK, `bulk-kpkg-${n}`);
+    const cbulk = join(WORK, `bulk-createrepo-${n}`);
+    const kBulk = [];
+    const cBulk = [];
+    for (let r = 0; r <= REPS; r++) {
+      rmSync(kbulk, { recursive: true, force: true });
+      rmSync(cbulk, { recursive: true, force: true });
+      const k = timed(KPKG, ['publish', '-q', '--repo', kbulk, ...files]);
+      mkdirSync(cbulk);
+      const c = timed('cp', ['-t', cbulk, ...files]) + timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cbulk]);
+      if (r > 0) {
+        kBulk.push(k);
+        cBulk.push(c);
+      }
+    }
+    const check = spawnSync(KPKG, ['repo', 'check', kbulk], { encoding: 'utf8' });
+    if (check.status !== 0 || !check.stdout.includes(`${n} packages, OK`)) die(`kpkg repo check ${kbulk} failed: ${check.stdout}${check.stderr}`);
+    rmSync(kbulk, { recursive: true, force: true });
+    rmSync(cbulk, { recursive: true, force: true });
+    Object.assign(row, { kBulk: median(kBulk), cBulk: median(cBulk) });
+  }
   results.push(row);
   log(
-    `N=${n}: full index kpkg ${fmt(row.kIndex)} vs createrepo_c ${fmt(row.cIndex)} (ratio ${(row.kIndex / row.cIndex).toFixed(2)}, target <= 2); ` +
-      `add one kpkg ${fmt(row.kAdd)} vs createrepo_c --update ${fmt(row.cAdd)} (ratio ${(row.kAdd / row.cAdd).toFixed(2)}, target <= 1, aim 0.5)`,
+    `N=${n}: full index kpkg ${show(row.kIndex)} vs createrepo_c ${show(row.cIndex)} (ratio ${ratio(row.kIndex, row.cIndex)}, target <= 2); ` +
+      `add one kpkg ${show(row.kAdd)} vs createrepo_c --update ${show(row.cAdd)} (ratio ${ratio(row.kAdd, row.cAdd)}, target <= 1, aim 0.5); ` +
+      `bulk publish kpkg ${show(row.kBulk)} vs cp + createrepo_c ${show(row.cBulk)} (ratio ${ratio(row.kBulk, row.cBulk)}, target <= 2)`,
   );
 }
 log();
-log('| N | index kpkg | index createrepo_c | ratio | add one kpkg | add one createrepo_c --update | ratio |');
-log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+log('| N | index kpkg | index createrepo_c | ratio | add one kpkg | add one createrepo_c --update | ratio | bulk publish kpkg | cp + createrepo_c | ratio |');
+log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
-  log(`| ${r.n} | ${fmt(r.kIndex)} | ${fmt(r.cIndex)} | ${(r.kIndex / r.cIndex).toFixed(2)} | ${fmt(r.kAdd)} | ${fmt(r.cAdd)} | ${(r.kAdd / r.cAdd).toFixed(2)} |`);
+  log(
+    `| ${r.n} | ${show(r.kIndex)} | ${show(r.cIndex)} | ${ratio(r.kIndex, r.cIndex)} | ${show(r.kAdd)} | ${show(r.cAdd)} | ${ratio(r.kAdd, r.cAdd)} | ` +
+      `${show(r.kBulk)} | ${show(r.cBulk)} | ${ratio(r.kBulk, r.cBulk)} |`,
+  );
 }

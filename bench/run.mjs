@@ -246,7 +246,7 @@ function main() {
 
   // warm-up round, untimed: fills the page cache and checks that the outputs agree
   log('\nwarm-up and checks');
-  const k0 = kpkg();
+  kpkg();
   const level = payloadLevel(KPKG_OUT);
   const copy = writeSpec(level);
   const check = run('rpm', ['-K', KPKG_OUT]).trim();

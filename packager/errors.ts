@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'TOOL' // an external program (the component's build script) failed
   | 'LOCK_TIMEOUT' // another publisher held the repository too long
   | 'SIGN' // signing failed (wrong passphrase, unusable key)
+  | 'UNAVAILABLE' // a wanted package is in none of the configured repositories (punch)
+  | 'APPLY' // a deployment run failed: the transaction or Puppet (punch)
+  | 'FETCH' // the back office refused or could not be reached (punch restore)
   | 'CONFLICT' // Geppetto: another publish changed what this change edits (HTTP 409)
   | 'NOT_FOUND' // Geppetto: no such server, changeset, user...
   | 'UNAUTHORIZED' // Geppetto: no or wrong credentials
@@ -68,7 +71,6 @@ export class FormatError extends KpkgError {
  * JSON escapes, `a\nb`.
  */
 export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => {
     const escaped = JSON.stringify(c).slice(1, -1);
     return escaped !== c ? escaped : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;

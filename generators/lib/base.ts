@@ -35,7 +35,7 @@ export default class KelkooGenerator extends Generator {
   }
 
   private get opts(): Record<string, unknown> {
-    return this.options as unknown as Record<string, unknown>;
+    return this.options;
   }
 
   /** Running in batch mode: no prompt at all. */
@@ -49,7 +49,7 @@ export default class KelkooGenerator extends Generator {
     if (this.fixedType) this.answers.type = this.fixedType;
     else await this.ask(TYPE_QUESTION, stored);
     if (this.fixedType && stored.type !== undefined && stored.type !== this.fixedType && name === stored.name) {
-      throw new AnswerError(`.yo-rc.json: ${String(stored.name)} is a ${String(stored.type)}, not a ${this.fixedType}`);
+      throw new AnswerError(`.yo-rc.json: ${String(stored.name)} is a ${JSON.stringify(stored.type)}, not a ${this.fixedType}`);
     }
     if (name !== undefined) {
       // the name is an argument, not an option: its error names no --name
@@ -110,7 +110,7 @@ export default class KelkooGenerator extends Generator {
   }
 
   /** The option's value validated, or the error that names the option. */
-  private checked(q: Question, raw: unknown): never | any {
+  private checked(q: Question, raw: unknown): unknown {
     const value = typeof raw === 'string' ? q.parse(raw) : raw;
     const problem = q.validate(value, this.answers);
     if (problem !== undefined) throw new AnswerError(`--${q.option}: ${problem}`);
@@ -118,7 +118,7 @@ export default class KelkooGenerator extends Generator {
   }
 
   private async ask(q: Question, stored: Record<string, unknown>): Promise<void> {
-    const option = this.opts[q.option] as unknown;
+    const option = this.opts[q.option];
     let value: unknown;
     if (option !== undefined && option !== null && option !== '') value = this.checked(q, option);
     else if (stored[q.key] !== undefined && q.validate(stored[q.key], this.answers) === undefined) value = stored[q.key];
@@ -176,5 +176,5 @@ export function componentGenerator(type: ComponentType | undefined): typeof Kelk
       super.end();
     }
   };
-  return generator as unknown as typeof KelkooGenerator;
+  return generator;
 }

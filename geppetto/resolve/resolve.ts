@@ -337,7 +337,7 @@ export class Resolver {
         });
         continue;
       }
-      const evr = String(first.value);
+      const evr = typeof first.value === 'string' ? first.value : JSON.stringify(first.value);
       const versions = Object.prototype.hasOwnProperty.call(this.catalog.components, component) ? this.catalog.components[component] : undefined;
       const version = versions !== undefined && Object.prototype.hasOwnProperty.call(versions, evr) ? versions[evr] : undefined;
       if (version === undefined) {

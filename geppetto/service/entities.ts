@@ -118,7 +118,7 @@ export function normalizeBody(ref: EntityRef, input: unknown): EntityBody {
   const obj = (v: unknown, what: string): Record<string, unknown> =>
     v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${what} must be a mapping`);
   const strings = (v: unknown, what: string): string[] =>
-    v === undefined ? [] : Array.isArray(v) && v.every((s) => typeof s === 'string') ? [...(v as string[])] : fail(`${what} must be a list of strings`);
+    v === undefined ? [] : Array.isArray(v) && v.every((s) => typeof s === 'string') ? [...(v)] : fail(`${what} must be a list of strings`);
   if (ref.kind === 'repositories') {
     if (!Array.isArray(input)) fail('must be a list');
     return (input as unknown[]).map((r, i) => {

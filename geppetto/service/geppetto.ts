@@ -307,7 +307,7 @@ export class Geppetto {
     if (options.withSecrets) {
       const values = await this.secretValues(this.db, allSecretIds(state));
       forEachSetting(state, (settings, key, value) => {
-        if (isSecretRef(value)) settings[key] = { secret: value.secret, value: values.get(value.secret) } as unknown as SecretRef;
+        if (isSecretRef(value)) settings[key] = { secret: value.secret, value: values.get(value.secret) };
       });
       await this.auditEntry(this.db, actor, 'export-with-secrets', 'state', null, null);
     }
@@ -331,7 +331,7 @@ export class Geppetto {
     // `{ secret: id, value: v }` from `export --with-secrets`: keep the value aside, pass the reference on
     walkSettings(doc, (settings, key, value) => {
       if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'secret' in value && 'value' in value) {
-        const v = value as { secret: unknown; value: unknown };
+        const v = value;
         if (typeof v.secret !== 'string') return;
         withValues.set(v.secret, v.value as Value);
         settings[key] = { secret: v.secret };
@@ -1198,8 +1198,8 @@ function parseReport(input: unknown): ReportInput {
     revision: o.revision as number,
     status: o.status,
     ...(o.changes !== undefined ? { changes: o.changes as number } : {}),
-    ...(o.summary !== undefined ? { summary: o.summary as string } : {}),
-    ...(o.at !== undefined ? { at: new Date(o.at as string).toISOString() } : {}),
+    ...(o.summary !== undefined ? { summary: o.summary } : {}),
+    ...(o.at !== undefined ? { at: new Date(o.at).toISOString() } : {}),
   };
 }
 

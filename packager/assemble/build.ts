@@ -16,12 +16,13 @@ import { KpkgError, ioError } from '../errors.js';
 import type { Compression } from '../rpm/compress.js';
 import { rpmVersionFromSemver } from './semver-version.js';
 import { writeRpm } from '../rpm/writer.js';
-import { packageFileName, sourceDateEpochFromEnv, type PackageSpec } from '../rpm/spec.js';
+import { packageFileName, sourceDateEpochFromEnv, type PackageSpec, type PayloadProgress } from '../rpm/spec.js';
 import { applicationSpec, type Launcher } from './application.js';
 import { deploymentSpec } from './deployment.js';
 import { productionPackages } from './node-deps.js';
 import { writeSourcesTarball } from './sources.js';
 import { removeCreatedDirs, renameAll } from '../util/fs.js';
+import { formatBytes, plural, type Progress } from '../util/progress.js';
 
 export interface BuildOptions {
   dir?: string;
@@ -31,8 +32,8 @@ export interface BuildOptions {
   compression?: Compression;
   /** OpenPGP secret key file: both RPMs are signed before they are moved into place */
   signKey?: string;
-  /** Messages for a person watching (progress); nothing is printed when absent. */
-  log?: (message: string) => void;
+  /** Progress for a person watching (util/progress.ts); nothing when absent. */
+  progress?: Progress;
 }
 
 export interface BuiltArtifact {
@@ -66,7 +67,7 @@ const RELEASE_RE = /^[A-Za-z0-9._+~^]+$/;
 
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   const dir = resolve(options.dir ?? '.');
-  const log = options.log ?? (() => undefined);
+  const log = (text: string) => options.progress?.status(text);
   let component = await loadComponent(dir);
   const release = options.release ?? component.release ?? '1';
   if (!RELEASE_RE.test(release)) throw new KpkgError('USAGE', `release ${JSON.stringify(release)}: only letters, digits and . _ + ~ ^ are allowed`);
@@ -104,8 +105,14 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
     const staged: { role: BuiltArtifact['role']; file: string; name: string; nevra?: string }[] = [];
     for (const [role, spec] of specs) {
       const file = packageFileName(spec);
-      log(`writing ${file} (${spec.files.length} files)`);
-      const written = await writeRpm(spec, join(staging, file), { ...(options.compression ? { compression: options.compression } : {}), ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}) });
+      log(`writing ${file}`);
+      const onProgress = (p: PayloadProgress) =>
+        log(`writing ${file}: ${p.files}/${plural(p.totalFiles, 'file')}, ${formatBytes(p.bytes)}/${formatBytes(p.totalBytes)}`);
+      const written = await writeRpm(spec, join(staging, file), {
+        ...(options.compression ? { compression: options.compression } : {}),
+        ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
+        ...(options.progress ? { onProgress } : {}),
+      });
       if (signer && signingKey) {
         log(`signing ${file} with key ${signingKey.keyId}`);
         await signer.signRpm(join(staging, file), signingKey);

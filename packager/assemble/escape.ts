@@ -20,7 +20,6 @@ export function shellQuote(s: string): string {
  * both are doubled; a line break would end the setting, so control characters are refused.
  */
 export function systemdText(s: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) throw new KpkgError('INVALID_INPUT', `systemd value ${JSON.stringify(s)}: control characters cannot be written in a unit file`);
   return s.replace(/\\/g, '\\\\').replace(/%/g, '%%');
 }
@@ -30,7 +29,6 @@ export function systemdText(s: string): string {
  * `%` specifiers and `$VARIABLES` in command lines, so `\`, `"`, `%` and `$` are escaped.
  */
 export function systemdArg(s: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) throw new KpkgError('INVALID_INPUT', `systemd argument ${JSON.stringify(s)}: control characters cannot be written in a unit file`);
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
 }
@@ -46,7 +44,6 @@ export function systemdEnvironment(name: string, value: string): string {
  * standard input), so `%` becomes `\%`; a newline would end the line, so it is refused.
  */
 export function cronCommand(s: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) throw new KpkgError('INVALID_INPUT', `cron command ${JSON.stringify(s)}: control characters (a newline ends the cron line) cannot be written`);
   return s.replace(/%/g, '\\%');
 }

@@ -34,7 +34,8 @@ export interface RangeOptions {
 }
 
 type Bound = { v: semver.SemVer; inclusive: boolean };
-type Interval = { lo?: Bound; hi?: Bound };
+/** Absent or undefined, a bound is open: no lower (upper) limit. */
+type Interval = { lo?: Bound | undefined; hi?: Bound | undefined };
 
 function tupleKey(v: semver.SemVer): string {
   return `${v.major}.${v.minor}.${v.patch}`;
@@ -90,7 +91,8 @@ function holdsRelease({ lo, hi }: Interval): boolean {
  * prereleases can lie above the lower bound; all allowed ones are skipped, so this ends.
  */
 function holdsUnallowedPrerelease({ lo, hi }: Interval, allowed: ReadonlySet<string>): boolean {
-  let [M, m, p] = !lo ? [0, 0, 0] : [lo.v.major, lo.v.minor, lo.v.patch + (lo.v.prerelease.length > 0 ? 0 : 1)];
+  const [M, m, p0] = !lo ? [0, 0, 0] : [lo.v.major, lo.v.minor, lo.v.patch + (lo.v.prerelease.length > 0 ? 0 : 1)];
+  let p = p0;
   for (;;) {
     const key = `${M}.${m}.${p}`;
     const lowest = lo && lo.v.prerelease.length > 0 && tupleKey(lo.v) === key ? lo.v : sv(`${key}-0`);

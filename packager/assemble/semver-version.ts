@@ -60,7 +60,7 @@ const FIRST_NUMERIC_MARK = 'A';
 
 const ESCAPE_OF: Record<string, string> = { '-': 'AA', A: 'AL' };
 for (let d = 0; d <= 9; d++) ESCAPE_OF[String(d)] = `A${String.fromCharCode(0x42 + d)}`; // 0 -> AB ... 9 -> AK
-const UNESCAPE_OF: Record<string, string> = Object.fromEntries(Object.entries(ESCAPE_OF).map(([k, v]) => [v[1], k]));
+const UNESCAPE_OF: Record<string, string> = Object.fromEntries(Object.entries(ESCAPE_OF).map(([k, v]): [string, string] => [v.charAt(1), k]));
 
 /** Spells an alphanumeric identifier in letters, in an order-preserving prefix-free code. */
 function letterCode(id: string): string {

@@ -155,7 +155,7 @@ async function walk(ctx: WalkContext): Promise<void> {
   } catch (err) {
     throw ioError('read the directory', ctx.dir, err);
   }
-  raw.sort(Buffer.compare);
+  raw.sort((a, b) => Buffer.compare(a, b));
   const stats = await Promise.all(
     raw.map((bytes) => {
       const path = Buffer.concat([Buffer.from(`${ctx.dir}/`), bytes]);
@@ -301,7 +301,7 @@ function addEntry(table: Map<string, Owned>, owned: Owned): void {
       }
       if (a === undefined && b !== undefined) existing.entry[f] = b;
     }
-    existing.entry.src ??= entry.src;
+    if (existing.entry.src === undefined && entry.src !== undefined) existing.entry.src = entry.src;
     return;
   }
   const same = existing.origin === origin ? 'this mapping' : existing.origin;

@@ -264,7 +264,6 @@ function describeToken(text: string, offset: number): string {
 
 /** A character as the message shows it: `'x'`, or an escape like `'\\n'` for a control character. */
 function describeChar(c: string): string {
-  // eslint-disable-next-line no-control-regex
   return `'${/[\u0000-\u001f\u007f]/.test(c) ? JSON.stringify(c).slice(1, -1) : c}'`;
 }
 

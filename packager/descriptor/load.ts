@@ -333,5 +333,5 @@ function checkPackageJson(data: unknown): PackageJson | undefined {
   if (scripts !== undefined && (typeof scripts !== 'object' || scripts === null || Array.isArray(scripts))) {
     throw fail('/scripts', `must be a JSON object${got(scripts)}`);
   }
-  return pkg as PackageJson;
+  return pkg;
 }

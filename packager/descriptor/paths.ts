@@ -50,7 +50,6 @@ export function isInside(child: string, parent: string): boolean {
 
 /** Control characters break rpm's file lists, cron files and most tools reading paths. */
 export function hasControlCharacter(s: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return /[\u0000-\u001f\u007f]/.test(s);
 }
 

@@ -106,7 +106,7 @@ function explainOne(e: ErrorObject): Explained {
     case 'required': {
       const missing = String(params.missingProperty);
       // `"dst": ...` is more likely a typo of the missing field than a missing field
-      const known = Object.keys((parent.properties ?? {}) as Record<string, unknown>);
+      const known = Object.keys((parent.properties ?? {}));
       const data = (e.data ?? {}) as Record<string, unknown>;
       const typo = Object.keys(data).find((k) => !known.includes(k) && closest(k, known) === missing);
       if (typo !== undefined) return { pointer: `${e.instancePath}/${pointerSegment(typo)}`, message: `unknown field; did you mean "${missing}"?` };
@@ -114,7 +114,7 @@ function explainOne(e: ErrorObject): Explained {
     }
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
-      const known = Object.keys((parent.properties ?? {}) as Record<string, unknown>);
+      const known = Object.keys((parent.properties ?? {}));
       const close = closest(name, known);
       const suggestion = close ? `; did you mean "${close}"?` : known.length ? ` (known fields: ${known.join(', ')})` : '';
       return { pointer: `${e.instancePath}/${pointerSegment(name)}`, message: `unknown field${suggestion}` };

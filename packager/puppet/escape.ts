@@ -100,14 +100,14 @@ export function puppetValue(value: ConfigValue, type?: ConfigKeyType): string {
     case 'String':
       return puppetString(value as string);
     case 'Integer':
-      return String(value);
+      return (value as number).toString();
     case 'Float': {
       // Puppet's lexer reads `1.0e21` and `1.0e-7` but not `1.0e+21`.
       const { mantissa, exponent } = floatParts(value as number);
       return exponent === undefined ? mantissa : `${mantissa}e${exponent.replace(/^\+/, '')}`;
     }
     case 'Boolean':
-      return String(value);
+      return (value as boolean).toString();
     case 'Array[String]':
       return `[${(value as string[]).map(puppetString).join(', ')}]`;
     case 'Hash[String, String]': {
@@ -202,14 +202,14 @@ export function hieraValue(value: ConfigValue, type?: ConfigKeyType): string {
     case 'String':
       return str(value as string);
     case 'Integer':
-      return String(value);
+      return (value as number).toString();
     case 'Float': {
       const { mantissa, exponent } = floatParts(value as number);
       if (exponent === undefined) return mantissa;
       return `${mantissa}e${/^[+-]/.test(exponent) ? exponent : `+${exponent}`}`;
     }
     case 'Boolean':
-      return String(value);
+      return (value as boolean).toString();
     case 'Array[String]':
       return `[${(value as string[]).map(str).join(', ')}]`;
     case 'Hash[String, String]':

@@ -64,8 +64,9 @@ interface KeyView {
   eppType: string;
   secret: boolean;
   hasDefault: boolean;
-  value?: ConfigValue;
-  description?: string;
+  /** The default, when the key has one. */
+  value: ConfigValue | undefined;
+  description: string | undefined;
 }
 
 interface ModuleView {

@@ -41,6 +41,8 @@ export interface LockOptions {
   staleMs?: number;
   /** Recorded in the lock file. */
   what?: string;
+  /** What the lock guards, for messages (default "the repository"). */
+  subject?: string;
   /** Called once when the lock is busy, with its owner. */
   onWait?: (owner: LockOwner | undefined) => void;
 }
@@ -151,12 +153,13 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     }
     if (Date.now() >= deadline) {
       const who = lastOwner ? `process ${lastOwner.pid} on ${lastOwner.host}${lastOwner.what ? ` (${lastOwner.what})` : ''}, since ${new Date(lastOwner.since).toISOString()}` : 'another process';
-      throw new KpkgError('LOCK_TIMEOUT', `the repository is locked by ${who}: gave up after ${Math.round(timeoutMs / 1000)} s (lock file ${path})`);
+      throw new KpkgError('LOCK_TIMEOUT', `${options.subject ?? 'the repository'} is locked by ${who}: gave up after ${Math.round(timeoutMs / 1000)} s (lock file ${path})`);
     }
     await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
     delay = Math.min(delay * 2, 500);
   }
 
+  const subject = options.subject ?? 'the repository';
   const heartbeat = setInterval(() => {
     const now = new Date();
     utimes(path, now, now).catch(() => undefined);
@@ -171,9 +174,9 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       try {
         text = await readFile(path, 'utf8');
       } catch (e) {
-        throw new KpkgError('IO', `lost the repository lock ${path} (${(e as NodeJS.ErrnoException).code ?? e})`, { cause: e });
+        throw new KpkgError('IO', `lost the lock of ${subject} (${path}): ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
       }
-      if (parseOwner(text)?.token !== owner.token) throw new KpkgError('IO', `lost the repository lock ${path}: another process took it`);
+      if (parseOwner(text)?.token !== owner.token) throw new KpkgError('IO', `lost the lock of ${subject} (${path}): another process took it`);
     },
     async release() {
       if (released) return;

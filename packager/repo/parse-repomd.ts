@@ -123,14 +123,15 @@ export function parseRepomd(xml: string | Buffer, file: string): Repomd {
           break;
         }
         case 'size':
-          current.size = int();
-          break;
         case 'open-size':
-          current.openSize = int();
+        case 'timestamp': {
+          const n = int();
+          if (n === undefined) break;
+          if (field === 'size') current.size = n;
+          else if (field === 'open-size') current.openSize = n;
+          else current.timestamp = n;
           break;
-        case 'timestamp':
-          current.timestamp = int();
-          break;
+        }
       }
       field = undefined;
     } else if (path.length === 1 && tag.local === 'data' && tag.uri === NS.repo) {

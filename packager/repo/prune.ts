@@ -52,7 +52,6 @@ export async function pruneRepository(repo: string, keep: number, options: RepoO
     }
     const packages = s.state.packages.filter((p) => !gone.has(p.pkgid));
     await commit(s, packages, segments, doomed.map((p) => p.href));
-    for (const p of doomed) options.log?.(`removed ${p.href}`);
     return { repo, added: [], unchanged: [], removed: doomed.map((p) => p.href), metadataWritten: true, packages: packages.length };
   });
 }

@@ -7,6 +7,7 @@ import { findPackages, reindex } from './reindex.js';
 import { collectGarbage, commit, copyIn, repomdCurrent, signing, withRepository, type PublishResult, type RepoOptions } from './session.js';
 import { nevraKey, storedPackage, type StoredPackage } from './state.js';
 import { writeSegment } from './store.js';
+import { plural } from '../util/progress.js';
 
 /**
  * Adds `rpms` to the repository `repo`: refuses them all (PACKAGE_CONFLICT) when one would
@@ -16,7 +17,7 @@ import { writeSegment } from './store.js';
 export async function publish(rpms: readonly string[], repo: string, options: RepoOptions = {}): Promise<PublishResult> {
   if (rpms.length === 0) throw new KpkgError('USAGE', 'no package to publish');
   // with a key, unsigned packages are published as signed copies (signing.ts)
-  const staged = options.signKey ? await (await signing()).stageSigned(rpms, options.signKey, options.log) : undefined;
+  const staged = options.signKey ? await (await signing()).stageSigned(rpms, options.signKey, options.progress) : undefined;
   try {
     return await publishStaged(rpms, staged?.packages, repo, options);
   } finally {
@@ -27,6 +28,7 @@ export async function publish(rpms: readonly string[], repo: string, options: Re
 async function publishStaged(rpms: readonly string[], staged: import('./signing.js').StagedPackage[] | undefined, repo: string, options: RepoOptions): Promise<PublishResult> {
   // read (and check) every package before taking the lock: the slow part, done in parallel
   // the blocks are compressed as the repository most likely wants (rewritten by writeSegment if not)
+  options.progress?.status(`reading ${plural(rpms.length, 'package')}`);
   const read = await readMany((staged?.map((p) => p.path) ?? rpms).map((path) => ({ path })), options.compress ?? 'gzip', options);
   const candidates = read.candidates;
   staged?.forEach((p, i) => {
@@ -43,7 +45,7 @@ async function publishStaged(rpms: readonly string[], staged: import('./signing.
     }
     if (s.state.packages.length === 0 && s.state.metadata.length === 0 && (await findPackages(repo, new Set())).length > 0) {
       // a repository kpkg did not make (createrepo_c's): adopt what is there first
-      options.log?.(`${repo}: not published by kpkg before: indexing the packages present`);
+      options.progress?.note(`${repo}: not published by kpkg before: indexing the packages present`);
       await reindex(s);
     }
     const byHref = new Map(s.state.packages.map((p) => [p.href, p]));
@@ -83,15 +85,14 @@ async function publishStaged(rpms: readonly string[], staged: import('./signing.
         if (!(await sign.signatureCurrent(repo, options.signKey))) {
           await s.lock.assertHeld();
           await sign.signCurrentRepomd(repo, options.signKey);
-          options.log?.(`repodata/repomd.xml: signed with key ${options.signKey.keyId}`);
+          options.progress?.note(`repodata/repomd.xml: signed with key ${options.signKey.keyId}`);
         }
       }
       return { repo, added: [], unchanged, removed: [], metadataWritten: false, packages: s.state.packages.length };
     }
-    for (const c of added) {
-      await copyIn(s, c.copyFrom ?? c.source, c.record.href);
-      options.log?.(`${c.record.href}`);
-    }
+    const copying = `copying ${plural(added.length, 'package')} into ${repo}`;
+    options.progress?.status(copying);
+    await copyIn(s, added.map((c) => ({ from: c.copyFrom ?? c.source, href: c.record.href })), (n) => options.progress?.status(`${copying}: ${n}`));
     const segments = [...s.state.segments];
     const packages = [...s.state.packages];
     if (added.length > 0) {

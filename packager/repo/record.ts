@@ -155,8 +155,8 @@ const DEP_TAGS: readonly [DepKey | 'oldsuggests' | 'oldenhances', number, number
  * from its bytes (Header.stringBytes).
  */
 interface Strings {
-  str(tag: number): string;
-  strs(tag: number): string[];
+  str: (tag: number) => string;
+  strs: (tag: number) => string[];
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

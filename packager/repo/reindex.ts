@@ -7,6 +7,7 @@ import { blocksFor, readMany, type Candidate } from './read.js';
 import { assertRepositoryDir, commit, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
 import { nevraKey, storedPackage } from './state.js';
 import { writeSegment } from './store.js';
+import { plural } from '../util/progress.js';
 import type { RepoPackage } from './types.js';
 
 /** Every `.rpm` under `repo` (relative paths, `/`-separated, in createrepo_c's order) but kpkg's and repodata's own, and `skip`. */
@@ -40,12 +41,11 @@ export async function reindex(s: Session): Promise<{ records: RepoPackage[] }> {
   const { repo, options } = s;
   const pendingPaths = new Set(s.state.pending.map((p) => p.path));
   const files = await findPackages(repo, pendingPaths);
-  options.log?.(`${repo}: reading ${files.length} packages`);
+  options.progress?.status(`reading ${plural(files.length, 'package')}`);
   const compress = options.compress ?? s.state.compress;
   const root = join(repo, '_').slice(0, -1); // the repository directory and a separator
   const read = await readMany(files.map((rel) => ({ path: root + rel, href: rel })), compress, options);
   const candidates = read.candidates;
-  options.log?.(`${repo}: read ${candidates.length} packages`);
   const known = new Map(s.state.packages.map((p) => [p.href, p]));
   const conflicts: string[] = [];
   const byNevra = new Map<string, Candidate>();

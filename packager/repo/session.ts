@@ -13,8 +13,8 @@
  *    bytes is refused (PACKAGE_CONFLICT, exit 2) before anything is written; the same bytes again
  *    change nothing;
  *  - readers never see a missing or mismatched file, and a publisher killed at any moment leaves a
- *    valid repository, by the order of the writes: each package is copied to a temporary name,
- *    fsynced, renamed into place; then the new metadata files, under new (checksum) names beside
+ *    valid repository, by the order of the writes: the packages are copied to temporary names,
+ *    fsynced (all of them, then), renamed into place, their directories fsynced (copyIn); then the new metadata files, under new (checksum) names beside
  *    the old ones; then `.kpkg/state.json`; then `repomd.xml`, by one rename of an fsynced
  *    temporary file, followed by an fsync of the directory. Files that the new repomd.xml no
  *    longer lists (old metadata, pruned packages) are deleted by a later run once they have been
@@ -22,11 +22,12 @@
  *    repomd.xml still finds everything it names. A run killed before its repomd.xml rename left
  *    only files no repomd.xml names (removed later) and a state that the next run completes.
  */
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { inputError, ioError, KpkgError } from '../errors.js';
 import type { SigningKey } from '../sign/openpgp.js';
-import { copyTimes, fsyncDir, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
+import { plural, type Progress } from '../util/progress.js';
+import { copyTimes, eachLimit, fsyncDir, fsyncFile, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
 import { acquireLock, type Lock } from './lock.js';
 import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
 import { compact, readSegmentEntries, removeUnusedSegments, writeMetadataFromSegments, SegmentCache } from './store.js';
@@ -46,8 +47,8 @@ export interface RepoOptions {
   graceMs?: number;
   /** How long to wait for another publisher (default 5 minutes). */
   lockTimeoutMs?: number;
-  /** Progress messages. */
-  log?: (message: string) => void;
+  /** Progress (a status line on a terminal) and notes (waiting for the lock, a signature removed). */
+  progress?: Progress;
   /** Packages read at once (default 8). */
   concurrency?: number;
   /**
@@ -116,7 +117,7 @@ export async function withRepository<T>(repo: string, what: string, options: Rep
     lock = await acquireLock(join(kpkgDir(repo), 'lock'), {
       timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
       what,
-      onWait: (o) => options.log?.(`waiting for the publisher holding ${repo}${o ? ` (pid ${o.pid} on ${o.host})` : ''}`),
+      onWait: (o) => options.progress?.note(`waiting for the publisher holding ${repo}${o ? ` (pid ${o.pid} on ${o.host})` : ''}`),
     });
   } catch (e) {
     await removeCreated();
@@ -174,6 +175,7 @@ export async function commit(s: Session, packages: StoredPackage[], segments: Se
     for (const e of await readSegmentEntries(repo, seg.id)) segOf.set(e.pkgid, seg.id);
   }
   const pkgs = packages.map((p) => ({ ...p, segment: segOf.get(p.pkgid) ?? p.segment })).sort((a, b) => (a.href < b.href ? -1 : a.href > b.href ? 1 : 0));
+  options.progress?.status(`writing the metadata of ${plural(pkgs.length, 'package')}`);
   const metadata = await settled(METADATA_TYPES.map((type) => writeMetadataFromSegments(repo, compress, merged, type, s.segmentCache)));
   await fsyncDir(join(repo, 'repodata'));
 
@@ -220,10 +222,9 @@ export async function commit(s: Session, packages: StoredPackage[], segments: Se
     const asc = join(repo, 'repodata', 'repomd.xml.asc');
     if (await stat(asc).then(() => true, () => false)) {
       await rm(asc, { force: true });
-      options.log?.(`repodata/repomd.xml.asc removed: it signed the previous repomd.xml (sign again with --sign-key)`);
+      options.progress?.note(`repodata/repomd.xml.asc removed: it signed the previous repomd.xml (sign again with --sign-key)`);
     }
   }
-  options.log?.(`repodata/repomd.xml: revision ${revision}, ${pkgs.length} packages${signature ? `, signed with key ${options.signKey!.keyId}` : ''}`);
 
   for (const p of expired) await rm(join(repo, p), { force: true }).catch(() => undefined);
   await removeUnusedSegments(repo, merged);
@@ -247,30 +248,74 @@ export async function collectGarbage(s: Session): Promise<void> {
   s.state = state;
 }
 
+/** A package to copy into the repository: the file, and its place (relative path). */
+export interface CopyItem {
+  from: string;
+  href: string;
+}
+
+/** Files copied or fsynced at once: enough to keep libuv's 4 threads and the disk's queue busy. */
+const COPY_CONCURRENCY = 8;
+
 /**
- * Copies `from` into the repository at `href`: a temporary file in `.kpkg/` (where a killed
- * publisher's leftovers are swept), fsync, rename into place, fsync of the directory.
+ * Copies every item into the repository at its href, durably, paying for durability once per
+ * run rather than per package: each file is copied to a temporary name in `.kpkg/` (where a
+ * killed publisher's leftovers are swept), with the source's times; then every temporary file is
+ * fsynced, several at once, so the file system commits them together instead of one journal
+ * commit per package; then all are renamed into place and each directory touched is fsynced
+ * once (with the parents of directories this run made). Only then may metadata name them
+ * (commit): nothing is listed that is not on disk. `progress` is told each file copied.
  */
-export async function copyIn(s: Session, from: string, href: string): Promise<void> {
-  const to = join(s.repo, ...href.split('/'));
-  const dir = join(to, '..');
-  await mkdir(dir, { recursive: true });
-  const tmp = tempName(join(kpkgDir(s.repo), basename(to)));
-  try {
-    await copyFile(from, tmp);
-    const fh = await open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+export async function copyIn(s: Session, items: readonly CopyItem[], progress?: (copied: number) => void): Promise<void> {
+  const targets = items.map(({ from, href }) => {
+    const to = join(s.repo, ...href.split('/'));
+    return { from, to, tmp: tempName(join(kpkgDir(s.repo), basename(to))) };
+  });
+  const syncDirs = new Set<string>();
+  // what is there already (a file left by a run killed before its commit): one listing per
+  // directory rather than a stat per package
+  const present = new Set<string>();
+  for (const dir of new Set(targets.map((t) => dirname(t.to)))) {
+    syncDirs.add(dir);
+    const first = await mkdir(dir, { recursive: true }).catch((e: unknown) => {
+      throw ioError('create', dir, e);
+    });
+    if (first === undefined) {
+      const names = await readdir(dir).catch((e: unknown) => {
+        throw ioError('read', dir, e);
+      });
+      for (const name of names) present.add(join(dir, name));
+    } else {
+      // a directory made here: its entry, and those of the directories above it made here, too
+      for (let d = dir; d !== dirname(first) && d !== dirname(d); d = dirname(d)) syncDirs.add(dirname(d));
     }
-    // keep the source's mtime: the record's file time, as `cp -p`
-    await copyTimes(await stat(from), tmp);
-    if (!(await stat(to).then(() => true, () => false))) s.undo.creating(to);
-    await rename(tmp, to);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('copy into the repository', to, e);
   }
-  await fsyncDir(dir);
+  const made: string[] = [];
+  let copied = 0;
+  const step = (t: { to: string }, action: string, op: () => Promise<void>): Promise<void> =>
+    op().catch((e: unknown) => {
+      throw ioError(action, t.to, e);
+    });
+  try {
+    await eachLimit(targets, COPY_CONCURRENCY, async (t) => {
+      made.push(t.tmp);
+      await step(t, 'copy into the repository', async () => {
+        await copyFile(t.from, t.tmp);
+        // keep the source's mtime: the record's file time, as `cp -p`
+        await copyTimes(await stat(t.from), t.tmp);
+      });
+      progress?.(++copied);
+    });
+    // all written before any fsync: the kernel writes them back together
+    await eachLimit(targets, COPY_CONCURRENCY, (t) => step(t, 'copy into the repository', () => fsyncFile(t.tmp)));
+    await eachLimit(targets, COPY_CONCURRENCY, async (t) => {
+      if (!present.has(t.to)) s.undo.creating(t.to);
+      await step(t, 'copy into the repository', () => rename(t.tmp, t.to));
+    });
+  } catch (e) {
+    await Promise.all(made.map((tmp) => rm(tmp, { force: true })));
+    throw e;
+  }
+  // deepest first: a new directory's own entries before its entry in its parent
+  for (const dir of [...syncDirs].sort((a, b) => b.length - a.length)) await fsyncDir(dir);
 }

@@ -40,6 +40,7 @@ import * as openpgp from 'openpgp';
 import { KpkgError, ioError } from '../errors.js';
 import { readRpm } from '../rpm/reader.js';
 import type { SigningKey } from '../sign/openpgp.js';
+import type { Progress } from '../util/progress.js';
 import { signDetached } from '../sign/openpgp.js';
 import { signRpm } from '../sign/rpm.js';
 import { packageSignatures } from '../sign/signatures.js';
@@ -79,7 +80,7 @@ export interface Staged {
  * Signs a copy of every package of `rpms` that has no signature; the others are published as
  * they are. A package that cannot be read is left for the reader to report (exit 2).
  */
-export async function stageSigned(rpms: readonly string[], key: SigningKey, log?: (m: string) => void): Promise<Staged> {
+export async function stageSigned(rpms: readonly string[], key: SigningKey, progress?: Progress): Promise<Staged> {
   let dir: string | undefined;
   const cleanup = async () => {
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -113,7 +114,7 @@ export async function stageSigned(rpms: readonly string[], key: SigningKey, log?
       } catch (e) {
         throw ioError('copy', original, e);
       }
-      log?.(`${original}: unsigned, publishing a copy signed with key ${key.keyId}`);
+      progress?.status(`signing ${original} with key ${key.keyId}`);
       packages.push({ original, path: copy, content });
     }
   } catch (e) {

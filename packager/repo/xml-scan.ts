@@ -6,7 +6,8 @@
  * regular expression per start tag (names and attributes). A tag that expression does not match
  * (non-ASCII names, or a malformed tag) goes through a character-by-character path that either
  * reads it or says precisely what is wrong. Native code also keeps the first parse in a process,
- * before the JIT has warmed up, fast: that is the one Punch pays for.
+ * before the JIT has warmed up, fast: that is the one Punch pays for. One file of ~490 lines: the
+ * fast and the character-by-character paths are one state machine sharing its position and state.
  *
  * It checks what makes a document well-formed and safe to read: one root element, matching end
  * tags, quoted and unique attributes, names, references (the five predefined entities and
@@ -63,9 +64,9 @@ function position(text: string, offset: number): { line: number; column: number 
 
 // XML 1.0 (5th ed.) NameStartChar / NameChar, without the supplementary planes
 const NAME_START = ':A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD';
+// eslint-disable-next-line no-misleading-character-class -- U+200C-U+200D (the joiners) are name characters of their own in XML 1.0
 const NAME_RE = new RegExp(`^[${NAME_START}][${NAME_START}\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040]*$`);
 /** Characters XML 1.0 forbids (lone surrogates cannot occur: the text comes from a strict UTF-8 decode). */
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHAR = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 /** A start tag with ASCII names: name, the attributes, `/` of an empty element. */
@@ -331,7 +332,6 @@ class Scanner {
         }
       }
       if (lt < 0) break;
-      pos = lt;
       const c1 = text.charCodeAt(lt + 1);
       if (c1 === 0x2f /* / */) {
         const open = stack.pop();

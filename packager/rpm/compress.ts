@@ -51,7 +51,7 @@ export function createCompressor(algo: Compression, level?: number): Transform {
           params: { [native.constants.ZSTD_c_compressionLevel]: resolved as number },
         });
       }
-      return createWasmZstdCompressor(resolved as number);
+      return createWasmZstdCompressor(resolved);
     }
     case 'xz':
       return new LzmaTransform('xz', false, async () => {

@@ -34,7 +34,6 @@ function checkPath(path: string): void {
   };
   if (!path.startsWith('/') || path === '/') bad('must be an absolute path below /');
   if (path.endsWith('/')) bad('must not end with /');
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(path)) bad('contains a control character');
   for (const part of path.slice(1).split('/')) {
     if (part === '' || part === '.' || part === '..') bad('must be normalised (no empty, . or .. components)');
@@ -98,7 +97,7 @@ async function recordOf(file: PackageFile, epoch: number | undefined): Promise<F
       size = Buffer.byteLength(file.target);
       break;
     default:
-      throw new KpkgError('INVALID_INPUT', `file ${file.path}: unknown kind ${String((file as PackageFile).kind)}`);
+      throw new KpkgError('INVALID_INPUT', `file ${file.path}: unknown kind ${String((file).kind)}`);
   }
   const perms = file.mode ?? defaultMode;
   if (!Number.isInteger(perms) || perms < 0 || perms > 0o7777) {

@@ -107,14 +107,14 @@ export class Header {
   string(tag: number): string | undefined {
     const v = this.get(tag)?.value;
     if (typeof v === 'string') return v;
-    if (Array.isArray(v) && typeof v[0] === 'string') return v[0] as string;
+    if (Array.isArray(v) && typeof v[0] === 'string') return v[0];
     return undefined;
   }
 
   strings(tag: number): string[] {
     const v = this.get(tag)?.value;
     if (typeof v === 'string') return [v];
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
     return [];
   }
 
@@ -431,17 +431,17 @@ function decodeValue(buf: Buffer, pos: number, type: TagType, count: number): Ta
     case TagType.BIN:
       return Buffer.from(buf.subarray(pos, pos + count));
     case TagType.INT16: {
-      const out: number[] = new Array(count);
+      const out = new Array<number>(count);
       for (let i = 0; i < count; i++) out[i] = buf.readUInt16BE(pos + i * 2);
       return out;
     }
     case TagType.INT32: {
-      const out: number[] = new Array(count);
+      const out = new Array<number>(count);
       for (let i = 0; i < count; i++) out[i] = buf.readUInt32BE(pos + i * 4);
       return out;
     }
     case TagType.INT64: {
-      const out: bigint[] = new Array(count);
+      const out = new Array<bigint>(count);
       for (let i = 0; i < count; i++) out[i] = buf.readBigUInt64BE(pos + i * 8);
       return out;
     }

@@ -74,7 +74,7 @@ export function streamCompressor(compressor: Transform, spoolPath: string): Bloc
     sink.destroy(e);
   });
   const spoolClosed = new Promise<void>((resolve) => spool.once('close', () => resolve()));
-  let failed: unknown;
+  let failed: Error | undefined;
   let inFlight = 0;
   let waiter: (() => void) | undefined;
   const wake = () => {
@@ -88,9 +88,13 @@ export function streamCompressor(compressor: Transform, spoolPath: string): Bloc
     throw failed;
   });
   done.catch(() => undefined); // rethrown by end(), or by write() through `failed`
+  // a function, not an inline test: `failed` changes in callbacks, behind the compiler's back
+  const rethrow = (): void => {
+    if (failed) throw failed;
+  };
   return {
     async write(block) {
-      if (failed) throw failed;
+      rethrow();
       inFlight += block.length;
       compressor.write(block, (err) => {
         inFlight -= block.length;
@@ -98,7 +102,7 @@ export function streamCompressor(compressor: Transform, spoolPath: string): Bloc
         if (err || inFlight <= IN_FLIGHT) wake();
       });
       if (inFlight > IN_FLIGHT) await new Promise<void>((resolve) => (waiter = resolve));
-      if (failed) throw failed;
+      rethrow();
     },
     async end() {
       compressor.end();

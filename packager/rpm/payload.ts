@@ -9,6 +9,7 @@ import { readFully } from '../util/fs.js';
 import { type Compression, createCompressor, resolveLevel } from './compress.js';
 import { encodeNewcHeader, encodeStrippedHeader, encodeTrailer, pad4 } from './cpio.js';
 import type { FileRecord } from './file-records.js';
+import type { PayloadProgress } from './spec.js';
 import { PAYLOAD_BLOCK, parallelGzip, streamCompressor } from './payload-compressor.js';
 
 const READ_CHUNK = 1 << 20;
@@ -36,7 +37,14 @@ interface PayloadOut {
   flush(): Promise<void>;
 }
 
-export async function writePayload(records: FileRecord[], spoolPath: string, compression: Compression, level: number | undefined, large: boolean): Promise<PayloadResult> {
+export async function writePayload(
+  records: FileRecord[],
+  spoolPath: string,
+  compression: Compression,
+  level: number | undefined,
+  large: boolean,
+  onProgress?: (p: PayloadProgress) => void,
+): Promise<PayloadResult> {
   const compressor =
     compression === 'gzip' ? await parallelGzip(resolveLevel('gzip', level) as number, spoolPath) : streamCompressor(createCompressor(compression, level), spoolPath);
   const alt = createHash('sha256');
@@ -73,6 +81,9 @@ export async function writePayload(records: FileRecord[], spoolPath: string, com
     },
   };
 
+  const totalFiles = records.length;
+  const totalBytes = onProgress ? records.reduce((n, r) => n + (r.file.kind === 'file' && !r.file.ghost ? r.size : 0), 0) : 0;
+  let bytes = 0;
   try {
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as FileRecord;
@@ -103,6 +114,10 @@ export async function writePayload(records: FileRecord[], spoolPath: string, com
       }
       const padding = pad4(body);
       if (padding && !out.append(ZEROS.subarray(0, padding))) await out.push(ZEROS.subarray(0, padding));
+      if (onProgress) {
+        if (r.file.kind === 'file') bytes += r.size;
+        onProgress({ files: i + 1, totalFiles, bytes, totalBytes });
+      }
     }
     await out.push(encodeTrailer());
     await out.flush();

@@ -95,6 +95,22 @@ export interface WriteOptions {
   level?: number;
   /** Seconds; defaults to the SOURCE_DATE_EPOCH environment variable when set. */
   sourceDateEpoch?: number;
+  /**
+   * A package with a file of this many bytes or more is written in rpm's large-file format
+   * (stripped cpio entries, LONGFILESIZES, rpmlib(LargeFiles)). Default: what a cpio newc header
+   * cannot state (NEWC_MAX_SIZE, 4 GiB - 1), as rpmbuild decides. Lowered only by tests, so that
+   * the large-file path runs without writing 4 GiB; rpm reads either format for any size.
+   */
+  largeFileThreshold?: number;
+  /** Told after each file goes into the payload (files and bytes so far, of the totals). */
+  onProgress?: (p: PayloadProgress) => void;
+}
+
+export interface PayloadProgress {
+  files: number;
+  totalFiles: number;
+  bytes: number;
+  totalBytes: number;
 }
 
 export interface WrittenPackage {

@@ -180,7 +180,7 @@ export function evrOverlap(a: EVR, aFlags: number, b: EVR, bFlags: number): bool
       const ar = a.release !== undefined && a.release !== '';
       const br = b.release !== undefined && b.release !== '';
       if (ar && br) {
-        sense = rpmvercmp(a.release!, b.release!);
+        sense = rpmvercmp(a.release ?? '', b.release ?? '');
       } else if ((ar && bFlags & RPMSENSE_EQUAL) || (br && aFlags & RPMSENSE_EQUAL)) {
         // The side with no release and EQUAL matches every release.
         return true;

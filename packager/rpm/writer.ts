@@ -30,7 +30,8 @@ export async function writeRpm(spec: PackageSpec, outPath: string, options: Writ
   const epoch = options.sourceDateEpoch ?? sourceDateEpochFromEnv();
   const compression = options.compression ?? 'gzip';
   const records = await collectFiles(spec.files, epoch);
-  const large = records.some((r) => r.size >= NEWC_MAX_SIZE);
+  const threshold = Math.min(options.largeFileThreshold ?? NEWC_MAX_SIZE, NEWC_MAX_SIZE);
+  const large = records.some((r) => r.size >= threshold);
 
   const outDir = dirname(outPath);
   await mkdir(outDir, { recursive: true }).catch((e: unknown) => {
@@ -40,7 +41,7 @@ export async function writeRpm(spec: PackageSpec, outPath: string, options: Writ
   const spoolPath = join(outDir, `${tag}.payload`);
   const tmpPath = join(outDir, `${tag}.tmp`);
   try {
-    const payload = await writePayload(records, spoolPath, compression, options.level, large);
+    const payload = await writePayload(records, spoolPath, compression, options.level, large, options.onProgress);
     const header = buildHeader(spec, records, payload, compression, options.level, epoch, large);
     const headerBytes = header.encode(Tag.HEADERIMMUTABLE);
     const written = await assemble(spec, headerBytes, payload, spoolPath, tmpPath);
@@ -68,7 +69,7 @@ async function assemble(spec: PackageSpec, headerBytes: Buffer, payload: Payload
   const placeholder = signatureHeader(headerBytes, payload, Buffer.alloc(16));
   const md5 = createHash('md5').update(headerBytes);
   let out;
-  let finalSize = 0;
+  let finalSize: number;
   try {
     out = await open(tmpPath, 'w', 0o644);
   } catch (e) {

@@ -46,7 +46,7 @@ const MIN_RSA_BITS = 2048;
 const SIGN_CONFIG: Partial<openpgp.Config> = { preferredHashAlgorithm: openpgp.enums.hash.sha256, rejectHashAlgorithms: new Set([openpgp.enums.hash.md5, openpgp.enums.hash.ripemd, openpgp.enums.hash.sha1]) };
 
 // getSigningKey wants a whole configuration, sign() merges a partial one itself
-const FULL_CONFIG = (): openpgp.Config => ({ ...openpgp.config, ...SIGN_CONFIG }) as openpgp.Config;
+const FULL_CONFIG = (): openpgp.Config => ({ ...openpgp.config, ...SIGN_CONFIG });
 
 /**
  * Reads a secret key (armored or binary) from `path` and unlocks it with `passphrase`, by default
@@ -184,7 +184,7 @@ export async function signDetached(data: Uint8Array | string, key: SigningKey): 
  * (Readable.toWeb on Node 20 reads ahead without limit).
  */
 function pullStream(data: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const it = Symbol.asyncIterator in data ? data[Symbol.asyncIterator]() : (data as Iterable<Uint8Array>)[Symbol.iterator]();
+  const it = Symbol.asyncIterator in data ? data[Symbol.asyncIterator]() : (data)[Symbol.iterator]();
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

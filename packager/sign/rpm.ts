@@ -99,7 +99,7 @@ async function* chunks(src: ByteSource, from: number): AsyncGenerator<Buffer> {
 async function rewrite(path: string, target: string, lead: Buffer, sigHeader: Buffer, headerOffset: number): Promise<number> {
   const dir = dirname(target);
   const tmp = tempName(target);
-  let mode = 0o644;
+  let mode: number;
   try {
     mode = (await stat(path)).mode & 0o7777;
   } catch (e) {

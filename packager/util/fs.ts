@@ -162,6 +162,38 @@ export async function settled<T>(tasks: readonly Promise<T>[]): Promise<T[]> {
 }
 
 /**
+ * Runs `fn` on every item, at most `limit` at once. On a failure no new item is started, the
+ * ones running are waited for (nothing is still writing when the caller cleans up), and the
+ * first failure is thrown.
+ */
+export async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { reason: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i] as T, i);
+      } catch (e) {
+        failure ??= { reason: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== undefined) throw failure.reason;
+}
+
+/** fsyncs the file `path` (opened for writing: some systems refuse fsync on a read-only descriptor). */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * Gives `path` the access and modification times of `from`, as `cp -p`. From the times in
  * milliseconds: Stats' Date fields are rounded to the millisecond, which can carry a time of
  * N.9996 s into the next second (the file time a repository record shows, in whole seconds).

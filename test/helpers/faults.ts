@@ -12,7 +12,8 @@
  * This module imports neither (it receives the real ones), so that it can be loaded by the mocks.
  * A write(2) that fails with ENOSPC or EDQUOT first writes part of the data (a short write, as
  * when the disk fills during it); later writes to the file fail.
- * fsync is counted but not done (nothing here observes durability; it is slow on a real disk).
+ * fsync is counted but not done (nothing here observes durability; it is slow on a real disk),
+ * a directory's (opened read-only) too: the tests check that renames are made durable in order.
  * Removing files (unlink, rm, rmdir) and reading are never made to fail: a full disk does not
  * refuse them, and a directory that refuses them refused the file's creation first.
  */
@@ -117,13 +118,26 @@ function faultyHandle<H extends object>(fh: H, path: unknown): H {
           // as write(2) does when the disk fills during a write: part of it, then errors
           plan.calls.push(`write ${String(path)}`);
           plan.failed = `write ${String(path)} (short)`;
-          const [data, offset = 0, length = (data as Uint8Array).byteLength - (offset as number), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
+          const [data, offset = 0, length = (data).byteLength - (offset), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
           plan.full = path;
           return fn.call(target, data, offset, Math.floor(length / 2), position);
         }
         hit(prop, path);
         return fn.apply(target, args);
       };
+    },
+  });
+}
+
+/** A read-only handle whose fsync is counted (and made to fail on demand), as a writing one's. */
+function syncCounted<H extends object>(fh: H, path: unknown): H {
+  return new Proxy(fh, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const fn = value as AnyFn;
+      if (prop !== 'sync' && prop !== 'datasync') return fn.bind(target);
+      return async () => hit('fsync', path);
     },
   });
 }
@@ -146,7 +160,8 @@ export function faultyPromises<M extends Record<string, unknown>>(real: M): M {
     const write = writes(args[1]);
     if (write) hit('open', args[0]);
     const fh = (await open(...args)) as object;
-    return write ? faultyHandle(fh, args[0]) : fh;
+    // read-only: only its fsync is counted (a directory's, which makes renames in it durable)
+    return write ? faultyHandle(fh, args[0]) : syncCounted(fh, args[0]);
   };
   return { ...real, ...wrapped, default: { ...(real.default as object), ...wrapped } };
 }

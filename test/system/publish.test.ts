@@ -106,7 +106,7 @@ async function serve(dir: string): Promise<{ url: string; stop: () => void }> {
     server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
     child.once('exit', () => reject(new Error('the HTTP server exited')));
   });
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };

@@ -35,7 +35,7 @@ const KEYS: Record<string, ConfigKey> = {
   enabled: { type: 'Boolean', default: true },
   disabled: { type: 'Boolean', default: false },
   empty: { type: 'String', default: '' },
-  ...Object.fromEntries(Object.entries(HOSTILE).map(([k, v]) => [`s_${k}`, { type: 'String', default: v, description: `Hostile: ${v}` } as ConfigKey])),
+  ...Object.fromEntries(Object.entries(HOSTILE).map(([k, v]) => [`s_${k}`, { type: 'String', default: v, description: `Hostile: ${v}` }])),
   tags: { type: 'Array[String]', default: [...Object.values(HOSTILE), ''] },
   no_tags: { type: 'Array[String]', default: [] },
   labels: { type: 'Hash[String, String]', default: { ...Object.fromEntries(Object.entries(HOSTILE).map(([k, v]) => [v, k])), plain: HOSTILE.injection } },

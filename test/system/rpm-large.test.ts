@@ -5,7 +5,7 @@
 //
 // The writer runs in a child `node`, from JavaScript compiled here by tsc, so that its peak RSS
 // (process.resourceUsage().maxRSS) is the writer's alone, not vitest's.
-import { closeSync, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -140,4 +140,48 @@ describeSlow(['rpm', 'rpm2cpio'], 'a package with a 4 GiB + 1 byte file', () => 
     expect(huge?.size).toBe(BIG);
     expect(huge?.sha256).toBe(info.files[1]?.digest);
   }, 600_000);
+});
+
+// The same format with the threshold lowered (WriteOptions.largeFileThreshold), so that it runs in
+// every CI run: a 3 MiB file takes the large-file path, and rpm must read and install it.
+describeWithTools(['rpm'], 'the large-file format at a lowered threshold, read and installed by rpm', () => {
+  const work = tmpDir('rpm-large-lowered');
+  const pkg = join(work, 'kpkg-lowered-1.0.0-1.noarch.rpm');
+  const body = Buffer.alloc(3 * 1024 * 1024 + 5, 0x61);
+
+  beforeAll(async () => {
+    const { writeRpm } = await import('../../packager/rpm/writer.js');
+    const source = join(work, 'body.bin');
+    writeFileSync(source, body);
+    const spec: PackageSpec = {
+      name: 'kpkg-lowered',
+      version: '1.0.0',
+      release: '1',
+      summary: 'The large-file format, small',
+      description: 'Large-file format test at a lowered threshold.',
+      license: 'Apache-2.0',
+      files: [
+        { path: '/opt/kpkg-lowered', kind: 'dir' },
+        { path: '/opt/kpkg-lowered/body.bin', kind: 'file', source },
+        { path: '/opt/kpkg-lowered/small.txt', kind: 'file', content: 'small\n' },
+      ],
+    };
+    await writeRpm(spec, pkg, { sourceDateEpoch: SDE, largeFileThreshold: 1024 * 1024 });
+  });
+
+  it('rpm -K: digests OK; LONGFILESIZES and rpmlib(LargeFiles) are there', () => {
+    expect(runOk('rpm', ['-K', pkg]).stdout).toBe(`${pkg}: digests OK\n`);
+    const q = rpmQuery(pkg, [], ['LONGFILESIZES', 'FILENAMES', 'REQUIRENAME']);
+    expect(q.stderr).toBe('');
+    expect(q.array('LONGFILESIZES').slice(1)).toEqual([String(body.length), '6']);
+    expect(q.array('REQUIRENAME')).toContain('rpmlib(LargeFiles)');
+  });
+
+  it('rpm installs it into a root: every byte where it belongs', () => {
+    const root = join(work, 'root');
+    mkdirSync(root, { recursive: true });
+    runOk('rpm', ['--root', root, '--nodeps', '--noscripts', '-i', pkg]);
+    expect(readFileSync(join(root, 'opt/kpkg-lowered/body.bin')).equals(body)).toBe(true);
+    expect(readFileSync(join(root, 'opt/kpkg-lowered/small.txt'), 'utf8')).toBe('small\n');
+  });
 });

@@ -63,7 +63,7 @@ export function missingTools(tools: readonly string[]): string[] {
 export function postgresTool(name: string): string {
   if (haveTool(name)) return name;
   const root = '/usr/lib/postgresql';
-  let majors: string[] = [];
+  let majors: string[];
   try {
     majors = readdirSync(root).filter((d) => /^\d+(\.\d+)?$/.test(d));
   } catch {

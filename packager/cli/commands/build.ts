@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import { build, type BuildResult } from '../../assemble/build.js';
 import { KpkgError } from '../../errors.js';
 import type { Compression } from '../../rpm/compress.js';
+import { stderrProgress } from '../../util/progress.js';
 
 interface BuildFlags {
   output?: string;
   release?: string;
   skipBuild?: boolean;
   json?: boolean;
+  quiet?: boolean;
   compress?: string;
   signKey?: string;
 }
@@ -23,9 +25,11 @@ export function registerBuild(program: Command): void {
     .option('--compress <algo>', 'payload compression: gzip, zstd, xz', 'gzip')
     .option('--sign-key <file>', 'sign both RPMs with this OpenPGP secret key (passphrase from KPKG_SIGN_PASSPHRASE)')
     .option('--json', 'print what was written as JSON (for CI)')
+    .option('-q, --quiet', 'print nothing but errors')
     .action(async (dir: string, flags: BuildFlags) => {
       if (!['gzip', 'zstd', 'xz'].includes(flags.compress ?? 'gzip')) throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip, zstd or xz`);
-      const interactive = process.stderr.isTTY && !process.env.CI && !flags.json;
+      // files and bytes as the payload is written, on a terminal only
+      const progress = stderrProgress(flags.quiet === true || flags.json === true);
       const result = await build({
         dir,
         ...(flags.output ? { output: flags.output } : {}),
@@ -33,9 +37,9 @@ export function registerBuild(program: Command): void {
         ...(flags.skipBuild ? { skipBuild: true } : {}),
         compression: (flags.compress ?? 'gzip') as Compression,
         ...(flags.signKey ? { signKey: flags.signKey } : {}),
-        ...(interactive ? { log: (m: string) => process.stderr.write(`kpkg: ${m}\n`) } : {}),
-      });
-      process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderBuild(result));
+        progress,
+      }).finally(() => progress.end());
+      if (!flags.quiet || flags.json) process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderBuild(result));
     });
 }
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
-import type { MetadataCompression } from '../../repo/metadata.js';
 import { publish } from '../../repo/publish.js';
 import { type PublishResult, type RepoOptions } from '../../repo/session.js';
+import { plural, stderrProgress } from '../../util/progress.js';
 
 export interface RepoCommandFlags {
   repo?: string;
@@ -19,7 +19,7 @@ export function repoOptions(flags: RepoCommandFlags): RepoOptions {
   const options: RepoOptions = {};
   if (flags.compress !== undefined) {
     if (flags.compress !== 'gzip' && flags.compress !== 'zstd') throw new KpkgError('USAGE', `--compress ${flags.compress}: expected gzip or zstd`);
-    options.compress = flags.compress as MetadataCompression;
+    options.compress = flags.compress;
   }
   const seconds = (flag: string, value: string | undefined): number | undefined => {
     if (value === undefined) return undefined;
@@ -31,7 +31,8 @@ export function repoOptions(flags: RepoCommandFlags): RepoOptions {
   if (grace !== undefined) options.graceMs = grace;
   const lockTimeout = seconds('--lock-timeout', flags.lockTimeout);
   if (lockTimeout !== undefined) options.lockTimeoutMs = lockTimeout;
-  if (!flags.quiet && !flags.json) options.log = (m) => process.stderr.write(`kpkg: ${m}\n`);
+  // a status line on a terminal; nothing but notes in a pipe; nothing at all with --quiet or --json
+  options.progress = stderrProgress(flags.quiet === true || flags.json === true);
   return options;
 }
 
@@ -52,9 +53,18 @@ export function renderResult(r: PublishResult, flags: RepoCommandFlags): string 
     ...r.added.map((h) => `added     ${h}`),
     ...r.unchanged.map((h) => `unchanged ${h}`),
     ...r.removed.map((h) => `removed   ${h}`),
-    `${r.repo}: ${r.packages} package${r.packages === 1 ? '' : 's'}${r.metadataWritten ? '' : ', metadata unchanged'}`,
+    `${r.repo}: ${plural(r.packages, 'package')}${r.metadataWritten ? '' : ', metadata unchanged'}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Runs `fn`, then erases the status line, before the result or the error is printed. */
+export async function finishing<T>(options: RepoOptions, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    options.progress?.end();
+  }
 }
 
 export const SIGN_KEY_HELP = 'OpenPGP secret key: signs packages that arrive unsigned and writes repodata/repomd.xml.asc and repomd.xml.key (passphrase from KPKG_SIGN_PASSPHRASE)';
@@ -78,7 +88,8 @@ export function registerPublish(program: Command): void {
       .requiredOption('--repo <dir>', 'the repository directory (created if needed)')
       .option('--sign-key <file>', SIGN_KEY_HELP),
   ).action(async (rpms: string[], flags: RepoCommandFlags) => {
-    const result = await publish(rpms, flags.repo!, await withSigningKey(flags, repoOptions(flags)));
+    const options = repoOptions(flags);
+    const result = await finishing(options, async () => publish(rpms, flags.repo!, await withSigningKey(flags, options)));
     process.stdout.write(renderResult(result, flags));
   });
 }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { plural } from '../../util/progress.js';
 import { KpkgError } from '../../errors.js';
 import { checkRepository } from '../../repo/check.js';
 import { indexRepository } from '../../repo/reindex.js';
 import { pruneRepository } from '../../repo/prune.js';
-import { renderResult, repoOptions, SIGN_KEY_HELP, withRepoOptions, withSigningKey, type RepoCommandFlags } from './publish.js';
+import { finishing, renderResult, repoOptions, SIGN_KEY_HELP, withRepoOptions, withSigningKey, type RepoCommandFlags } from './publish.js';
 
 export function registerRepo(program: Command): void {
   const repo = program.command('repo').description('maintain a yum repository made by kpkg publish');
@@ -14,7 +15,8 @@ export function registerRepo(program: Command): void {
       .argument('<dir>', 'the repository directory')
       .option('--sign-key <file>', SIGN_KEY_HELP),
   ).action(async (dir: string, flags: RepoCommandFlags) => {
-    process.stdout.write(renderResult(await indexRepository(dir, await withSigningKey(flags, repoOptions(flags))), flags));
+    const options = repoOptions(flags);
+    process.stdout.write(renderResult(await finishing(options, async () => indexRepository(dir, await withSigningKey(flags, options))), flags));
   });
   withRepoOptions(
     repo
@@ -26,7 +28,8 @@ export function registerRepo(program: Command): void {
   ).action(async (dir: string, flags: RepoCommandFlags & { keep: string }) => {
     const keep = Number(flags.keep);
     if (!Number.isInteger(keep) || keep < 1) throw new KpkgError('USAGE', `--keep ${flags.keep}: expected a whole number, 1 or more`);
-    process.stdout.write(renderResult(await pruneRepository(dir, keep, await withSigningKey(flags, repoOptions(flags))), flags));
+    const options = repoOptions(flags);
+    process.stdout.write(renderResult(await finishing(options, async () => pruneRepository(dir, keep, await withSigningKey(flags, options))), flags));
   });
   repo
     .command('check')
@@ -35,7 +38,7 @@ export function registerRepo(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, flags: { json?: boolean }) => {
       const report = await checkRepository(dir);
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : [...report.problems, `${dir}: ${report.packages} packages, ${report.ok ? 'OK' : 'NOT OK'}`].join('\n') + '\n');
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : [...report.problems, `${dir}: ${plural(report.packages, 'package')}, ${report.ok ? 'OK' : 'NOT OK'}`].join('\n') + '\n');
       if (!report.ok) throw new KpkgError('IO', `${dir}: ${report.problems.length} problem(s)`);
     });
 }

@@ -13,7 +13,7 @@ const { fresh } = scratch('invalid-descriptors');
 
 /** Every entry under `dir` (links not followed) with its kind and size: what a command could have left. */
 function listing(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort().map((rel) => {
+  return (readdirSync(dir, { recursive: true, encoding: 'utf8' })).sort().map((rel) => {
     const st = lstatSync(join(dir, rel));
     return `${rel} ${st.isDirectory() ? 'dir' : st.size}`;
   });
@@ -30,7 +30,6 @@ function expectOneLine(r: CliResult, c: InvalidCase): void {
   expect(line).toContain(c.detail);
   expect(line).not.toMatch(/internal error|^\s+at |\n/);
   // nothing a terminal would act on: the message shows control characters as escapes
-  // eslint-disable-next-line no-control-regex
   expect(line).not.toMatch(/[\u0000-\u001f\u007f]/);
 }
 

@@ -8,7 +8,21 @@ import { componentSchema, isSemver, schemaPath, validateDescriptor } from '../..
 import { COMPONENT_TYPES, CONFIG_KEY_TYPES } from '../../../packager/descriptor/types.js';
 import { FIXTURES } from './helpers.js';
 
-type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The parts of a JSON Schema (draft-07) this test walks. */
+interface Schema {
+  $schema?: string;
+  $ref?: string;
+  type?: string;
+  description?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: boolean | Schema;
+  definitions?: Record<string, Schema>;
+  enum?: unknown[];
+  enumDescriptions?: string[];
+  propertyNames?: Schema;
+  not?: Schema;
+}
 
 describe('schema/component.schema.json', () => {
   const schema = componentSchema() as Schema;
@@ -27,7 +41,7 @@ describe('schema/component.schema.json', () => {
   it('gives editors a description for every field and closes every object', () => {
     const missing: string[] = [];
     const open: string[] = [];
-    const resolve = (s: Schema): Schema => (s.$ref ? { ...schema.definitions[s.$ref.replace('#/definitions/', '')], ...s } : s);
+    const resolve = (s: Schema): Schema => (s.$ref ? { ...schema.definitions?.[s.$ref.replace('#/definitions/', '')], ...s } : s);
     const visit = (s: Schema, path: string, seen: Set<string>) => {
       const r = resolve(s);
       if (r.type === 'object' && r.properties && r.additionalProperties !== false) open.push(path);
@@ -46,13 +60,13 @@ describe('schema/component.schema.json', () => {
   });
 
   it('lists the types and key types the code knows', () => {
-    expect(schema.properties.type.enum).toEqual([...COMPONENT_TYPES]);
-    expect(schema.properties.type.enumDescriptions).toHaveLength(COMPONENT_TYPES.length);
-    expect(schema.definitions.configKey.properties.type.enum).toEqual([...CONFIG_KEY_TYPES]);
+    expect(schema.properties?.type?.enum).toEqual([...COMPONENT_TYPES]);
+    expect(schema.properties?.type?.enumDescriptions).toHaveLength(COMPONENT_TYPES.length);
+    expect(schema.definitions?.configKey?.properties?.type?.enum).toEqual([...CONFIG_KEY_TYPES]);
   });
 
   it('reserves the same config key names as the code', () => {
-    const listed: string[] = schema.properties.config.properties.keys.propertyNames.not.enum;
+    const listed = (schema.properties?.config?.properties?.keys?.propertyNames?.not?.enum ?? []) as string[];
     expect(new Set(listed)).toEqual(RESERVED_KEY_NAMES);
     expect(listed).toHaveLength(RESERVED_KEY_NAMES.size);
   });

@@ -18,7 +18,7 @@ const json = (path: string): Record<string, any> => JSON.parse(readFileSync(path
 
 /** Runs a compiled generator in `cwd` (default a new temporary directory, which yeoman-test leaves alone). */
 function generate(generator: string, args: string[], options: Record<string, unknown>, cwd = mkdtempSync(join(tmpdir(), 'kelkoo-gen-'))) {
-  return helpers.run(generatorPath(generator)).withArguments(args).withOptions(options as never).cd(cwd);
+  return helpers.run(generatorPath(generator)).withArguments(args).withOptions(options).cd(cwd);
 }
 
 describe.each(TYPES)('kelkoo:%s --defaults', (type) => {
@@ -54,11 +54,11 @@ describe.each(TYPES)('kelkoo:%s --defaults', (type) => {
     expect(pkg.scripts.test).toMatch(/node --test/);
     expect(pkg.engines.node).toBe('>=20.17');
     expect(pkg.type).toBe('module');
-    const entries = Object.values<string>(typeof pkg.bin === 'object' ? pkg.bin : { main: pkg.main });
+    const entries = Object.values((typeof pkg.bin === 'object' ? pkg.bin : { main: pkg.main }) as Record<string, string>);
     const mapped = (json(join(dir, 'component.json')).files as { src: string }[]).map((m) => m.src);
     for (const entry of entries) expect(mapped.some((src) => entry === src || entry.startsWith(`${src}/`)), entry).toBe(true);
     expect(mapped).toContain('package.json'); // "type": "module" must reach the installed tree
-    expect(Object.keys(pkg.devDependencies)).toEqual(expect.arrayContaining(['typescript', '@types/node']));
+    expect(Object.keys(pkg.devDependencies as Record<string, string>)).toEqual(expect.arrayContaining(['typescript', '@types/node']));
   });
 
   it('keeps the answers in .yo-rc.json', () => {
@@ -187,7 +187,7 @@ describe('unattended use and answers', () => {
       .run(generatorPath('app'))
       .cd(mkdtempSync(join(tmpdir(), 'kelkoo-gen-')))
       .withOptions({ interactive: true, port: '9090' } as never)
-      .withAnswers({ type: 'web-service', name: 'catalog', summary: 'The catalog' }, { callback: (answer: unknown, options: { question: { name: string } }) => (asked.push(options.question.name), answer) } as never);
+      .withAnswers({ type: 'web-service', name: 'catalog', summary: 'The catalog' }, { callback: (answer: unknown, options: { question: { name: string } }) => (asked.push(options.question.name), answer) });
     expect(asked).toEqual(['type', 'name', 'summary']);
     expect(json(join(r.cwd, 'catalog', '.yo-rc.json'))['generator-kelkoo']).toEqual({ type: 'web-service', name: 'catalog', summary: 'The catalog', port: 9090 });
   });

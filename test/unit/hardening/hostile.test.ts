@@ -91,7 +91,7 @@ describe('hostile text in a component', () => {
       const deploy = packageInfo(b.deploy);
       expect(deploy).toMatchObject({ url: c.url, vendor: c.vendor, license: c.license });
       // the generated description is wrapped at 79 columns (rpmlint): the summary is in it, line breaks aside
-      expect(unwrapped(deploy.description)).toContain(`(${unwrapped(c.summary)})`);
+      expect(unwrapped(deploy.description)).toContain(`(${unwrapped(c.summary ?? '')})`);
     }
   });
 
@@ -175,7 +175,7 @@ describe('hostile text in a component', () => {
     const c = webapp.c;
     expect([childText(app, 'summary'), childText(app, 'description'), childText(app, 'url'), childText(app, 'packager')]).toEqual([c.summary, c.description, c.url, c.packager]);
     expect([childText(format, 'rpm:license'), childText(format, 'rpm:vendor')]).toEqual([c.license, c.vendor]);
-    expect(unwrapped(childText(packages.get('shop-deploy')!, 'description') ?? '')).toContain(`(${unwrapped(c.summary)})`);
+    expect(unwrapped(childText(packages.get('shop-deploy')!, 'description') ?? '')).toContain(`(${unwrapped(c.summary ?? '')})`);
   });
 
   it('never runs', () => {

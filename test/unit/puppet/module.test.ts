@@ -288,7 +288,7 @@ describe('renderPuppetModule', () => {
       requirements: [{ name: 'puppet', version_requirement: '>= 7.0.0' }],
     });
     const rc = renderPuppetModule(component({ version: '1.3.0-rc.2' }));
-    expect(JSON.parse(file(rc, 'metadata.json')).version).toBe('1.3.0-rc.2');
+    expect((JSON.parse(file(rc, 'metadata.json')) as { version: string }).version).toBe('1.3.0-rc.2');
   });
 
   it('documents the keys in the README, hiding secret defaults', () => {

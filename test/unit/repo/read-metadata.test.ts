@@ -161,7 +161,7 @@ describe('readRepositoryMetadata on kpkg repositories', () => {
     // the file replaced by other bytes of the same size: refused, naming the file
     const path = join(repo, entry.href);
     const other = Buffer.from(bytes);
-    other[other.length - 1] ^= 0xff;
+    other.writeUInt8(other.readUInt8(other.length - 1) ^ 0xff, other.length - 1);
     writeFileSync(path, other);
     await expect(openRepositoryPackage({ baseurl: repo }, entry)).rejects.toMatchObject({ code: 'BAD_PACKAGE', message: expect.stringMatching(/shop-deploy-1\.4\.0-1\.noarch\.rpm: sha256 [0-9a-f]{64}, primary says [0-9a-f]{64}/) });
     const stream = await openRepositoryPackageStream({ baseurl: repo }, entry);

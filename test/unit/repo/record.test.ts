@@ -102,7 +102,8 @@ describe('packageRecord on the rpmbuild fixtures', () => {
     const entries = (tag: string): RepoDependency[] =>
       (format.children.find((c) => c.name === tag)?.children ?? []).map((e) => {
         const d: RepoDependency = { name: e.attrs.name! };
-        if (e.attrs.flags) d.flags = e.attrs.flags as RepoDependency['flags'];
+        const flags = e.attrs.flags as RepoDependency['flags'];
+        if (flags) d.flags = flags;
         for (const k of ['epoch', 'ver', 'rel'] as const) if (e.attrs[k] !== undefined) d[k] = e.attrs[k];
         if (e.attrs.pre === '1') d.pre = true;
         return d;

@@ -96,7 +96,7 @@ group('the reader on damaged packages', () => {
               // the repository names the file; the reader's error (structure and offset) is its cause
               if (!(e instanceof KpkgError) || e.code !== 'BAD_PACKAGE' || !e.message.startsWith(`${path}: `)) throw e;
               if (/ at byte \d+: /.test(e.message) || /: the package is corrupted \(/.test(e.message)) return;
-              throw new Error(`${d.label}: readCandidate error names no structure and offset: ${e.message}`);
+              throw new Error(`${d.label}: readCandidate error names no structure and offset: ${e.message}`, { cause: e });
             }
           });
           // readPayload reads the file through its own file handle
@@ -138,8 +138,10 @@ group('the reader on damaged packages', () => {
           if (!/^Name {8}: /m.test(stdout)) throw new Error(`${d.label}: exit 0 without a description`);
           return;
         }
-        // a structure error names its byte; a package read whole but whose digests fail is described, then refused
-        if (code !== 2 || !(/^kpkg: .+ at byte \d+: [^\n]+\n$/.test(stderr) || (/^kpkg: .+: digest mismatch: [^\n]+\n$/.test(stderr) && /^Name {8}: /m.test(stdout)))) {
+        // a structure error names its byte offset; bytes that parse but do not match their digests
+        // are described (stdout), then named as a digest mismatch
+        const digestMismatch = /^kpkg: .+: digest mismatch: [^\n]+\n$/.test(stderr) && /^Name {8}: /m.test(stdout);
+        if (code !== 2 || !(/^kpkg: .+ at byte \d+: [^\n]+\n$/.test(stderr) || digestMismatch)) {
           throw new Error(`${d.label}: kpkg inspect exited ${code} with ${JSON.stringify(stderr)}`);
         }
       },

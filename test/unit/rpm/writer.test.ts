@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, utimesSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageInfo, readRpm, verifyDigests } from '../../../packager/rpm/reader.js';
 import { payloadManifest } from '../../helpers/payload-manifest.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { type PackageSpec } from '../../../packager/rpm/spec.js';
-import { SigTag } from '../../../packager/rpm/tags.js';
+import { SigTag, Tag } from '../../../packager/rpm/tags.js';
 import { KpkgError } from '../../../packager/errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kpkg-writer-'));
@@ -113,12 +114,12 @@ describe('writeRpm + readRpm', () => {
     const bytes = readFileSync(out);
     const pkg = await readRpm(out);
     const payloadFlip = Buffer.from(bytes);
-    payloadFlip[pkg.payloadOffset + 100] ^= 1;
+    payloadFlip.writeUInt8(payloadFlip.readUInt8(pkg.payloadOffset + 100) ^ 1, pkg.payloadOffset + 100);
     writeFileSync(out, payloadFlip);
     expect((await verifyDigests(await readRpm(out))).ok).toBe(false);
     const headerFlip = Buffer.from(bytes);
     const nameAt = headerFlip.indexOf('A shop', pkg.headerOffset);
-    headerFlip[nameAt] ^= 2;
+    headerFlip.writeUInt8(headerFlip.readUInt8(nameAt) ^ 2, nameAt);
     writeFileSync(out, headerFlip);
     expect((await verifyDigests(await readRpm(out))).headerSha256).toBe('bad');
     // the SHA-256 digests alone (what the repository checks) catch both
@@ -165,5 +166,30 @@ describe('writeRpm + readRpm', () => {
       const manifest = await payloadManifest(pkg);
       expect(manifest).toHaveLength(9);
     }
+  });
+});
+
+describe('the large-file format, with the threshold lowered (the real 4 GiB test: test/system/rpm-large.test.ts, KPKG_SLOW_TESTS=1)', () => {
+  it('a file at the threshold switches the package to stripped cpio entries, LONGFILESIZES and rpmlib(LargeFiles)', async () => {
+    const threshold = 1024 * 1024; // blob.bin (3 MiB) is over it, the other files under it
+    const out = join(work, 'large.rpm');
+    await writeRpm(spec(), out, { sourceDateEpoch: 1, largeFileThreshold: threshold });
+    const pkg = await readRpm(out);
+    expect(pkg.header.has(Tag.LONGFILESIZES)).toBe(true);
+    expect(pkg.header.has(Tag.FILESIZES)).toBe(false);
+    expect(pkg.header.strings(Tag.REQUIRENAME)).toContain('rpmlib(LargeFiles)');
+    expect((await verifyDigests(pkg)).ok).toBe(true);
+    // the payload is a stripped archive: "07070X" entries, no names or sizes of their own
+    const payload = gunzipSync(readFileSync(out).subarray(pkg.payloadOffset));
+    expect(payload.subarray(0, 6).toString('latin1')).toBe('07070X');
+    // every file reads back with its size and digest, as from the ordinary format
+    const ordinary = join(work, 'ordinary.rpm');
+    await writeRpm(spec(), ordinary, { sourceDateEpoch: 1 });
+    const plain = await readRpm(ordinary);
+    expect(plain.header.has(Tag.LONGFILESIZES)).toBe(false);
+    expect(plain.header.strings(Tag.REQUIRENAME)).not.toContain('rpmlib(LargeFiles)');
+    expect(packageInfo(pkg).files).toEqual(packageInfo(plain).files);
+    expect(await payloadManifest(pkg)).toEqual(await payloadManifest(plain));
+    expect((await payloadManifest(pkg)).find((m) => m.path.endsWith('blob.bin'))?.sha256).toBe(createHash('sha256').update(big).digest('hex'));
   });
 });

@@ -163,8 +163,8 @@ describe('signing keys', () => {
     const armored = await signDetached(data, key);
     expect(armored).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
     const sig = await openpgp.readSignature({ armoredSignature: armored });
-    expect(await verifyWith(keys.ed25519.publicKey, data, Buffer.from(sig.write()))).toBe(true);
-    expect(await verifyWith(keys.ed25519.publicKey, Buffer.from('<repomd/>'), Buffer.from(sig.write()))).toBe(false);
+    expect(await verifyWith(keys.ed25519.publicKey, data, Buffer.from(sig.write() as Uint8Array))).toBe(true);
+    expect(await verifyWith(keys.ed25519.publicKey, Buffer.from('<repomd/>'), Buffer.from(sig.write() as Uint8Array))).toBe(false);
   });
 });
 
