@@ -1,8 +1,10 @@
 // Source packages decided as rpm decides (lib/package.c applyRetrofits), triggers, file triggers,
 // the %verify script, OrderWithRequires and IMA file signatures, read from packages rpmbuild made
 // (test/fixtures/rpmbuild/triggers/make-srpm-fixtures.sh, triggers.spec).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { renderFileTriggers, renderText, renderTriggers } from '../../../packager/cli/commands/inspect.js';
 import { Header } from '../../../packager/rpm/header.js';
@@ -10,6 +12,7 @@ import { isSourcePackage, packageInfo, readRpm } from '../../../packager/rpm/rea
 import { Tag, TagType } from '../../../packager/rpm/tags.js';
 import { packageRecord } from '../../../packager/repo/record.js';
 import { packageHref } from '../../../packager/repo/read.js';
+import { publish } from '../../../packager/repo/publish.js';
 import { kpkg } from '../../helpers/cli.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'rpmbuild', 'triggers');
@@ -55,6 +58,20 @@ describe('source packages', () => {
     expect(isSourcePackage(h([[Tag.SOURCEPACKAGE, TagType.INT32, [1]], [Tag.DIRNAMES, TagType.STRING_ARRAY, ['/x/']]]))).toBe(true);
     expect(isSourcePackage(h([[Tag.OLDFILENAMES, TagType.STRING_ARRAY, ['foo.spec', 'foo.tar.gz']]]))).toBe(true);
     expect(isSourcePackage(h([[Tag.OLDFILENAMES, TagType.STRING_ARRAY, ['/usr/bin/foo']]]))).toBe(false);
+  });
+
+  it('kpkg publish stores an old source RPM as Packages/t/<nevr>.src.rpm and lists it with arch src', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'kpkg-srpm-repo-'));
+    try {
+      const r = await publish([at('oldsrc-triggers-2.0-1.src.rpm'), at('triggers-2.0-1.noarch.rpm')], repo, { graceMs: 60_000 });
+      expect([...r.added].sort()).toEqual(['Packages/t/triggers-2.0-1.noarch.rpm', 'Packages/t/triggers-2.0-1.src.rpm']);
+      const repomd = readFileSync(join(repo, 'repodata', 'repomd.xml'), 'utf8');
+      const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)?.[1] ?? '';
+      const primary = gunzipSync(readFileSync(join(repo, href))).toString('utf8');
+      expect(primary).toMatch(/<arch>src<\/arch>[\s\S]*?<location href="Packages\/t\/triggers-2\.0-1\.src\.rpm"\/>/);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 
   it('kpkg inspect says an old source RPM is a source package', async () => {
