@@ -194,7 +194,7 @@ export function parseSummary(text: string): PuppetSummary | undefined {
   const resources = section('resources');
   if (resources === undefined) return undefined;
   const events = section('events') ?? {};
-  const n = (o: Record<string, unknown>, k: string) => (typeof o[k] === 'number' ? (o[k] as number) : 0);
+  const n = (o: Record<string, unknown>, k: string) => (typeof o[k] === 'number' ? (o[k]) : 0);
   return {
     changed: n(resources, 'changed'),
     outOfSync: n(resources, 'out_of_sync'),

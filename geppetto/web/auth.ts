@@ -123,7 +123,7 @@ export function checkSameOrigin(request: FastifyRequest): void {
   if (site === 'same-origin') return;
   const origin = request.headers.origin;
   if (origin === undefined) return;
-  let same = false;
+  let same: boolean;
   try {
     // both through URL: the default port (:80, :443) is dropped the same way on each side
     same = new URL(origin).origin === new URL(`${request.protocol}://${request.host}`).origin;

@@ -17,7 +17,7 @@ import {
 } from '../rpm/sense.js';
 import type { Header } from '../rpm/header.js';
 import { declaredArchiveSize } from '../rpm/payload-reader.js';
-import { type RpmPackage } from '../rpm/reader.js';
+import { isSourcePackage, type RpmPackage } from '../rpm/reader.js';
 import { DEPENDENCY_TAGS, type DependencyKind, FileFlag, Tag } from '../rpm/tags.js';
 import { rpmvercmp } from '../rpm/version.js';
 import type { RepoChangelog, RepoDependency, RepoFile, ComparisonFlag, RepoPackage } from './types.js';
@@ -374,7 +374,8 @@ export function packageRecord(pkg: Pick<RpmPackage, 'header' | 'signature' | 'he
     pkgid: file.sha256,
     checksumType: 'sha256',
     name: s(Tag.NAME),
-    arch: h.number(Tag.SOURCEPACKAGE) ? 'src' : s(Tag.ARCH),
+    // createrepo_c lists a source package with arch src, whatever its ARCH tag says
+    arch: isSourcePackage(h) ? 'src' : s(Tag.ARCH),
     epoch: String(h.number(Tag.EPOCH) ?? 0),
     version: s(Tag.VERSION),
     release: s(Tag.RELEASE),

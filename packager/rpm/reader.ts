@@ -135,6 +135,8 @@ export interface RpmFileInfo {
   rdev: number;
   lang: string;
   verifyFlags: number;
+  /** the file's IMA signature (FILESIGNATURES), hex, when the package has one for it */
+  imaSignature?: string;
 }
 
 export interface RpmDependency {
@@ -174,8 +176,29 @@ export interface RpmInfo {
   suggests: RpmDependency[];
   supplements: RpmDependency[];
   enhances: RpmDependency[];
-  scripts: Partial<Record<'pretrans' | 'pre' | 'post' | 'preun' | 'postun' | 'posttrans', { body: string; interpreter: string[] }>>;
+  /** true for a source package, decided as rpm decides it (isSourcePackage) */
+  source: boolean;
+  /** OrderWithRequires: ordering hints, not dependencies */
+  orderWithRequires: RpmDependency[];
+  scripts: Partial<Record<'pretrans' | 'pre' | 'post' | 'preun' | 'postun' | 'posttrans' | 'verify', { body: string; interpreter: string[] }>>;
+  /** %trigger* scriptlets, in the header's order (rpm -q --triggers) */
+  triggers: RpmTrigger[];
+  /** %filetrigger* scriptlets (rpm -q --filetriggers, first part) */
+  fileTriggers: RpmTrigger[];
+  /** %transfiletrigger* scriptlets (rpm -q --filetriggers, second part) */
+  transFileTriggers: RpmTrigger[];
   changelog: { time: number; author: string; text: string }[];
+}
+
+export interface RpmTrigger {
+  /** `in`, `un`, `postun` or `prein`, as rpm's TRIGGERTYPE prints it */
+  type: string;
+  interpreter: string[];
+  body: string;
+  /** packages (triggers) or path prefixes (file triggers) that fire the script */
+  conditions: RpmDependency[];
+  /** file triggers only: the order among file triggers (rpm's default 1000000) */
+  priority?: number;
 }
 
 const SCRIPTS = [
@@ -185,7 +208,71 @@ const SCRIPTS = [
   ['preun', Tag.PREUN, Tag.PREUNPROG],
   ['postun', Tag.POSTUN, Tag.POSTUNPROG],
   ['posttrans', Tag.POSTTRANS, Tag.POSTTRANSPROG],
+  ['verify', Tag.VERIFYSCRIPT, Tag.VERIFYSCRIPTPROG],
 ] as const;
+
+const TRIGGER_SETS = {
+  triggers: { scripts: Tag.TRIGGERSCRIPTS, prog: Tag.TRIGGERSCRIPTPROG, name: Tag.TRIGGERNAME, version: Tag.TRIGGERVERSION, flags: Tag.TRIGGERFLAGS, index: Tag.TRIGGERINDEX, priorities: undefined },
+  fileTriggers: { scripts: Tag.FILETRIGGERSCRIPTS, prog: Tag.FILETRIGGERSCRIPTPROG, name: Tag.FILETRIGGERNAME, version: Tag.FILETRIGGERVERSION, flags: Tag.FILETRIGGERFLAGS, index: Tag.FILETRIGGERINDEX, priorities: Tag.FILETRIGGERPRIORITIES },
+  transFileTriggers: {
+    scripts: Tag.TRANSFILETRIGGERSCRIPTS,
+    prog: Tag.TRANSFILETRIGGERSCRIPTPROG,
+    name: Tag.TRANSFILETRIGGERNAME,
+    version: Tag.TRANSFILETRIGGERVERSION,
+    flags: Tag.TRANSFILETRIGGERFLAGS,
+    index: Tag.TRANSFILETRIGGERINDEX,
+    priorities: Tag.TRANSFILETRIGGERPRIORITIES,
+  },
+} as const;
+
+// rpmds.h RPMSENSE_TRIGGER*; the type of a script is that of its first condition (lib/formats.c triggertypeTag)
+const TRIGGER_TYPES: readonly [number, string][] = [
+  [1 << 25, 'prein'],
+  [1 << 16, 'in'],
+  [1 << 17, 'un'],
+  [1 << 18, 'postun'],
+];
+
+/**
+ * Whether `h` is a source package, as rpm decides (lib/package.c applyRetrofits, headerIsSource):
+ * SOURCERPM marks a binary package; without it, SOURCEPACKAGE marks a source one; old source
+ * packages have neither, and rpm then takes one DIRNAMES entry, the empty string (source packages
+ * hold bare file names), as the sign of a source package.
+ */
+export function isSourcePackage(h: Header): boolean {
+  if (h.has(Tag.SOURCERPM)) return false;
+  if (h.has(Tag.SOURCEPACKAGE)) return true;
+  let dirs = h.strings(Tag.DIRNAMES);
+  // rpm compresses an old file list first: a name without a slash has the directory ''
+  if (!h.has(Tag.DIRNAMES) && h.has(Tag.OLDFILENAMES)) dirs = [...new Set(h.strings(Tag.OLDFILENAMES).map((p) => p.slice(0, p.lastIndexOf('/') + 1)))];
+  return dirs.length === 1 && dirs[0] === '';
+}
+
+function readTriggers(h: Header, set: (typeof TRIGGER_SETS)[keyof typeof TRIGGER_SETS], what: string, bad: (what: string) => FormatError): RpmTrigger[] {
+  const bodies = h.strings(set.scripts);
+  if (bodies.length === 0) return [];
+  const progs = h.strings(set.prog);
+  const names = h.strings(set.name);
+  const versions = h.strings(set.version);
+  const flags = h.numbers(set.flags);
+  const index = h.numbers(set.index);
+  const priorities = set.priorities === undefined ? [] : h.numbers(set.priorities);
+  if (versions.length !== names.length || flags.length !== names.length || index.length !== names.length) {
+    throw bad(`${what}: ${names.length} names but ${versions.length} versions, ${flags.length} flags and ${index.length} indexes`);
+  }
+  if (progs.length !== 0 && progs.length !== bodies.length) throw bad(`${what}: ${bodies.length} scripts but ${progs.length} interpreters`);
+  const out: RpmTrigger[] = bodies.map((body, i) => ({ type: '', interpreter: progs[i] ? [progs[i]] : [], body, conditions: [] }));
+  names.forEach((name, j) => {
+    const i = index[j] ?? -1;
+    const trigger = out[i];
+    if (trigger === undefined) throw bad(`${what}: condition ${j} points at script ${i}, there are ${bodies.length}`);
+    const f = flags[j] ?? 0;
+    if (trigger.conditions.length === 0) trigger.type = TRIGGER_TYPES.find(([bit]) => (f & bit) !== 0)?.[1] ?? '';
+    trigger.conditions.push({ name, version: versions[j] ?? '', flags: f });
+  });
+  if (set.priorities !== undefined) out.forEach((t, i) => (t.priority = priorities[i] ?? 1000000));
+  return out;
+}
 
 
 export function packageInfo(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): RpmInfo {
@@ -222,7 +309,12 @@ export function packageInfo(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): R
     suggests: [],
     supplements: [],
     enhances: [],
+    source: isSourcePackage(h),
+    orderWithRequires: [],
     scripts: {},
+    triggers: readTriggers(h, TRIGGER_SETS.triggers, 'triggers', bad),
+    fileTriggers: readTriggers(h, TRIGGER_SETS.fileTriggers, 'file triggers', bad),
+    transFileTriggers: readTriggers(h, TRIGGER_SETS.transFileTriggers, 'transaction file triggers', bad),
     changelog: [],
   };
   const optional = { url: Tag.URL, vendor: Tag.VENDOR, packager: Tag.PACKAGER, buildHost: Tag.BUILDHOST, sourceRpm: Tag.SOURCERPM } as const;
@@ -241,6 +333,13 @@ export function packageInfo(pkg: Pick<RpmPackage, 'header' | 'headerOffset'>): R
       throw bad(`${key}: ${names.length} names but ${versions.length} versions and ${flags.length} flags`);
     }
     info[key] = names.map((n, i) => ({ name: n, version: versions[i] ?? '', flags: flags[i] ?? 0 }));
+  }
+  {
+    const names = h.strings(Tag.ORDERNAME);
+    const versions = h.strings(Tag.ORDERVERSION);
+    const flags = h.numbers(Tag.ORDERFLAGS);
+    if (versions.length !== names.length || flags.length !== names.length) throw bad(`OrderWithRequires: ${names.length} names but ${versions.length} versions and ${flags.length} flags`);
+    info.orderWithRequires = names.map((n, i) => ({ name: n, version: versions[i] ?? '', flags: flags[i] ?? 0 }));
   }
   for (const [key, bodyTag, progTag] of SCRIPTS) {
     const body = str(bodyTag);
@@ -289,7 +388,9 @@ function listFiles(h: Header, bad: (what: string) => FormatError): RpmFileInfo[]
   const rdevs = arr(h.numbers(Tag.FILERDEVS), 'FILERDEVS', 0);
   const langs = arr(h.strings(Tag.FILELANGS), 'FILELANGS', '');
   const verify = arr(h.numbers(Tag.FILEVERIFYFLAGS), 'FILEVERIFYFLAGS', 0xffffffff);
+  const ima = arr(h.strings(Tag.FILESIGNATURES), 'FILESIGNATURES', '');
   return paths.map((path, i) => ({
+    ...(ima[i] ? { imaSignature: ima[i] } : {}),
     path,
     mode: modes[i] as number,
     size: sizes[i] as number,

@@ -21,8 +21,23 @@ export interface SignatureInfo {
   criticalSubpackets: number[];
 }
 
-// RFC 9580 section 9.1 / 9.5
-export const PUBKEY_ALGORITHMS: Readonly<Record<number, string>> = { 1: 'RSA', 2: 'RSA', 3: 'RSA', 17: 'DSA', 19: 'ECDSA', 22: 'EdDSA', 27: 'Ed25519', 28: 'Ed448' };
+// RFC 9580 section 9.1 / 9.5; 30-34 from draft-ietf-openpgp-pqc (composite ML-DSA, SLH-DSA), which
+// rpm 6 (Sequoia) can verify. Any other number is shown as algo<N>, never dropped.
+export const PUBKEY_ALGORITHMS: Readonly<Record<number, string>> = {
+  1: 'RSA',
+  2: 'RSA',
+  3: 'RSA',
+  17: 'DSA',
+  19: 'ECDSA',
+  22: 'EdDSA',
+  27: 'Ed25519',
+  28: 'Ed448',
+  30: 'ML-DSA-65+Ed25519',
+  31: 'ML-DSA-87+Ed448',
+  32: 'SLH-DSA-SHAKE-128s',
+  33: 'SLH-DSA-SHAKE-128f',
+  34: 'SLH-DSA-SHAKE-256s',
+};
 export const HASH_ALGORITHMS: Readonly<Record<number, string>> = { 1: 'MD5', 2: 'SHA1', 3: 'RIPEMD160', 8: 'SHA256', 9: 'SHA384', 10: 'SHA512', 11: 'SHA224', 12: 'SHA3-256', 14: 'SHA3-512' };
 
 const SUBPACKET_CREATION_TIME = 2;

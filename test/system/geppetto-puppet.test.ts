@@ -40,7 +40,7 @@ function build(fixture: string, name: string, keys: Record<string, unknown>, mod
   const moduleRoot = join(root, MODULE_DIR, module);
   symlinkSync(moduleRoot, join(modulepath, module));
   const description = JSON.parse(readFileSync(join(moduleRoot, 'kelkoo.json'), 'utf8')) as DeploymentDescription;
-  const parameters: ParameterDefinition[] = description.parameters.map((p) => ({ ...p }) as ParameterDefinition);
+  const parameters: ParameterDefinition[] = description.parameters.map((p) => ({ ...p }));
   const evr = `${built.json.version}-${built.json.release}`;
   return {
     module,

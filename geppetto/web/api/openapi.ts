@@ -61,7 +61,7 @@ function responses(schema: unknown): Json {
 export function openapiDocument(routes: RouteOptions[], version: string): Json {
   const paths: Record<string, Json> = {};
   for (const route of routes) {
-    const schema: Json = isObj(route.schema) ? (route.schema as Json) : {};
+    const schema: Json = isObj(route.schema) ? (route.schema) : {};
     if (schema.hide === true) continue;
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
     // an optional last parameter (`/:name?`) is two paths in OpenAPI, where path parameters are required

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
-import { packageInfo, readRpm, verifyDigests, type DigestReport, type RpmDependency, type RpmFileInfo, type RpmInfo } from '../../rpm/reader.js';
+import { packageInfo, readRpm, verifyDigests, type DigestReport, type RpmDependency, type RpmFileInfo, type RpmInfo, type RpmTrigger } from '../../rpm/reader.js';
 import { formatDependency } from '../../rpm/dependency.js';
 import { packageSignatures, type PackageSignature } from '../../sign/signatures.js';
 
@@ -60,10 +60,13 @@ export function renderText(r: InspectResult): string {
   out += FIELD('Version', r.version);
   out += FIELD('Release', r.release);
   out += FIELD('Architecture', r.arch);
+  if (r.source) out += FIELD('Package', 'source');
   out += FIELD('Group', r.group);
   out += FIELD('Size', r.installSize);
   out += FIELD('License', r.license);
   out += FIELD('Signature', r.signatures[0]?.summary ?? '(none)');
+  // rpm -qi shows one signature; a package signed by several keys (OPENPGP) lists the others below
+  for (const s of r.signatures.slice(1)) out += `${''.padEnd(14)}${s.summary}\n`;
   out += FIELD('Source RPM', r.sourceRpm ?? '(none)');
   out += FIELD('Build Date', r.buildTime !== undefined ? new Date(r.buildTime * 1000).toUTCString() : '(none)');
   out += FIELD('Build Host', r.buildHost);
@@ -85,6 +88,7 @@ export function renderText(r: InspectResult): string {
     ['Suggests', r.suggests],
     ['Supplements', r.supplements],
     ['Enhances', r.enhances],
+    ['OrderWithRequires', r.orderWithRequires],
   ];
   for (const [label, list] of deps) {
     if (list.length === 0) continue;
@@ -94,13 +98,31 @@ export function renderText(r: InspectResult): string {
   for (const [name, script] of Object.entries(r.scripts)) {
     out += `${name} scriptlet (using ${script.interpreter.join(' ') || '/bin/sh'}):\n${indent(script.body)}\n`;
   }
+  out += renderTriggers(r) + renderFileTriggers(r);
   if (r.files.length) out += 'Files:\n';
-  for (const f of r.files) out += `${fileLine(f)}\n`;
+  for (const f of r.files) {
+    out += `${fileLine(f)}\n`;
+    if (f.imaSignature !== undefined) out += `    IMA signature: ${f.imaSignature}\n`;
+  }
   if (r.changelog.length) out += 'Changelog:\n';
   for (const c of r.changelog) {
     out += `* ${changelogDate(c.time)} ${c.author}\n${c.text}\n\n`;
   }
   return out;
+}
+
+/** `trigger<type> scriptlet (using <prog>) -- <conditions>` and the body: rpm -q --triggers, byte for byte. */
+export function renderTriggers(r: Pick<RpmInfo, 'triggers'>): string {
+  return r.triggers.map((t) => triggerBlock('trigger', t)).join('');
+}
+
+/** rpm -q --filetriggers: file triggers, then transaction file triggers. */
+export function renderFileTriggers(r: Pick<RpmInfo, 'fileTriggers' | 'transFileTriggers'>): string {
+  return r.fileTriggers.map((t) => triggerBlock('filetrigger', t)).join('') + r.transFileTriggers.map((t) => triggerBlock('transfiletrigger', t)).join('');
+}
+
+function triggerBlock(kind: string, t: RpmTrigger): string {
+  return `${kind}${t.type} scriptlet (using ${t.interpreter.join(' ') || '/bin/sh'}) -- ${t.conditions.map(formatDependency).join(', ')}\n${t.body}\n`;
 }
 
 function indent(s: string): string {

@@ -46,7 +46,7 @@ describe('geppetto CLI', () => {
   it('import, export, file, explain, server add, server token, revert', async () => {
     const imported = await geppetto(['import', join(root, 'state.yaml'), '--data', data]);
     expect(imported.code, imported.stderr).toBe(0);
-    expect(imported.stdout).toMatch(/^changeset 1 published: 3 server file\(s\) changed\n  cache01\.example\.com: revision 1\n/);
+    expect(imported.stdout).toMatch(/^changeset 1 published: 3 server file\(s\) changed\n {2}cache01\.example\.com: revision 1\n/);
     const exported = await geppetto(['export', '--data', data]);
     expect(exported.code).toBe(0);
     expect(exported.stdout).not.toContain(SECRET);

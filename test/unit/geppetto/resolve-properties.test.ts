@@ -4,7 +4,7 @@
 // resolution is deterministic; affectedServers names every server whose resolution a change moves.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RoleDefinition, ScopeDefinitions, ServerDefinition, State, Value } from '../../../geppetto/model.js';
+import type { ScopeDefinitions, State, Value } from '../../../geppetto/model.js';
 import { affectedServers, resolveServers } from '../../../geppetto/resolve/index.js';
 import { CACHE, catalog, SHOP, SHOP_15 } from './helpers.js';
 
@@ -37,7 +37,7 @@ const stateArb: fc.Arbitrary<State> = fc
           components: fc.record(
             { shop: fc.constantFrom('1.4.0-1', '1.5.0-1'), cache: fc.constant('2.0.0-3') },
             { requiredKeys: [] },
-          ) as fc.Arbitrary<Record<string, string>>,
+          ),
           settings,
           unset: fc.uniqueArray(keyName, { maxLength: 1 }),
         }),
@@ -49,8 +49,8 @@ const stateArb: fc.Arbitrary<State> = fc
     repositories: [],
     global,
     environments: { production },
-    roles: Object.fromEntries(roles.map((r, i) => [ROLES[i] ?? '', r as RoleDefinition])),
-    servers: Object.fromEntries(servers.map((s, i) => [SERVERS[i] ?? '', { environment: 'production', ...s } as ServerDefinition])),
+    roles: Object.fromEntries(roles.map((r, i) => [ROLES[i] ?? '', r])),
+    servers: Object.fromEntries(servers.map((s, i) => [SERVERS[i] ?? '', { environment: 'production', ...s }])),
   }));
 
 /** The same state with every parent list and every server's role list in another order, and maps in another key order. */
