@@ -1,7 +1,7 @@
 // What `kpkg publish` prints: stdout says what was published, once; stderr is for errors (the
 // `kpkg:` prefix) and, on a terminal only, a progress line rewritten in place and erased.
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { kpkg } from '../../helpers/cli.js';
 import { scratch } from '../../helpers/files.js';
@@ -21,7 +21,14 @@ async function pkg(dir: string, name: string): Promise<string> {
 const wasTTY = process.stderr.isTTY;
 afterEach(() => {
   process.stderr.isTTY = wasTTY;
+  vi.unstubAllEnvs();
 });
+
+/** A person's terminal: stderr a TTY, and no CI variable (a CI job's terminal shows no progress). */
+function onTerminal(): void {
+  process.stderr.isTTY = true;
+  vi.stubEnv('CI', '');
+}
 
 describe('kpkg publish output', () => {
   it('without a terminal: stdout lists each package once and says "1 package"; stderr is empty', async () => {
@@ -44,7 +51,7 @@ describe('kpkg publish output', () => {
   });
 
   it('on a terminal: progress on one line rewritten in place and erased, no kpkg: prefix, nothing stdout says', async () => {
-    process.stderr.isTTY = true;
+    onTerminal();
     const dir = fresh('pkgs');
     const repo = fresh('repo');
     const files = await Promise.all(['apple', 'banana', 'cherry'].map((n) => pkg(dir, n)));
@@ -60,7 +67,7 @@ describe('kpkg publish output', () => {
   });
 
   it('on a terminal with --quiet or --json: nothing on stderr', async () => {
-    process.stderr.isTTY = true;
+    onTerminal();
     const dir = fresh('pkgs');
     for (const flag of ['-q', '--json']) {
       const repo = fresh('repo');
@@ -71,7 +78,7 @@ describe('kpkg publish output', () => {
   });
 
   it('an error on a terminal: the progress line erased, then the one kpkg: line', async () => {
-    process.stderr.isTTY = true;
+    onTerminal();
     const r = await kpkg('publish', join(fresh('pkgs'), 'missing.rpm'), '--repo', fresh('repo'));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/\r\x1b\[Kkpkg: cannot read .*missing\.rpm: no such file or directory \(ENOENT\)\n$/);
