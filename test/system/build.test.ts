@@ -169,8 +169,9 @@ describeWithTools(['rpm', 'rpm2cpio', 'cpio'], 'kpkg build: the conventions of e
       });
     }
 
-    it('owns its config directory as root:<group> 0750 and its log directory as the service user 0750, and creates that user in %pre with useradd -r', () => {
-      expect(files.get(`/etc/kelkoo/${f.name}`)).toMatchObject({ perms: 'drwxr-x---', user: 'root', group: f.name });
+    it('owns its config directory as root:<group> 0750 (0755 for monitoring: NRPE runs the plugin as its own user) and its log directory as the service user 0750, and creates that user in %pre with useradd -r', () => {
+      const configPerms = f.fixture === 'check-shop' ? 'drwxr-xr-x' : 'drwxr-x---';
+      expect(files.get(`/etc/kelkoo/${f.name}`)).toMatchObject({ perms: configPerms, user: 'root', group: f.name });
       expect(files.get(`/var/log/kelkoo/${f.name}`)).toMatchObject({ perms: 'drwxr-x---', user: f.name, group: f.name });
       expect(app.scalar('PREINPROG')).toBe('/bin/sh');
       const pre = app.scalar('PREIN');
