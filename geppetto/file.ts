@@ -1,5 +1,5 @@
 /**
- * The per-server file (DESIGN "The per-server file", schema/node.schema.json): built from a
+ * The per-server file (docs/architecture.md, schema/node.schema.json): built from a
  * server's resolution, written as deterministic YAML, cut down to the Puppet ENC answer, and
  * compared between revisions. Secrets are revealed here and only here, into the file of the one
  * server that gets them; `kelkoo.sensitive` tells Punch which parameters to hand to Puppet as

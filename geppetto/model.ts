@@ -1,7 +1,7 @@
 /**
  * Geppetto's model: what ops define (the state), what the repository offers (the catalog), and
  * what resolution makes of them for one server. The state's shape is the YAML of `geppetto
- * export`/`import` (docs/ and DESIGN's "Geppetto's state file"); storage, the resolver, the API and
+ * export`/`import` (docs/geppetto.md); storage, the resolver, the API and
  * the UI all speak these types.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Geppetto's state file (DESIGN "Geppetto's state file"): the whole configuration as YAML (JSON
+ * Geppetto's state file (docs/geppetto.md): the whole configuration as YAML (JSON
  * is YAML too), checked by schema/geppetto-state.schema.json, and written back deterministically
  * (keys sorted, lists in their order) so that an export diffs well in git. Secrets stay references,
  * `{ secret: <id> }`. Cross references (unknown roles, cycles) are checkState's, not the parser's:

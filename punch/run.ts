@@ -1,5 +1,5 @@
 /**
- * Punch's run (DESIGN "Punch's run"): lock -> the file (already validated) -> installed deployment
+ * Punch's run (docs/punch.md): lock -> the file (already validated) -> installed deployment
  * packages -> plan -> preflight -> one dnf transaction -> verify with rpm -> Puppet -> report.
  * A dry run (plan) stops before the transaction and asks Puppet with --noop.
  *

@@ -1,5 +1,5 @@
 /**
- * Resolution (DESIGN "Resolution"): for a server S in environment E with roles R1..Rn, a
+ * Resolution (docs/geppetto-resolution.md): for a server S in environment E with roles R1..Rn, a
  * definition is overridden by a definition of the same key at a scope that descends from its own
  * (S over its roles, a role over its ancestors, any role over E, E over global). The definitions
  * left are the winners: one distinct value among them is the value, several are a conflict, never

@@ -10,7 +10,7 @@ describe('answer validators (pure functions)', () => {
     expect(nameError(undefined)).toBe('a component name is required');
   });
 
-  it('types are the five of DESIGN.md', () => {
+  it('types are the five of docs/architecture.md', () => {
     expect(typeError('db-schema')).toBeUndefined();
     expect(typeError('war')).toMatch(/one of webapp, web-service, processing, db-schema, monitoring/);
   });

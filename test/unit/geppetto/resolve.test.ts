@@ -1,4 +1,4 @@
-// Resolution as DESIGN "Resolution" states it: the most specific definitions win, several winners
+// Resolution as docs/geppetto-resolution.md states it: the most specific definitions win, several winners
 // that disagree are a conflict naming each path, `unset` removes a key, version pins follow the
 // same rule, values are checked against the key's Puppet type, a required key left without value
 // is missing, and the state's own faults (cycles, unknown references, malformed keys) block.
