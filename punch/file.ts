@@ -12,34 +12,11 @@ import { explain, pointerSegment } from '../packager/descriptor/schema.js';
 import { ioError, KpkgError, oneLine } from '../packager/errors.js';
 import { schemaDir } from '../packager/util/paths.js';
 
-export type Value = string | number | boolean | Value[] | { [key: string]: Value };
-
-export interface Repository {
-  id: string;
-  name?: string;
-  baseurl: string;
-  gpgkey?: string;
-  gpgcheck?: boolean;
-}
-
-export interface WantedPackage {
-  name: string;
-  /** `[epoch:]version-release`, exactly. */
-  evr: string;
-}
-
-export interface NodeFile {
-  environment?: string;
-  classes: Record<string, Record<string, Value>>;
-  parameters?: Record<string, Value>;
-  kelkoo: {
-    node?: string;
-    revision?: number;
-    repositories?: Repository[];
-    packages: WantedPackage[];
-    sensitive?: Record<string, string[]>;
-  };
-}
+// The file's types are defined once, beside the code that writes it (geppetto/file.ts): Punch
+// imports them as types only, so it loads nothing of Geppetto.
+export type { Value } from '../geppetto/model.js';
+export type { NodeFile, NodePackage as WantedPackage, NodeRepository as Repository } from '../geppetto/file.js';
+import type { NodeFile } from '../geppetto/file.js';
 
 /** A validated file with the text it came from and that text's digest (state and reports name it). */
 export interface LoadedFile {
