@@ -4,7 +4,7 @@
  * returns a secret's value except inside the file served to the server that needs it.
  */
 import { hostname, userInfo } from 'node:os';
-import type { Kysely, Transaction, Updateable } from 'kysely';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import YAML from 'yaml';
 import { KpkgError } from '../../packager/errors.js';
 import type { Catalog, Problem, ResolvedServer, SecretRef, State, Value } from '../model.js';
@@ -403,14 +403,7 @@ export class Geppetto {
     if (!row) throw new KpkgError('NOT_FOUND', `changeset ${id} does not exist`);
     const entities = await this.db.selectFrom('changeset_entities').select(['kind', 'name', 'base_version', 'body']).where('changeset_id', '=', id).orderBy('kind').orderBy('name').execute();
     return {
-      id: row.id,
-      title: row.title,
-      author: row.author,
-      status: row.status as ChangesetInfo['status'],
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      ...(row.published_at !== null ? { publishedAt: row.published_at } : {}),
-      ...(row.reverts !== null ? { reverts: row.reverts } : {}),
+      ...changesetSummary(row),
       entities: entities.map((e) => ({ kind: e.kind, name: e.name, baseVersion: e.base_version, deleted: e.body === null })),
     };
   }
@@ -418,16 +411,7 @@ export class Geppetto {
   async changesets(options: { status?: ChangesetInfo['status']; limit?: number } = {}): Promise<Omit<ChangesetInfo, 'entities'>[]> {
     let q = this.db.selectFrom('changesets').selectAll().orderBy('id', 'desc').limit(Math.min(options.limit ?? 100, 1000));
     if (options.status) q = q.where('status', '=', options.status);
-    return (await q.execute()).map((row) => ({
-      id: row.id,
-      title: row.title,
-      author: row.author,
-      status: row.status as ChangesetInfo['status'],
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      ...(row.published_at !== null ? { publishedAt: row.published_at } : {}),
-      ...(row.reverts !== null ? { reverts: row.reverts } : {}),
-    }));
+    return (await q.execute()).map(changesetSummary);
   }
 
   private async openChangeset(db: Db, id: number): Promise<void> {
@@ -1167,6 +1151,20 @@ export class Geppetto {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
+
+/** A changeset's row as the service reports it (without its entities). */
+function changesetSummary(row: Selectable<Database['changesets']>): Omit<ChangesetInfo, 'entities'> {
+  return {
+    id: row.id,
+    title: row.title,
+    author: row.author,
+    status: row.status as ChangesetInfo['status'],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.published_at !== null ? { publishedAt: row.published_at } : {}),
+    ...(row.reverts !== null ? { reverts: row.reverts } : {}),
+  };
+}
 
 export function describeRef(ref: EntityRef): string {
   return ref.name === '' ? ref.kind : `${ref.kind} ${ref.name}`;
