@@ -6,8 +6,8 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, parseReport, PunchRoot, TOOLS, writeNodeFile, writePunchBase } from './helpers/punch.js';
+import { writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, canRunPunch, parseReport, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
 import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
 
 function describeAsRoot(name: string, fn: () => void): void {
@@ -35,7 +35,7 @@ describeAsRoot('punch apply and plan on an image root', () => {
       buildComponent('delta', '1.0.0', out),
     ];
     repo = new YumRepo();
-    repo.add([...built.flatMap((b) => [b.app, b.deploy]), await writePunchBase(tmpDir('base'))]);
+    repo.add([...built.flatMap((b) => [b.app, b.deploy]), await writeBasePackage(tmpDir('base'))]);
     files = tmpDir('punch-files');
   });
 

@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, exited, parseReport, PunchRoot, TOOLS, writeNodeFile, writePunchBase } from './helpers/punch.js';
+import { writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, canRunPunch, exited, parseReport, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
 import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
 
 function describeAsRoot(name: string, fn: () => void): void {
@@ -44,7 +44,7 @@ describeAsRoot('punch killed, and punch twice at once', () => {
     const out = join(tmpDir('punch-builds'), 'target');
     const built = [buildComponent('alpha', '1.0.0', out), buildComponent('alpha', '2.0.0', out), buildComponent('beta', '1.0.0', out)];
     const repo = new YumRepo();
-    repo.add([...built.flatMap((x) => [x.app, x.deploy]), await writePunchBase(tmpDir('base'))]);
+    repo.add([...built.flatMap((x) => [x.app, x.deploy]), await writeBasePackage(tmpDir('base'))]);
     files = tmpDir('punch-files');
     a = writeNodeFile(files, 'a.yaml', { revision: 1, classes: { alpha: { greeting: 'A' }, beta: {} }, packages: { 'alpha-deploy': '1.0.0-1', 'beta-deploy': '1.0.0-1' }, repo: repo.dir });
     b = writeNodeFile(files, 'b.yaml', { revision: 2, classes: { alpha: { greeting: 'B' } }, packages: { 'alpha-deploy': '2.0.0-1' }, repo: repo.dir });

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from './helpers/components.js';
-import { YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS, writePunchBase } from './helpers/punch.js';
+import { writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS } from './helpers/punch.js';
 import { describeWithTools, run, runOk, tmpDir } from './tools.js';
 
 const GEPPETTO = join(REPO_ROOT, 'dist', 'bin', 'geppetto.js');
@@ -49,7 +49,7 @@ if (!canRunPunch || !haveGeppettoServe()) {
       const out = join(tmpDir('punch-builds'), 'target');
       const built = buildComponent('alpha', '1.0.0', out);
       const repo = new YumRepo();
-      repo.add([built.app, built.deploy, await writePunchBase(tmpDir('base'))]);
+      repo.add([built.app, built.deploy, await writeBasePackage(tmpDir('base'))]);
       data = tmpDir('geppetto-data');
       const files = tmpDir('geppetto-state');
       const repositories = [{ id: 'test', baseurl: repo.url }];

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS, writeNodeFile, writePunchBase } from './helpers/punch.js';
+import { writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
 import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
 
 function describeAsRoot(name: string, fn: () => void): void {
@@ -51,7 +51,7 @@ describeAsRoot('punch restore against an HTTP back office', () => {
     const out = join(tmpDir('punch-builds'), 'target');
     const built = buildComponent('alpha', '1.0.0', out);
     const repo = new YumRepo();
-    repo.add([built.app, built.deploy, await writePunchBase(tmpDir('base'))]);
+    repo.add([built.app, built.deploy, await writeBasePackage(tmpDir('base'))]);
     const yamlPath = writeNodeFile(tmpDir('punch-files'), 'web03.yaml', { revision: 7, classes: { alpha: { greeting: 'from Geppetto' } }, packages: { 'alpha-deploy': '1.0.0-1' }, repo: repo.dir });
     fileJson = JSON.stringify(parse(readFileSync(yamlPath, 'utf8')));
     const etag = `"${createHash('sha256').update(fileJson).digest('hex').slice(0, 16)}"`;

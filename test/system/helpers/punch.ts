@@ -7,10 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
-import { RPMSENSE_EQUAL } from '../../../packager/rpm/dependency.js';
-import type { PackageFile } from '../../../packager/rpm/spec.js';
 import { copyComponent, editJson, EXAMPLES, kpkgBuild, REPO_ROOT, type Built } from './components.js';
-import { BASE_NODEJS, BASE_PACKAGE, writeStubPackage } from './dnf.js';
 import { run, runOk, tmpDir, type RunResult } from '../tools.js';
 
 export const PUNCH = join(REPO_ROOT, 'dist', 'bin', 'punch.js');
@@ -45,28 +42,6 @@ export function buildComponent(name: string, version: string, output: string, op
     Object.assign(config.keys, options.keys ?? {});
   });
   return kpkgBuild(dir, { output, skipBuild: true });
-}
-
-/**
- * The stub system of the test repository: /bin/sh, useradd, groupadd as files, nodejs with EL's
- * epoch, and the capabilities deployment packages may require of Puppet (puppet-agent, puppet),
- * so nothing is taken from the host.
- */
-export async function writePunchBase(dir: string): Promise<string> {
-  const tool = (path: string): PackageFile => ({ path, kind: 'file', mode: 0o755, content: '#!/bin/sh\nexit 0\n' });
-  return writeStubPackage(dir, {
-    name: BASE_PACKAGE,
-    version: '1.0',
-    provides: [{ name: 'nodejs', flags: RPMSENSE_EQUAL, version: BASE_NODEJS }, { name: 'puppet-agent' }, { name: 'puppet' }],
-    files: [
-      { path: '/bin', kind: 'dir' },
-      tool('/bin/sh'),
-      { path: '/usr', kind: 'dir' },
-      { path: '/usr/sbin', kind: 'dir' },
-      tool('/usr/sbin/groupadd'),
-      tool('/usr/sbin/useradd'),
-    ],
-  });
 }
 
 /** The flags every test run gives punch: an empty root has no release package and no shell. */
