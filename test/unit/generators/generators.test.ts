@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import helpers from 'yeoman-test';
+import { helpers } from './test-adapter.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../packager/cli/index.js';
 import { loadComponent, validateDescriptor } from '../../../packager/descriptor/index.js';
