@@ -28,7 +28,7 @@ import type {
 import { checkScopes, type ScopedProblem } from './check.js';
 import { RoleGraph } from './graph.js';
 import { compareStrings, parseSettingKey } from './keys.js';
-import { type Entry, Layer } from './layer.js';
+import { comparePaths, type Entry, Layer, type RoleDef } from './layer.js';
 import { acceptsUndef, parsePuppetType, type PuppetType, valueMatches } from './puppet-type.js';
 import { deepEqual, type DefinedValue, isSecretRef, isUnset, showValue, UNSET } from './values.js';
 
@@ -51,9 +51,11 @@ interface VersionInfo {
 interface ScopeIndex {
   defs: Map<string, DefinedValue>;
   byComponent: Map<string, string[]>;
+  /** The components of the keys it sets or unsets. */
+  touched: Set<string>;
 }
 
-const EMPTY_SCOPE: ScopeIndex = { defs: new Map(), byComponent: new Map() };
+const EMPTY_SCOPE: ScopeIndex = { defs: new Map(), byComponent: new Map(), touched: new Set() };
 
 function indexScope(defs: ScopeDefinitions | undefined): ScopeIndex {
   if (defs === undefined) return EMPTY_SCOPE;
@@ -67,9 +69,14 @@ function indexScope(defs: ScopeDefinitions | undefined): ScopeIndex {
     if (list === undefined) byComponent.set(parsed.component, [key]);
     else list.push(key);
   }
+  const touched = new Set(byComponent.keys());
   // A key both set and unset by one scope is a problem (check.ts); the setting is kept.
-  for (const key of defs.unset) if (!map.has(key)) map.set(key, UNSET);
-  return { defs: map, byComponent };
+  for (const key of defs.unset) {
+    if (!map.has(key)) map.set(key, UNSET);
+    const parsed = parseSettingKey(key);
+    if (parsed !== undefined) touched.add(parsed.component);
+  }
+  return { defs: map, byComponent, touched };
 }
 
 function deepFreeze<T extends object>(o: T): T {
@@ -156,6 +163,125 @@ function uncarriable(v: Value): string | undefined {
   return undefined;
 }
 
+/**
+ * How a key resolves for a server that does not set it itself, decided once per role (or set of
+ * roles) or environment and parameter. `fast`: no problem can come of it, and the setting is
+ * `shared` or made from `origin` and `value`; otherwise the key takes the full way.
+ */
+interface Slot {
+  entry: Entry | undefined;
+  fast: boolean;
+  origin: ResolvedSetting['origin'];
+  value: Value | SecretRef | undefined;
+  shared: ResolvedSetting | undefined;
+}
+
+/** Slots of keys several roles of a server define, by the roles' own slots in order. */
+interface SlotNode {
+  next: Map<Slot, SlotNode>;
+  slot: Slot | undefined;
+}
+
+/** What every server with the same roles shares. */
+interface RoleSetInfo {
+  /** The roles, deduplicated, existing, sorted. */
+  roles: readonly string[];
+  /** The problems of the roles and their ancestors, in the order of their names. */
+  problems: readonly Problem[];
+  /** The components the roles and their ancestors pin, sorted. */
+  components: readonly string[];
+}
+
+/**
+ * One server's scopes and the sources of its definitions, shared by all its settings. Sources
+ * are made on first need (most chains are never asked for), one per path.
+ */
+class ServerView {
+  #server: Source | undefined;
+  #env: Source | undefined;
+  #global: Source | undefined;
+  // Role paths are shared arrays (layer.ts): one Source per path serves every key of this server.
+  readonly #roleSources = new Map<readonly string[], Source>();
+
+  constructor(
+    readonly fqdn: string,
+    readonly env: string,
+    readonly serverScope: ScopeIndex,
+    readonly envScope: ScopeIndex,
+    readonly global: ScopeIndex,
+  ) {}
+
+  get serverSource(): Source {
+    return (this.#server ??= { scope: 'server', name: this.fqdn, path: [this.fqdn] });
+  }
+
+  get envSource(): Source {
+    return (this.#env ??= { scope: 'environment', name: this.env, path: [this.fqdn, this.env] });
+  }
+
+  get globalSource(): Source {
+    return (this.#global ??= { scope: 'global', name: 'global', path: [this.fqdn, this.env, 'global'] });
+  }
+
+  roleDefinitions(defs: readonly RoleDef[]): Definition[] {
+    return defs.map((d) => {
+      let source = this.#roleSources.get(d.path);
+      if (source === undefined) {
+        source = { scope: 'role', name: d.role, path: [this.fqdn, ...d.path] };
+        this.#roleSources.set(d.path, source);
+      }
+      return { source, value: d.value };
+    });
+  }
+
+  /** The chain of a key, most specific first: the server, its roles' definitions (winners first), the environment, global. */
+  chain(key: string, roles: Entry | undefined): Definition[] {
+    const chain: Definition[] = [];
+    const server = this.serverScope.defs.get(key);
+    if (server !== undefined) chain.push({ source: this.serverSource, value: server });
+    if (roles !== undefined) for (const d of this.roleDefinitions(roles.all)) chain.push(d);
+    const env = this.envScope.defs.get(key);
+    if (env !== undefined) chain.push({ source: this.envSource, value: env });
+    const global = this.global.defs.get(key);
+    if (global !== undefined) chain.push({ source: this.globalSource, value: global });
+    return chain;
+  }
+}
+
+/**
+ * A setting without problems: the chain (for `explain` and the API) is built from the server's
+ * view and the roles' shared entry the first time it is read. Over a fleet, most chains are never
+ * read, and building them all was most of the cost of resolution (allocation and GC).
+ */
+class LazySetting implements ResolvedSetting {
+  readonly key: string;
+  declare readonly value?: Value | SecretRef;
+  readonly origin: ResolvedSetting['origin'];
+  readonly secret: boolean;
+  readonly #view: ServerView;
+  readonly #roles: Entry | undefined;
+  #chain: Definition[] | undefined;
+
+  constructor(view: ServerView, key: string, secret: boolean, origin: ResolvedSetting['origin'], value: Value | SecretRef | undefined, roles: Entry | undefined) {
+    this.#view = view;
+    this.#roles = roles;
+    this.key = key;
+    if (value !== undefined) this.value = value;
+    this.origin = origin;
+    this.secret = secret;
+  }
+
+  get chain(): Definition[] {
+    return (this.#chain ??= this.#view.chain(this.key, this.#roles));
+  }
+
+  /** The same JSON as a plain setting's. */
+  toJSON(): ResolvedSetting {
+    const { key, value, origin, secret, chain } = this;
+    return value === undefined ? { key, origin, secret, chain } : { key, value, origin, secret, chain };
+  }
+}
+
 export class Resolver {
   private readonly graph: RoleGraph;
   private readonly settings: Layer;
@@ -167,6 +293,13 @@ export class Resolver {
   private readonly problemsByScope = new Map<string, Problem[]>();
   private readonly pinned = new Map<string, ReadonlySet<string>>();
   private readonly roleKeys = new Map<string, Map<string, ReadonlySet<string>>>();
+  /** Entries of keys several of a server's roles define, by those roles and the key. */
+  private readonly combined = new Map<string, Entry | null>();
+  private readonly roleSets = new Map<string, RoleSetInfo>();
+  private readonly unknownByRole = new Map<string, Map<VersionInfo, boolean>>();
+  private readonly roleSlots = new Map<string, Map<VersionInfo, readonly (Slot | undefined)[]>>();
+  private readonly envSlots = new Map<string, Map<VersionInfo, readonly Slot[]>>();
+  private readonly comboSlots = new Map<ParameterInfo, SlotNode>();
 
   constructor(
     private readonly state: State,
@@ -269,61 +402,217 @@ export class Resolver {
     return set;
   }
 
-  /** What the server's roles inherit together for a key (one role: its memoized entry). */
+  /** What the server's roles inherit together for a pin (one role: its memoized entry). */
   private static inherited(layer: Layer, roles: readonly string[], key: string): Entry | undefined {
     const only = roles.length === 1 ? roles[0] : undefined;
     return only !== undefined ? layer.entry(only, key) : layer.combine(roles, key);
+  }
+
+  /**
+   * What the server's roles inherit together for a setting key. Only the roles whose closure
+   * defines the key take part (combining the others adds nothing), so most keys of a server with
+   * several roles reduce to one role's memoized entry; the combinations of two or more are
+   * memoized by those roles, which servers with different role lists share.
+   */
+  private inheritedSetting(roles: readonly string[], key: string): Entry | undefined {
+    let first: string | undefined;
+    let several: string[] | undefined;
+    for (const r of roles) {
+      if (!this.settings.keysOf(r).has(key)) continue;
+      if (first === undefined) first = r;
+      else if (several === undefined) several = [first, r];
+      else several.push(r);
+    }
+    if (first === undefined) return undefined;
+    if (several === undefined) return this.settings.entry(first, key);
+    const id = `${several.join('\0')}\n${key}`;
+    const known = this.combined.get(id);
+    if (known !== undefined) return known ?? undefined;
+    const entry = this.settings.combine(several, key);
+    this.combined.set(id, entry ?? null);
+    return entry;
+  }
+
+  /** How a key resolves from the roles' entry, or without one from the environment's and global definitions. */
+  private static slotOf(p: ParameterInfo, roles: Entry | undefined, env: DefinedValue | undefined, global: DefinedValue | undefined): Slot {
+    const slot = (fast: boolean, origin: ResolvedSetting['origin'], value?: Value | SecretRef, shared?: ResolvedSetting): Slot => ({ entry: roles, fast, origin, value, shared });
+    const { parameter } = p;
+    let value: DefinedValue | undefined;
+    if (roles !== undefined) {
+      const winners = roles.winners;
+      value = winners[0]?.value;
+      if (winners.length === 0) return slot(false, 'unset');
+      for (let i = 1; i < winners.length; i++) if (!deepEqual(winners[i]?.value, value)) return slot(false, 'definition');
+    } else if (env !== undefined) value = env;
+    else if (global !== undefined) value = global;
+    else if (p.defaultOnly !== undefined) return slot(true, p.defaultOnly.origin, undefined, p.defaultOnly);
+    if (value === undefined || isUnset(value)) {
+      if (parameter.default !== undefined) return slot(true, 'default');
+      return slot(!p.required, 'unset');
+    }
+    if (isSecretRef(value) ? !parameter.secret : checkValue(value, p.type) !== 'ok') return slot(false, 'definition');
+    return slot(true, 'definition', value);
+  }
+
+  /** The slots of a component version's parameters for a role: undefined where nothing in its closure defines the key. */
+  private roleSlotsOf(role: string, info: VersionInfo): readonly (Slot | undefined)[] {
+    let perRole = this.roleSlots.get(role);
+    if (perRole === undefined) {
+      perRole = new Map();
+      this.roleSlots.set(role, perRole);
+    }
+    let slots = perRole.get(info);
+    if (slots === undefined) {
+      slots = info.parameters.map((p) => {
+        const entry = this.settings.entry(role, p.key);
+        return entry === undefined ? undefined : Resolver.slotOf(p, entry, undefined, undefined);
+      });
+      perRole.set(info, slots);
+    }
+    return slots;
+  }
+
+  /** The slots of a component version's parameters for servers whose roles do not define them. */
+  private envSlotsOf(env: string, envScope: ScopeIndex, info: VersionInfo): readonly Slot[] {
+    let perEnv = this.envSlots.get(env);
+    if (perEnv === undefined) {
+      perEnv = new Map();
+      this.envSlots.set(env, perEnv);
+    }
+    let slots = perEnv.get(info);
+    if (slots === undefined) {
+      slots = info.parameters.map((p) => Resolver.slotOf(p, undefined, envScope.defs.get(p.key), this.global.defs.get(p.key)));
+      perEnv.set(info, slots);
+    }
+    return slots;
+  }
+
+  /**
+   * The slot of parameter `i` from the server's roles: the one role that defines it, or the
+   * combination of those that do (memoized by their slots, which stand for their entries).
+   */
+  private slotFor(roles: readonly string[], roleSlots: readonly (readonly (Slot | undefined)[])[], i: number, p: ParameterInfo): Slot | undefined {
+    let found: Slot | undefined;
+    let node: SlotNode | undefined;
+    // The usual case of several: each role inherits the one same definition (from a common
+    // ancestor); combining keeps it by its best path, which is the slot of the role it comes by.
+    let best: Slot | undefined;
+    let single = true;
+    for (const slots of roleSlots) {
+      const s = slots[i];
+      if (s === undefined) continue;
+      const d = s.entry?.all.length === 1 ? s.entry.all[0] : undefined;
+      const b = best?.entry?.all[0];
+      if (d === undefined || (b !== undefined && b.role !== d.role)) {
+        single = false;
+        break;
+      }
+      if (b === undefined || comparePaths(d.path, b.path) < 0) best = s;
+    }
+    if (single) return best;
+    for (const slots of roleSlots) {
+      const s = slots[i];
+      if (s === undefined) continue;
+      if (found === undefined) {
+        found = s;
+        continue;
+      }
+      if (node === undefined) {
+        let root = this.comboSlots.get(p);
+        if (root === undefined) {
+          root = { next: new Map(), slot: undefined };
+          this.comboSlots.set(p, root);
+        }
+        node = Resolver.child(root, found);
+      }
+      node = Resolver.child(node, s);
+    }
+    if (node === undefined) return found;
+    if (node.slot === undefined) {
+      const several = roles.filter((_, j) => roleSlots[j]?.[i] !== undefined);
+      node.slot = Resolver.slotOf(p, this.settings.combine(several, p.key), undefined, undefined);
+    }
+    return node.slot;
+  }
+
+  private static child(node: SlotNode, slot: Slot): SlotNode {
+    let next = node.next.get(slot);
+    if (next === undefined) {
+      next = { next: new Map(), slot: undefined };
+      node.next.set(slot, next);
+    }
+    return next;
+  }
+
+  /** What servers with these roles (deduplicated, existing, sorted) share: memoized per role list. */
+  private roleSet(roles: readonly string[]): RoleSetInfo {
+    const id = roles.join('\0');
+    let info = this.roleSets.get(id);
+    if (info === undefined) {
+      const closure = new Set<string>(roles);
+      for (const r of roles) for (const a of this.graph.ancestors(r)) closure.add(a);
+      const problems: Problem[] = [];
+      const seen = new Set<Problem>();
+      for (const r of [...closure].sort(compareStrings)) {
+        for (const p of this.problemsByScope.get(`role\0${r}`) ?? []) {
+          if (seen.has(p)) continue;
+          seen.add(p);
+          problems.push(p);
+        }
+      }
+      const pinned = new Set<string>();
+      for (const r of roles) for (const c of this.pinnedBy(r)) pinned.add(c);
+      info = { roles, problems, components: [...pinned].sort(compareStrings) };
+      this.roleSets.set(id, info);
+    }
+    return info;
+  }
+
+  /** Whether one of the roles (or their ancestors) sets a key of the component its version does not have. */
+  private rolesSetUnknownKey(roles: readonly string[], component: string, info: VersionInfo): boolean {
+    for (const r of roles) {
+      let perRole = this.unknownByRole.get(r);
+      if (perRole === undefined) {
+        perRole = new Map();
+        this.unknownByRole.set(r, perRole);
+      }
+      let unknown = perRole.get(info);
+      if (unknown === undefined) {
+        unknown = false;
+        for (const k of this.keysBy(r, component)) if (!info.names.has(k.slice(component.length + 1))) unknown = true;
+        perRole.set(info, unknown);
+      }
+      if (unknown) return true;
+    }
+    return false;
   }
 
   resolve(fqdn: string): ResolvedServer {
     const server = this.state.servers[fqdn];
     if (server === undefined) throw new Error(`no server ${fqdn}`);
     const env = server.environment;
-    const roles = [...new Set(server.roles)].filter((r) => this.graph.has(r)).sort(compareStrings);
-    const closure = new Set<string>(roles);
-    for (const r of roles) for (const a of this.graph.ancestors(r)) closure.add(a);
+    const roleSet = this.roleSet([...new Set(server.roles)].filter((r) => this.graph.has(r)).sort(compareStrings));
+    const { roles } = roleSet;
 
     const problems: Problem[] = [];
-    const seen = new Set<Problem>();
-    const scoped = (scope: Source['scope'], name: string) => {
-      for (const p of this.problemsByScope.get(`${scope}\0${name}`) ?? []) {
-        if (seen.has(p)) continue;
-        seen.add(p);
-        problems.push(p.server === fqdn ? p : { ...p, server: fqdn });
-      }
+    const add = (list: readonly Problem[] | undefined) => {
+      if (list !== undefined) for (const p of list) problems.push(p.server === fqdn ? p : { ...p, server: fqdn });
     };
-    scoped('global', 'global');
-    scoped('environment', env);
-    for (const r of [...closure].sort(compareStrings)) scoped('role', r);
-    scoped('server', fqdn);
+    add(this.problemsByScope.get('global\0global'));
+    add(this.problemsByScope.get(`environment\0${env}`));
+    add(roleSet.problems);
+    add(this.problemsByScope.get(`server\0${fqdn}`));
 
-    const serverScope = indexScope(server);
-    const envScope = this.environmentScope(env);
-
-    // Where each kind of definition sits on the way from the server: its path.
-    const serverSource: Source = { scope: 'server', name: fqdn, path: [fqdn] };
-    const envSource: Source = { scope: 'environment', name: env, path: [fqdn, env] };
-    const globalSource: Source = { scope: 'global', name: 'global', path: [fqdn, env, 'global'] };
-    // Role paths are shared arrays (layer.ts): one Source per path serves every key of this server.
-    const roleSources = new Map<readonly string[], Source>();
-    const roleDefinitions = (defs: readonly { role: string; path: readonly string[]; value: DefinedValue }[]): Definition[] =>
-      defs.map((d) => {
-        let source = roleSources.get(d.path);
-        if (source === undefined) {
-          source = { scope: 'role', name: d.role, path: [fqdn, ...d.path] };
-          roleSources.set(d.path, source);
-        }
-        return { source, value: d.value };
-      });
+    const view = new ServerView(fqdn, env, indexScope(server), this.environmentScope(env), this.global);
+    const serverScope = view.serverScope;
+    const envScope = view.envScope;
 
     // Components: the union of the pins of the roles and their ancestors, each resolved.
     const components: ResolvedServer['components'] = {};
-    const pinnedComponents = new Set<string>();
-    for (const r of roles) for (const c of this.pinnedBy(r)) pinnedComponents.add(c);
-    for (const component of [...pinnedComponents].sort(compareStrings)) {
+    for (const component of roleSet.components) {
       const entry = Resolver.inherited(this.pins, roles, component);
       if (entry === undefined) continue;
-      const chain = roleDefinitions(entry.all);
+      const chain = view.roleDefinitions(entry.all);
       const winners = chain.slice(0, entry.winners.length);
       const first = winners[0];
       if (first === undefined) continue;
@@ -364,19 +653,26 @@ export class Resolver {
       const version = components[component]?.version;
       if (version === undefined) continue;
       const info = this.versionInfo(version);
-      for (const p of info.parameters) {
-        settings[p.key] = this.resolveSetting(fqdn, p, problems, {
-          server: serverScope.defs.get(p.key),
-          roles: Resolver.inherited(this.settings, roles, p.key),
-          env: envScope.defs.get(p.key),
-          global: this.global.defs.get(p.key),
-          serverSource,
-          envSource,
-          globalSource,
-          roleDefinitions,
-        });
+      const own = serverScope.touched.has(component);
+      const envSlots = this.envSlotsOf(env, envScope, info);
+      const roleSlots = roles.map((r) => this.roleSlotsOf(r, info));
+      const params = info.parameters;
+      for (let i = 0; i < params.length; i++) {
+        const p = params[i];
+        if (p === undefined) continue;
+        if (own && serverScope.defs.get(p.key) !== undefined) {
+          settings[p.key] = this.resolveSetting(view, p, problems, this.inheritedSetting(roles, p.key));
+          continue;
+        }
+        const slot = this.slotFor(roles, roleSlots, i, p) ?? envSlots[i];
+        if (slot === undefined || !slot.fast) settings[p.key] = this.resolveSetting(view, p, problems, slot?.entry);
+        else settings[p.key] = slot.shared ?? new LazySetting(view, p.key, p.parameter.secret, slot.origin, slot.value, slot.entry);
       }
-      // Keys set for this component that its version does not have.
+      // Keys set for this component that its version does not have: rare, so first a cheap test.
+      const scopeUnknown = [serverScope, envScope, this.global].some((scope) =>
+        (scope.byComponent.get(component) ?? []).some((k) => !info.names.has(k.slice(component.length + 1))),
+      );
+      if (!scopeUnknown && !this.rolesSetUnknownKey(roles, component, info)) continue;
       const unknown = new Set<string>();
       for (const scope of [serverScope, envScope, this.global]) for (const k of scope.byComponent.get(component) ?? []) unknown.add(k);
       for (const r of roles) for (const k of this.keysBy(r, component)) unknown.add(k);
@@ -384,10 +680,10 @@ export class Resolver {
         const name = key.slice(component.length + 1);
         if (info.names.has(name)) continue;
         const where: string[] = [];
-        if (serverScope.defs.has(key)) where.push(joinPath(serverSource.path));
-        for (const d of Resolver.inherited(this.settings, roles, key)?.all ?? []) if (!isUnset(d.value)) where.push(joinPath([fqdn, ...d.path]));
-        if (envScope.defs.has(key)) where.push(joinPath(envSource.path));
-        if (this.global.defs.has(key)) where.push(joinPath(globalSource.path));
+        if (serverScope.defs.has(key)) where.push(joinPath(view.serverSource.path));
+        for (const d of this.inheritedSetting(roles, key)?.all ?? []) if (!isUnset(d.value)) where.push(joinPath([fqdn, ...d.path]));
+        if (envScope.defs.has(key)) where.push(joinPath(view.envSource.path));
+        if (this.global.defs.has(key)) where.push(joinPath(view.globalSource.path));
         problems.push({
           kind: 'unknown-key',
           server: fqdn,
@@ -399,42 +695,44 @@ export class Resolver {
     return { fqdn, environment: env, components, settings, problems };
   }
 
-  private resolveSetting(
-    fqdn: string,
-    p: ParameterInfo,
-    problems: Problem[],
-    at: {
-      server: DefinedValue | undefined;
-      roles: Entry | undefined;
-      env: DefinedValue | undefined;
-      global: DefinedValue | undefined;
-      serverSource: Source;
-      envSource: Source;
-      globalSource: Source;
-      roleDefinitions: (defs: Entry['all']) => Definition[];
-    },
-  ): ResolvedSetting {
-    // The chain, most specific first; `winners` of them are the definitions nothing overrides.
-    const chain: Definition[] = [];
-    let winners = 0;
-    if (at.server !== undefined) {
-      chain.push({ source: at.serverSource, value: at.server });
-      winners = 1;
-    }
-    if (at.roles !== undefined) {
-      for (const d of at.roleDefinitions(at.roles.all)) chain.push(d);
-      if (winners === 0) winners = at.roles.winners.length;
-    }
-    if (at.env !== undefined) {
-      chain.push({ source: at.envSource, value: at.env });
-      if (winners === 0) winners = 1;
-    }
-    if (at.global !== undefined) {
-      chain.push({ source: at.globalSource, value: at.global });
-      if (winners === 0) winners = 1;
-    }
+  /**
+   * One key of one server. The common case (no conflict, nothing missing, a value of the right
+   * type) costs one small object whose chain is built when asked for; anything that makes a
+   * problem takes the full way below, whose messages need the chain anyway.
+   */
+  private resolveSetting(view: ServerView, p: ParameterInfo, problems: Problem[], roles: Entry | undefined): ResolvedSetting {
+    const server = view.serverScope.defs.get(p.key);
+    const env = view.envScope.defs.get(p.key);
+    const global = view.global.defs.get(p.key);
     const { parameter } = p;
+    let value: DefinedValue | undefined;
+    if (server !== undefined) value = server;
+    else if (roles !== undefined) {
+      const winners = roles.winners;
+      value = winners[0]?.value;
+      if (winners.length === 0) return this.fullSetting(view, p, problems, roles);
+      for (let i = 1; i < winners.length; i++) if (!deepEqual(winners[i]?.value, value)) return this.fullSetting(view, p, problems, roles);
+    } else if (env !== undefined) value = env;
+    else if (global !== undefined) value = global;
     // Most keys of most servers are nobody's business: one frozen setting per parameter serves them all.
+    else if (p.defaultOnly !== undefined) return p.defaultOnly;
+
+    if (value === undefined || isUnset(value)) {
+      if (parameter.default !== undefined) return new LazySetting(view, p.key, parameter.secret, 'default', undefined, roles);
+      if (p.required) return this.fullSetting(view, p, problems, roles);
+      return new LazySetting(view, p.key, parameter.secret, 'unset', undefined, roles);
+    }
+    if (isSecretRef(value) ? !parameter.secret : checkValue(value, p.type) !== 'ok') return this.fullSetting(view, p, problems, roles);
+    return new LazySetting(view, p.key, parameter.secret, 'definition', value, roles);
+  }
+
+  /** A key with its chain built at once, and the problems it makes. */
+  private fullSetting(view: ServerView, p: ParameterInfo, problems: Problem[], roles: Entry | undefined): ResolvedSetting {
+    const fqdn = view.fqdn;
+    const chain = view.chain(p.key, roles);
+    // The definitions nothing overrides: the first scope that defines the key, all of the roles' winners.
+    const winners = view.serverScope.defs.get(p.key) !== undefined ? 1 : roles !== undefined && roles.winners.length > 0 ? roles.winners.length : chain.length > 0 ? 1 : 0;
+    const { parameter } = p;
     if (chain.length === 0 && p.defaultOnly !== undefined) return p.defaultOnly;
     const setting = (origin: ResolvedSetting['origin'], value?: Value | SecretRef): ResolvedSetting =>
       value === undefined ? { key: p.key, origin, secret: parameter.secret, chain } : { key: p.key, value, origin, secret: parameter.secret, chain };
