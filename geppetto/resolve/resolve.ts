@@ -6,10 +6,12 @@
  * settled by the order of parents or roles. `unset` is a value that removes the key. Version pins
  * follow the same rule over the roles.
  *
- * Work is shared: role inheritance is memoized per role and key (./layer.ts), a key no role of a
- * server's closure defines costs no walk, each component version's parameters are read once, a
- * value is type-checked once per type, and a key that only its class default sets is one frozen
- * ResolvedSetting shared by every server (resolutions are read-only: do not edit them).
+ * Work is shared: role inheritance is memoized per role and key (./layer.ts); how a key resolves
+ * when the server does not set it (value, origin, type verdict: a "slot") is decided once per
+ * role, set of roles or environment and parameter, so most of a server's keys cost a few array
+ * reads; a key that only its class default sets is one frozen ResolvedSetting shared by every
+ * server; and a chain of definitions is built only when read (explain, the API) or when the key
+ * makes a problem, whose message names the paths. Resolutions are read-only: do not edit them.
  */
 import type {
   Catalog,
