@@ -4,14 +4,17 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../../packager/errors.js';
-import { loadConfig, resolveToken, type PunchConfig } from '../config.js';
+import type { PunchConfig } from '../config.js';
 import { loadNodeFile, type LoadedFile } from '../file.js';
 import { CONFIG_FILE, inRoot, punchPaths, type PunchPaths } from '../paths.js';
 import { describeChange } from '../plan.js';
-import { fetchNodeFile, postReport, readCa, type GeppettoClient } from '../restore.js';
+import type { GeppettoClient } from '../restore.js';
 import { defaultNode, runPunch, type Command as RunCommand, type RunOptions, type RunReport } from '../run.js';
-import { punchStatus, type StatusReport } from '../status.js';
-import { readRepositoryPackages } from '../repositories.js';
+import type { StatusReport } from '../status.js';
+
+// What a run with nothing to change does not need is imported when needed: Geppetto's client
+// (node:https), the repository metadata reader (saxes, decompressors), status. A no-change run
+// spends most of its own time loading modules (bench/punch.mjs).
 
 interface CommonFlags {
   root?: string;
@@ -65,11 +68,13 @@ function runOptions(flags: CommonFlags, paths: PunchPaths, command: RunCommand, 
       ...(caFile !== undefined ? { caFile } : {}),
     },
     ...(progress ? { progress } : {}),
-    readRepositories: (repos) => readRepositoryPackages(repos, caFile),
+    readRepositories: async (repos) => (await import('../repositories.js')).readRepositoryPackages(repos, { ...(caFile !== undefined ? { caFile } : {}), cacheDir: paths.repoCacheDir }),
   };
 }
 
 async function geppetto(flags: CommonFlags, paths: PunchPaths): Promise<{ client: GeppettoClient; config: PunchConfig }> {
+  const { loadConfig, resolveToken } = await import('../config.js');
+  const { readCa } = await import('../restore.js');
   const path = flags.config ?? inRoot(paths, CONFIG_FILE);
   const fromFile = await loadConfig(path, flags.config !== undefined);
   const config: PunchConfig = {
@@ -138,6 +143,7 @@ async function deployCommand(loaded: LoadedFile, flags: CommonFlags, command: Ru
   const report = await runPunch(loaded, runOptions(flags, paths, command, caFile));
   if (client !== undefined && command === 'restore') {
     try {
+      const { postReport } = await import('../restore.js');
       await postReport(client, report);
     } catch (e) {
       process.stderr.write(`punch: warning: the report was kept under ${paths.reportsDir} but not posted: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
@@ -158,6 +164,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     const paths = punchPaths(flags.root);
     const { client, config } = await geppetto(flags, paths);
     const progress = !flags.quiet && !flags.json;
+    const { fetchNodeFile } = await import('../restore.js');
     const fetched = await fetchNodeFile(client, paths);
     if (progress) process.stderr.write(`punch: ${fetched.notModified ? 'file unchanged in Geppetto (304), applying it again' : `fetched the file of ${client.node}`}\n`);
     setExit(await deployCommand(fetched.loaded, flags, flags.noop ? 'plan' : 'restore', flags.noop ? undefined : client, config.caFile));
@@ -178,6 +185,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (file !== undefined) loaded = await loadNodeFile(file);
       else {
         const { client, config } = await geppetto(flags, paths);
+        const { fetchNodeFile } = await import('../restore.js');
         loaded = (await fetchNodeFile(client, paths)).loaded;
         caFile = config.caFile;
       }
@@ -186,6 +194,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   );
 
   withCommon(program.command('status').description('wanted versus installed, last run, revision applied')).action(async (flags: CommonFlags) => {
+    const { punchStatus } = await import('../status.js');
     printStatus(await punchStatus(punchPaths(flags.root)), flags);
     setExit(0);
   });
