@@ -50,7 +50,7 @@ function withGeppetto(cmd: Command): Command {
     .option('--config <file>', `Punch's configuration (default ${CONFIG_FILE}, under --root when given)`)
     .option('--url <url>', "Geppetto's base URL (https://...)")
     .option('--token-file <file>', "a file holding this server's token")
-    .option('--ca-file <file>', "CA certificates to trust for Geppetto's HTTPS")
+    .option('--ca-file <file>', "CA certificates to trust for Geppetto's HTTPS and the repositories' (default: ca_file of punch.conf)")
     .option('--node <fqdn>', "this server's name in Geppetto (default: the host's name)");
 }
 
@@ -89,6 +89,22 @@ async function geppetto(flags: CommonFlags, paths: PunchPaths): Promise<{ client
   if (token === undefined || token === '') throw new KpkgError('USAGE', `no token: give --token-file or token_file in ${path}`);
   const ca = await readCa(config.caFile);
   return { client: { url: config.url, token, node: config.node ?? defaultNode(), ...(ca !== undefined ? { ca } : {}) }, config };
+}
+
+/**
+ * The CA file for the repositories when the file is local (apply, rollback, plan FILE): --ca-file,
+ * else punch.conf's ca_file when that file exists (the same trust restore uses for them).
+ */
+async function repositoryCa(flags: CommonFlags, paths: PunchPaths): Promise<string | undefined> {
+  if (flags.caFile !== undefined) return flags.caFile;
+  const { loadConfig } = await import('../config.js');
+  return (await loadConfig(flags.config ?? inRoot(paths, CONFIG_FILE), flags.config !== undefined)).caFile;
+}
+
+function withCa(cmd: Command): Command {
+  return cmd
+    .option('--ca-file <file>', 'CA certificates to trust for the repositories over HTTPS (default: ca_file of punch.conf)')
+    .option('--config <file>', `Punch's configuration, read for ca_file (default ${CONFIG_FILE}, under --root when given)`);
 }
 
 function printReport(report: RunReport, flags: CommonFlags): void {
@@ -170,11 +186,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(await deployCommand(fetched.loaded, flags, flags.noop ? 'plan' : 'restore', flags.noop ? undefined : client, config.caFile));
   }).option('--noop', 'only say what would change');
 
-  withCommon(program.command('apply').argument('<file>', 'the per-server file (YAML or JSON)').description('apply a per-server file: packages, then configuration'))
+  withCa(withCommon(program.command('apply').argument('<file>', 'the per-server file (YAML or JSON)').description('apply a per-server file: packages, then configuration')))
     .option('--noop', 'only say what would change (as punch plan)')
     .action(async (file: string, flags: CommonFlags) => {
       const loaded = await loadNodeFile(file);
-      setExit(await deployCommand(loaded, flags, flags.noop ? 'plan' : 'apply'));
+      setExit(await deployCommand(loaded, flags, flags.noop ? 'plan' : 'apply', undefined, await repositoryCa(flags, punchPaths(flags.root))));
     });
 
   withGeppetto(withCommon(program.command('plan').argument('[file]', "the per-server file (default: this server's file from Geppetto)").description('what a run would change, packages and configuration, changing nothing'))).action(
@@ -182,8 +198,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const paths = punchPaths(flags.root);
       let loaded: LoadedFile;
       let caFile: string | undefined;
-      if (file !== undefined) loaded = await loadNodeFile(file);
-      else {
+      if (file !== undefined) {
+        loaded = await loadNodeFile(file);
+        caFile = await repositoryCa(flags, paths);
+      } else {
         const { client, config } = await geppetto(flags, paths);
         const { fetchNodeFile } = await import('../restore.js');
         loaded = (await fetchNodeFile(client, paths)).loaded;
@@ -199,7 +217,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     setExit(0);
   });
 
-  withCommon(program.command('rollback').description('apply the previously applied file again')).action(async (flags: CommonFlags) => {
+  withCa(withCommon(program.command('rollback').description('apply the previously applied file again'))).action(async (flags: CommonFlags) => {
     const paths = punchPaths(flags.root);
     let loaded: LoadedFile;
     try {
@@ -208,7 +226,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (e instanceof KpkgError && e.code === 'IO') throw new KpkgError('USAGE', `nothing to roll back to: no previously applied file (${paths.previousFile})`);
       throw e;
     }
-    setExit(await deployCommand(loaded, flags, 'rollback'));
+    setExit(await deployCommand(loaded, flags, 'rollback', undefined, await repositoryCa(flags, paths)));
   });
   return program;
 }
