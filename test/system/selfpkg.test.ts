@@ -75,7 +75,7 @@ describeAsRoot('this repository, built by its own kpkg and installed by dnf', ()
     expect(listed).toContain(`${modules}/better-sqlite3/build/Release/better_sqlite3.node`);
     expect(listed.some((f) => f.startsWith(`${modules}/lzma-native/prebuilds/${platform}/`) && f.endsWith('.node'))).toBe(true);
     // no binary of another platform: every native binary is a build/Release one or this platform's prebuild
-    const binaries = listed.filter((f) => /\.(node|dll|dylib|exe|so)$/.test(f));
+    const binaries = listed.filter((f) => /\.(node|bare|dll|dylib|exe|so)$/.test(f));
     expect(binaries.filter((f) => !/\/build\/Release\/[^/]+\.node$/.test(f) && !f.includes(`/prebuilds/${platform}/`))).toEqual([]);
     expect(listed.filter((f) => /\/prebuilds\/[^/]+$/.test(f) && !f.endsWith(`/prebuilds/${platform}`))).toEqual([]);
     // nor what node-gyp compiled them from

@@ -40,9 +40,14 @@ describe('native addons in the dependencies', () => {
     expect(kept(tree(prebuilt), prebuilt, 'arm64')).not.toContain('prebuilds/linux-x64/node.napi.node');
   });
 
-  it('keeps a src/ that JavaScript may load, and leaves packages without binding.gyp alone', () => {
+  it("keeps this architecture's prebuilds of a package built otherwise (Bare's addons: no binding.gyp)", () => {
+    const bare = ['package.json', 'index.js', 'binding.c', 'CMakeLists.txt', 'prebuilds/linux-x64/bare-url.bare', 'prebuilds/android-arm64/bare-url.bare', 'prebuilds/ios-arm64-simulator/bare-url.bare'];
+    expect(kept(tree(bare), bare, 'x64')).toEqual(['package.json', 'index.js', 'binding.c', 'CMakeLists.txt', 'prebuilds/linux-x64/bare-url.bare']);
+  });
+
+  it('keeps a src/ that JavaScript may load, and leaves packages without native code alone', () => {
     const mixed = ['binding.gyp', 'src/index.js', 'src/native.cc'];
     expect(kept(tree(mixed), mixed, 'x64')).toEqual(mixed);
-    expect(nativeAddonExcludes(tree(['package.json', 'build/x.js', 'src/a.c', 'prebuilds/darwin-x64/a.node']))).toEqual([]);
+    expect(nativeAddonExcludes(tree(['package.json', 'build/x.js', 'src/a.c', 'deps/x.js']))).toEqual([]);
   });
 });
