@@ -78,8 +78,9 @@ describeAsRoot('this repository, built by its own kpkg and installed by dnf', ()
     const binaries = listed.filter((f) => /\.(node|bare|dll|dylib|exe|so)$/.test(f));
     expect(binaries.filter((f) => !/\/build\/Release\/[^/]+\.node$/.test(f) && !f.includes(`/prebuilds/${platform}/`))).toEqual([]);
     expect(listed.filter((f) => /\/prebuilds\/[^/]+$/.test(f) && !f.endsWith(`/prebuilds/${platform}`))).toEqual([]);
-    // nor what node-gyp compiled them from
-    const leftovers = listed.filter((f) => /\/build\/Release\/(obj|obj\.target|\.deps)(\/|$)|\.(o|a|c|cc|cpp|h|hpp|gypi|mk)$|\/build\/Makefile$/.test(f));
+    // nor, for the addons node-gyp compiled or that ship prebuilds, what they were compiled from
+    const addons = new RegExp(`^${modules}/(better-sqlite3|lzma-native)/`);
+    const leftovers = listed.filter((f) => addons.test(f) && /\/build\/Release\/(obj|obj\.target|\.deps)(\/|$)|\.(o|a|c|cc|cpp|h|hpp|gypi|mk)$|\/build\/Makefile$/.test(f));
     expect(leftovers).toEqual([]);
     for (const addon of ['better-sqlite3', 'lzma-native']) expect(listed).not.toContain(`${modules}/${addon}/deps`);
   });
