@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { KpkgError } from '../../packager/errors.js';
 import type { Catalog, Problem, ResolvedServer, SecretRef, State, Value } from '../model.js';
 import { nextPublishSeq, openStore, type Database, type Store } from '../store/index.js';
-import { readCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
+import { catalogChange, readCatalog, recordPublishedCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
 import {
   equalDigests,
   hashPassword,
@@ -525,7 +525,8 @@ export class Geppetto {
       .map((s) => ({ kind: s.ref.kind, name: s.ref.name, baseVersion: s.baseVersion, currentVersion: versions.get(entityKey(s.ref)) ?? 0 }));
     const problems = engine.checkState(after);
     const catalog = await readCatalog(this.db, after);
-    const affected = [...engine.affectedServers(before, after)].sort();
+    // servers the edits touch, and those whose pinned versions the catalog changed since the last publish
+    const affected = [...new Set([...engine.affectedServers(before, after), ...(await catalogChange(this.db, catalog, after)).servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const secrets = await this.secretValues(this.db, allSecretIds(after, present));
     const servers: ServerPreview[] = [];
@@ -654,7 +655,8 @@ export class Geppetto {
     const problems = engine.checkState(after);
     if (problems.length > 0) throw new ProblemsError(problems);
     const catalog = await readCatalog(trx, after);
-    const affected = [...engine.affectedServers(before, after)].sort();
+    const fromCatalog = await catalogChange(trx, catalog, after);
+    const affected = [...new Set([...engine.affectedServers(before, after), ...fromCatalog.servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const reveal = revealer(await this.secretValues(trx, allSecretIds(after, present)));
     const lastRevision = await this.lastRevisions(trx);
@@ -723,6 +725,7 @@ export class Geppetto {
       const [b, a] = auditPair(beforeBody ?? null, s.body);
       await this.auditEntry(trx, actor, s.body === null ? 'delete' : beforeBody === undefined ? 'create' : 'update', describeRef(s.ref), b, a);
     }
+    await recordPublishedCatalog(trx, fromCatalog);
     await trx.updateTable('changesets').set({ status: 'published', published_at: now, updated_at: now, publish_seq: seq }).where('id', '=', changesetId).execute();
     await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length });
     result.sort((x, y) => (x.fqdn < y.fqdn ? -1 : x.fqdn > y.fqdn ? 1 : 0));

@@ -70,7 +70,8 @@ function entityView(state: State, e: ChangesetInfo['entities'][number]) {
 
 function previewView(p: Preview, staged: number) {
   const blockers: string[] = [];
-  if (staged === 0) blockers.push('nothing is staged yet');
+  // an empty changeset still publishes what a catalog refresh changed in the files
+  if (staged === 0 && p.servers.length === 0) blockers.push('nothing is staged yet, and no server file changes');
   if (p.conflicts.length > 0) blockers.push(`${p.conflicts.length} entit${p.conflicts.length > 1 ? 'ies were' : 'y was'} changed by another publish since this changeset edited ${p.conflicts.length > 1 ? 'them' : 'it'}`);
   if (p.problems.length > 0) blockers.push(`${p.problems.length} problem${p.problems.length > 1 ? 's' : ''} must be solved first`);
   return {
