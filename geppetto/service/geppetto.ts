@@ -26,6 +26,7 @@ import {
   verifyPassword,
 } from './crypto.js';
 import * as engine from './engine.js';
+import { changesetRevisions, type ChangesetRevisions } from './revisions.js';
 import type { NodeFile } from './engine.js';
 import {
   applyEntity,
@@ -823,6 +824,19 @@ export class Geppetto {
   async revisions(fqdn: string): Promise<{ revision: number; changeset: number; createdAt: string; etag: string }[]> {
     const rows = await this.db.selectFrom('revisions').select(['revision', 'changeset_id', 'created_at', 'etag']).where('fqdn', '=', fqdn).orderBy('revision', 'desc').execute();
     return rows.map((r) => ({ revision: r.revision, changeset: r.changeset_id, createdAt: r.created_at, etag: r.etag }));
+  }
+
+  /** The revisions a published changeset made, a page at a time (service/revisions.ts). */
+  async changesetRevisions(id: number, page: { limit: number; offset: number }): Promise<ChangesetRevisions> {
+    return changesetRevisions(this.db, id, page);
+  }
+
+  /** What a revision changed in a server's file, from the revision before it: a unified diff, secrets masked. */
+  async revisionDiff(actor: Principal, fqdn: string, revision: number): Promise<string> {
+    requireRole(actor, 'viewer');
+    const after = await this.storedFile(this.db, fqdn, revision);
+    if (!after) throw new KpkgError('NOT_FOUND', `${fqdn} has no revision ${revision}`);
+    return engine.nodeFileDiff(revision > 1 ? await this.storedFile(this.db, fqdn, revision - 1) : undefined, after, true);
   }
 
   /** A revision of a server's file for people: YAML with the Sensitive parameters masked. */

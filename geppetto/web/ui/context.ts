@@ -134,3 +134,8 @@ export function listField(body: unknown, name: string): string[] {
 export async function openChangesets(ui: Ui): Promise<{ id: number; title: string }[]> {
   return (await ui.geppetto.changesets({ status: 'open', limit: 50 })).map((c) => ({ id: c.id, title: c.title }));
 }
+
+/** `?offset=N` of a paged list: a whole number, 0 when absent or not one. */
+export function offsetParam(v: string | undefined): number {
+  return v !== undefined && /^\d{1,9}$/.test(v) ? Number(v) : 0;
+}
