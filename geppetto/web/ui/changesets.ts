@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { RoleDefinition, ServerDefinition, State } from '../../model.js';
-import { ProblemsError, type ChangesetInfo, type ChangesetRevisions, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
+import { componentVersionsView, ProblemsError, type ChangesetInfo, type ChangesetRevisions, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
 import { action, field, listField, offsetParam, page, rawField, sendError, sendPage, type PageContext, type Ui } from './context.js';
 import { catalogKeys, diffLines, parseFormValue, scopeView, showDefinition } from './values.js';
 
@@ -167,7 +167,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
         allKeys: keys,
         components: Object.entries(catalog.components)
           .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([name, versions]) => ({ name, versions: Object.keys(versions).sort().reverse() })),
+          .map(([name, versions]) => ({ name, versions: componentVersionsView(versions).map((v) => v.evr).reverse() })),
       },
       error?.status ?? 200,
     );
