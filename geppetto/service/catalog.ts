@@ -77,6 +77,8 @@ export interface CatalogChange {
   versions: string[];
   /** The servers of the state whose roles (or their ancestors) pin one of those versions. */
   servers: string[];
+  /** Of those versions, the ones a role pins: `changed` (rebuilt, or from another repository) or `removed`. */
+  pinned: { component: string; evr: string; change: 'changed' | 'removed' }[];
   /** The digests to record once the files are published from this catalog. */
   upsert: { component: string; evr: string; digest: string }[];
   remove: { component: string; evr: string }[];
@@ -91,6 +93,9 @@ function versionDigest(v: ComponentVersion): string {
 export async function catalogChange(db: Kysely<Database>, catalog: Catalog, state: Pick<State, 'roles' | 'servers'>): Promise<CatalogChange> {
   const published = new Map<string, { component: string; evr: string; digest: string }>();
   for (const row of await db.selectFrom('catalog_published').selectAll().execute()) published.set(`${row.component}@${row.evr}`, row);
+  // a database that never recorded its catalog (published before the record existed) has nothing to compare
+  // with: its pinned servers are resolved again, but no version can be named as changed
+  const recorded = published.size > 0;
   const changed = new Set<string>();
   const upsert: CatalogChange['upsert'] = [];
   for (const [component, versions] of Object.entries(catalog.components)) {
@@ -106,7 +111,16 @@ export async function catalogChange(db: Kysely<Database>, catalog: Catalog, stat
   }
   const remove = [...published.values()].map(({ component, evr }) => ({ component, evr }));
   for (const r of remove) changed.add(`${r.component}@${r.evr}`);
-  return { versions: [...changed].sort(), servers: serversPinning(state, changed), upsert, remove };
+  const pins = new Set(Object.values(state.roles).flatMap((r) => Object.entries(r.components).map(([c, evr]) => `${c}@${evr}`)));
+  const removed = new Set(remove.map((r) => `${r.component}@${r.evr}`));
+  const pinned = [...changed]
+    .filter((k) => recorded && pins.has(k))
+    .sort()
+    .map((k) => {
+      const at = k.indexOf('@');
+      return { component: k.slice(0, at), evr: k.slice(at + 1), change: removed.has(k) ? ('removed' as const) : ('changed' as const) };
+    });
+  return { versions: [...changed].sort(), servers: serversPinning(state, changed), pinned, upsert, remove };
 }
 
 /** Servers whose roles, or the roles they inherit, pin one of `versions` (`component@evr`). */

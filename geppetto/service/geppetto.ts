@@ -99,6 +99,8 @@ export interface Preview {
   conflicts: { kind: string; name: string; baseVersion: number; currentVersion: number }[];
   /** Servers listed without their diff (beyond the `diffs` asked for). */
   diffsOmitted: number;
+  /** Pinned component versions a catalog refresh changed or removed since the last publish: their servers are previewed too. */
+  catalog: { component: string; evr: string; change: 'changed' | 'removed' }[];
 }
 
 export interface PublishResult {
@@ -527,7 +529,8 @@ export class Geppetto {
     const problems = engine.checkState(after);
     const catalog = await readCatalog(this.db, after);
     // servers the edits touch, and those whose pinned versions the catalog changed since the last publish
-    const affected = [...new Set([...engine.affectedServers(before, after), ...(await catalogChange(this.db, catalog, after)).servers])].sort();
+    const fromCatalog = await catalogChange(this.db, catalog, after);
+    const affected = [...new Set([...engine.affectedServers(before, after), ...fromCatalog.servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const secrets = await this.secretValues(this.db, allSecretIds(after, present));
     const servers: ServerPreview[] = [];
@@ -548,7 +551,7 @@ export class Geppetto {
       } else omitted++;
       servers.push(entry);
     });
-    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted };
+    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted, catalog: fromCatalog.pinned };
   }
 
   /** The diff of one server's file in a changeset's preview (for those the preview left out). */

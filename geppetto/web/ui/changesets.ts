@@ -72,6 +72,7 @@ function previewView(p: Preview, staged: number) {
       definitions: (pr.definitions ?? []).map(showDefinition),
     })),
     conflicts: p.conflicts.map((c) => ({ ...c, label: c.name === '' ? c.kind : `${c.kind} ${c.name}` })),
+    catalog: p.catalog,
     servers: p.servers.map((s) => ({ ...s, lines: s.diff !== undefined ? diffLines(s.diff) : [], diffOmitted: s.diff === undefined, removed: s.change === 'removed' })),
     blockers,
     canPublish: blockers.length === 0,

@@ -1,6 +1,7 @@
 // A catalog refresh changes what the published files were built from: the next preview and
 // publish cover the servers whose pinned versions changed or went away, whatever the changeset
-// edits. Real deployment packages (kpkg build), stored as a refresh stores them, on SQLite.
+// edits; the changeset's page says why. Real deployment packages (kpkg build), stored as a refresh
+// stores them, on SQLite.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { serversPinning } from '../../../geppetto/service/catalog.js';
 import { openGeppetto, ProblemsError, type Geppetto } from '../../../geppetto/service/index.js';
+import { buildServer } from '../../../geppetto/web/server.js';
 import { buildDeployment, putInCatalog, standardPackages, type BuiltDeployment, type KeySpec } from './catalog-fixture.js';
 import { role, server, state } from './helpers.js';
 import { REPO, STATE } from './service-suite.js';
 import { admin } from './store-suite.js';
+import { Client, PASSWORD } from './ui-harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'geppetto-catalog-changes-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,7 +38,7 @@ beforeAll(async () => {
 }, 120_000);
 
 async function ready(packages: BuiltDeployment[]): Promise<Geppetto> {
-  const g = await openGeppetto({ dataDir: join(root, `d${n++}`) });
+  const g = await openGeppetto({ dataDir: join(root, `d${n++}`), scryptCost: { N: 1024, r: 8, p: 1 } });
   await putInCatalog(g, REPO, packages);
   await g.importState(admin, STATE);
   return g;
@@ -51,6 +54,7 @@ describe('catalog changes reach the preview and the publish', () => {
     const cs = await g.createChangeset(admin, 'take the rebuilt shop');
     const preview = await g.preview(cs.id);
     expect(preview.problems).toEqual([]);
+    expect(preview.catalog).toEqual([{ component: 'shop', evr: shop140.evr, change: 'changed' }]);
     // cache01 pins only cache, which did not change
     expect(preview.servers.map((s) => [s.fqdn, s.change, s.from, s.to])).toEqual([
       ['web01.example.com', 'changed', 1, 2],
@@ -58,21 +62,35 @@ describe('catalog changes reach the preview and the publish', () => {
     ]);
     // banner is secret now: the file hands it to Puppet as Sensitive
     expect(preview.servers[0]?.diff).toMatch(/^\+\s+- banner$/m);
-    const published = await g.publish(cs.id, admin);
-    expect(published.revisions).toEqual([
-      { fqdn: 'web01.example.com', revision: 2 },
-      { fqdn: 'web02.example.com', revision: 2 },
+    // an editor publishes the empty changeset from its page, which says why servers are in it
+    await g.addUser(admin, 'ed', PASSWORD, 'editor');
+    const app = await buildServer(g, { logger: false });
+    try {
+      const ed = new Client(app);
+      await ed.login('ed', PASSWORD);
+      const page = await ed.get(`/changesets/${cs.id}`);
+      expect(page.body).toContain('id="catalog-changes"');
+      expect(page.body).toMatch(/<a href="\/components\/shop">shop<\/a> 1\.4\.0-1: rebuilt/);
+      expect(page.body).toMatch(/<button type="submit">Publish<\/button>/);
+      const published = await ed.post(`/changesets/${cs.id}/publish`, {});
+      expect(published.statusCode).toBe(303);
+    } finally {
+      await app.close();
+    }
+    expect((await g.changesetRevisions(cs.id, { limit: 10, offset: 0 })).revisions.map((r) => [r.fqdn, r.revision])).toEqual([
+      ['web01.example.com', 2],
+      ['web02.example.com', 2],
     ]);
     const file = YAML.parse((await g.nodeFile(admin, 'web01.example.com')).body) as { kelkoo: { sensitive: Record<string, string[]> } };
     expect(file.kelkoo.sensitive.shop).toEqual(['banner', 'db_password']);
     expect(await revisionOf(g, 'cache01.example.com')).toBe(1);
     // published: the next changeset starts from this catalog
     const next = await g.createChangeset(admin, 'nothing');
-    expect((await g.preview(next.id)).servers).toEqual([]);
+    expect(await g.preview(next.id)).toMatchObject({ servers: [], catalog: [] });
     await g.close();
   });
 
-  it('a new default alone changes no file (defaults are the module\'s data), and nothing is left pending', async () => {
+  it('a new default alone changes no file (defaults are the module\'s data); the preview names the version', async () => {
     const keys: Record<string, KeySpec> = { size_mb: { type: 'Integer', default: 128 } };
     const cacheRebuilt = await buildDeployment(join(root, 'cache-default'), 'cache', '2.0.0', keys);
     const g = await ready([shop140, cache]);
@@ -80,6 +98,8 @@ describe('catalog changes reach the preview and the publish', () => {
     const cs = await g.createChangeset(admin, 'new cache default');
     const preview = await g.preview(cs.id);
     expect(preview).toMatchObject({ problems: [], servers: [] });
+    // the preview still names the version whose description changed
+    expect(preview.catalog).toEqual([{ component: 'cache', evr: cache.evr, change: 'changed' }]);
     // the server's resolution shows the new default where it applies
     const { resolved } = await g.explain('cache01.example.com');
     expect(resolved.settings['cache.size_mb']).toMatchObject({ origin: 'default' });
@@ -99,6 +119,7 @@ describe('catalog changes reach the preview and the publish', () => {
       ['web02.example.com', 'shop'],
     ]);
     expect(missing[0]?.message).toContain('1.4.0-1');
+    expect(preview.catalog).toEqual([{ component: 'shop', evr: shop140.evr, change: 'removed' }]);
     expect(preview.servers.map((s) => s.fqdn)).toEqual(['cache01.example.com']);
     const refused = await g.publish(cs.id, admin).then(
       () => undefined,
@@ -122,10 +143,10 @@ describe('catalog changes reach the preview and the publish', () => {
     const g = await ready([shop140, cache]);
     await putInCatalog(g, REPO, [shop140, shop150, cache]);
     const cs = await g.createChangeset(admin, 'nothing');
-    expect(await g.preview(cs.id)).toMatchObject({ problems: [], servers: [] });
+    expect(await g.preview(cs.id)).toMatchObject({ problems: [], servers: [], catalog: [] });
     // as after the migration that added the record: every pinned server is resolved again, none changes
     await g.db.deleteFrom('catalog_published').execute();
-    expect(await g.preview(cs.id)).toMatchObject({ problems: [], servers: [] });
+    expect(await g.preview(cs.id)).toMatchObject({ problems: [], servers: [], catalog: [] });
     expect((await g.publish(cs.id, admin)).revisions).toEqual([]);
     expect(await g.db.selectFrom('catalog_published').select('component').execute()).toHaveLength(3);
     await g.close();
