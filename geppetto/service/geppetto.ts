@@ -731,7 +731,9 @@ export class Geppetto {
     }
     await recordPublishedCatalog(trx, fromCatalog);
     await trx.updateTable('changesets').set({ status: 'published', published_at: now, updated_at: now, publish_seq: seq }).where('id', '=', changesetId).execute();
-    await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length });
+    // revisions the catalog brought in are explained by the versions it changed
+    const catalogNote = fromCatalog.pinned.length > 0 ? { catalog: fromCatalog.pinned.map((v) => `${v.component} ${v.evr} ${v.change}`) } : {};
+    await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length, ...catalogNote });
     result.sort((x, y) => (x.fqdn < y.fqdn ? -1 : x.fqdn > y.fqdn ? 1 : 0));
     return { changeset: changesetId, publishSeq: seq, revisions: result };
   }

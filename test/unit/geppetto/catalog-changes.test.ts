@@ -72,6 +72,10 @@ describe('catalog changes reach the preview and the publish', () => {
       expect(page.body).toContain('id="catalog-changes"');
       expect(page.body).toMatch(/<a href="\/components\/shop">shop<\/a> 1\.4\.0-1: rebuilt/);
       expect(page.body).toMatch(/<button type="submit">Publish<\/button>/);
+      // the JSON preview says it too
+      const { token } = await g.createApiToken(admin, 'ci', 'viewer');
+      const api = await app.inject({ method: 'GET', url: `/api/v1/changesets/${cs.id}/preview`, headers: { authorization: `Bearer ${token}` } });
+      expect(api.json<{ catalog: unknown }>().catalog).toEqual([{ component: 'shop', evr: shop140.evr, change: 'changed' }]);
       const published = await ed.post(`/changesets/${cs.id}/publish`, {});
       expect(published.statusCode).toBe(303);
     } finally {
@@ -83,6 +87,9 @@ describe('catalog changes reach the preview and the publish', () => {
     ]);
     const file = YAML.parse((await g.nodeFile(admin, 'web01.example.com')).body) as { kelkoo: { sensitive: Record<string, string[]> } };
     expect(file.kelkoo.sensitive.shop).toEqual(['banner', 'db_password']);
+    // the audit says why those servers got a revision
+    const entry = (await g.audit({ target: `changeset:${cs.id}` })).find((e) => e.action === 'publish');
+    expect(entry?.after).toEqual({ revisions: 2, catalog: ['shop 1.4.0-1 changed'] });
     expect(await revisionOf(g, 'cache01.example.com')).toBe(1);
     // published: the next changeset starts from this catalog
     const next = await g.createChangeset(admin, 'nothing');
