@@ -7,7 +7,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import { httpStatusFor, ROLES, type Role } from '../../service/index.js';
-import { adminAction, adminPage, field, rawField, sendPage, type PageContext, type Ui } from './context.js';
+import { adminAction, adminPage, field, offsetParam, rawField, sendPage, type PageContext, type Ui } from './context.js';
+
+/** Server tokens a page of /tokens lists. */
+export const SERVER_TOKENS_PAGE = 100;
 
 function roleField(body: unknown): Role {
   const role = field(body, 'role');
@@ -72,9 +75,15 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
     }),
   );
 
-  async function tokensPage(ctx: PageContext, reply: FastifyReply, created?: { label: string; token: string }, status = 200, error?: string): Promise<FastifyReply> {
-    const [tokens, state] = await Promise.all([g.tokens(), g.state()]);
+  async function tokensPage(ctx: PageContext, reply: FastifyReply, created?: { label: string; token: string }, status = 200, error?: string, list: { server?: string; offset?: number } = {}): Promise<FastifyReply> {
+    const tokens = await g.tokens();
     const view = tokens.map((t) => ({ ...t, live: t.revokedAt === null }));
+    // a fleet has a token per server (and the revoked ones): those are filtered and paged
+    const filter = (list.server ?? '').trim().toLowerCase();
+    const serverTokens = view.filter((t) => t.kind === 'server' && (filter === '' || (t.fqdn ?? '').toLowerCase().includes(filter)));
+    const offset = Math.min(list.offset ?? 0, Math.max(0, serverTokens.length - 1));
+    const shown = serverTokens.slice(offset, offset + SERVER_TOKENS_PAGE);
+    const href = (o: number) => `/tokens?${filter !== '' ? `server=${encodeURIComponent(filter)}&` : ''}offset=${o}#server-tokens`;
     return sendPage(
       ui,
       reply,
@@ -86,8 +95,13 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
         created,
         error,
         apiTokens: view.filter((t) => t.kind === 'api'),
-        serverTokens: view.filter((t) => t.kind === 'server'),
-        servers: Object.keys(state.servers).sort(),
+        serverTokens: shown,
+        serverFilter: filter,
+        serverTokensCount: serverTokens.length,
+        first: shown.length > 0 ? offset + 1 : 0,
+        last: offset + shown.length,
+        previousHref: offset > 0 ? href(Math.max(0, offset - SERVER_TOKENS_PAGE)) : undefined,
+        nextHref: offset + shown.length < serverTokens.length ? href(offset + shown.length) : undefined,
         roles: ROLES,
       },
       status,
@@ -96,7 +110,7 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
 
   app.get(
     '/tokens',
-    adminPage(ui, async (ctx, _request, reply) => tokensPage(ctx, reply)),
+    adminPage(ui, async (ctx, request, reply) => tokensPage(ctx, reply, undefined, 200, undefined, { server: request.query.server ?? '', offset: offsetParam(request.query.offset) })),
   );
 
   // the new token is on this answer only (no redirect: it would have to carry it)
@@ -118,8 +132,13 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
     '/tokens/server',
     adminAction(ui, async (ctx, request, reply) => {
       const fqdn = field(request.body, 'fqdn');
-      const token = await g.serverToken(ctx.user, fqdn);
-      return tokensPage(ctx, reply, { label: `token of server ${fqdn} (its previous token no longer works)`, token }, 201);
+      try {
+        const token = await g.serverToken(ctx.user, fqdn);
+        return await tokensPage(ctx, reply, { label: `token of server ${fqdn} (its previous token no longer works)`, token }, 201);
+      } catch (err) {
+        if (!(err instanceof KpkgError) || err.code === 'FORBIDDEN' || err.code === 'INTERNAL') throw err;
+        return tokensPage(ctx, reply, undefined, httpStatusFor(err), err.message);
+      }
     }),
   );
 

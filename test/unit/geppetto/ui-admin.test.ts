@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildShop, Client, openFixture, PASSWORD, type Fixture } from './ui-harness.js';
+import { admin, buildShop, Client, openFixture, PASSWORD, type Fixture } from './ui-harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'geppetto-ui-admin-'));
 let pkg: { file: string; bytes: Buffer };
@@ -121,6 +121,9 @@ describe('admin pages', () => {
       expect((await ada.get('/tokens')).body).toMatch(/ci-bot[\s\S]*revoked /);
 
       // a server's token: shown once, reads that server's file only, revoked the same way
+      const unknown = await ada.post('/tokens/server', { fqdn: 'nope.example.com' });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.body).toContain('server nope.example.com does not exist');
       const issued = await ada.post('/tokens/server', { fqdn: 'web01.example.com' });
       expect(issued.statusCode).toBe(201);
       const serverToken = tokenIn(issued.body);
@@ -138,6 +141,31 @@ describe('admin pages', () => {
       const text = JSON.stringify(audit);
       expect(text).not.toContain(token);
       expect(text).not.toContain(serverToken);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('server tokens are listed 100 a page and filtered by server, the filter kept across pages', async () => {
+    const f = await open();
+    try {
+      // each new token revokes the one before: 105 tokens for web01, 1 for web02
+      for (let i = 0; i < 105; i++) await f.g.serverToken(admin, 'web01.example.com');
+      await f.g.serverToken(admin, 'web02.example.com');
+      const ada = new Client(f.app);
+      await ada.login('ada');
+      const serverRows = (html: string) => [...html.matchAll(/<td>(web0\d\.example\.com)<\/td><td><code>/g)].map((m) => m[1]);
+      const first = await ada.get('/tokens');
+      expect(serverRows(first.body)).toHaveLength(100);
+      expect(first.body).toContain('1–100 of 106 server token(s)');
+      const filtered = await ada.get('/tokens?server=web01');
+      expect(filtered.body).toContain('1–100 of 105 server token(s)');
+      const next = /<a rel="next" href="([^"]+)"/.exec(filtered.body)?.[1]?.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
+      expect(next).toBe('/tokens?server=web01&offset=100#server-tokens');
+      const second = await ada.get(next ?? '');
+      expect(serverRows(second.body)).toEqual(Array.from({ length: 5 }, () => 'web01.example.com'));
+      expect(serverRows((await ada.get('/tokens?server=WEB02')).body)).toEqual(['web02.example.com']);
+      expect((await ada.get('/tokens?server=nope')).body).toContain('No server token matches.');
     } finally {
       await f.close();
     }
