@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { KpkgError } from '../../packager/errors.js';
 import type { Catalog, Problem, ResolvedServer, SecretRef, State, Value } from '../model.js';
 import { nextPublishSeq, openStore, type Database, type Store } from '../store/index.js';
-import { readCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
+import { catalogChange, readCatalog, recordPublishedCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
 import {
   equalDigests,
   hashPassword,
@@ -26,6 +26,7 @@ import {
   verifyPassword,
 } from './crypto.js';
 import * as engine from './engine.js';
+import { changesetRevisions, type ChangesetRevisions } from './revisions.js';
 import type { NodeFile } from './engine.js';
 import {
   applyEntity,
@@ -98,6 +99,8 @@ export interface Preview {
   conflicts: { kind: string; name: string; baseVersion: number; currentVersion: number }[];
   /** Servers listed without their diff (beyond the `diffs` asked for). */
   diffsOmitted: number;
+  /** Pinned component versions a catalog refresh changed or removed since the last publish: their servers are previewed too. */
+  catalog: { component: string; evr: string; change: 'changed' | 'removed' }[];
 }
 
 export interface PublishResult {
@@ -525,7 +528,9 @@ export class Geppetto {
       .map((s) => ({ kind: s.ref.kind, name: s.ref.name, baseVersion: s.baseVersion, currentVersion: versions.get(entityKey(s.ref)) ?? 0 }));
     const problems = engine.checkState(after);
     const catalog = await readCatalog(this.db, after);
-    const affected = [...engine.affectedServers(before, after)].sort();
+    // servers the edits touch, and those whose pinned versions the catalog changed since the last publish
+    const fromCatalog = await catalogChange(this.db, catalog, after);
+    const affected = [...new Set([...engine.affectedServers(before, after), ...fromCatalog.servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const secrets = await this.secretValues(this.db, allSecretIds(after, present));
     const servers: ServerPreview[] = [];
@@ -546,7 +551,7 @@ export class Geppetto {
       } else omitted++;
       servers.push(entry);
     });
-    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted };
+    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted, catalog: fromCatalog.pinned };
   }
 
   /** The diff of one server's file in a changeset's preview (for those the preview left out). */
@@ -654,7 +659,8 @@ export class Geppetto {
     const problems = engine.checkState(after);
     if (problems.length > 0) throw new ProblemsError(problems);
     const catalog = await readCatalog(trx, after);
-    const affected = [...engine.affectedServers(before, after)].sort();
+    const fromCatalog = await catalogChange(trx, catalog, after);
+    const affected = [...new Set([...engine.affectedServers(before, after), ...fromCatalog.servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const reveal = revealer(await this.secretValues(trx, allSecretIds(after, present)));
     const lastRevision = await this.lastRevisions(trx);
@@ -723,8 +729,11 @@ export class Geppetto {
       const [b, a] = auditPair(beforeBody ?? null, s.body);
       await this.auditEntry(trx, actor, s.body === null ? 'delete' : beforeBody === undefined ? 'create' : 'update', describeRef(s.ref), b, a);
     }
+    await recordPublishedCatalog(trx, fromCatalog);
     await trx.updateTable('changesets').set({ status: 'published', published_at: now, updated_at: now, publish_seq: seq }).where('id', '=', changesetId).execute();
-    await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length });
+    // revisions the catalog brought in are explained by the versions it changed
+    const catalogNote = fromCatalog.pinned.length > 0 ? { catalog: fromCatalog.pinned.map((v) => `${v.component} ${v.evr} ${v.change}`) } : {};
+    await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length, ...catalogNote });
     result.sort((x, y) => (x.fqdn < y.fqdn ? -1 : x.fqdn > y.fqdn ? 1 : 0));
     return { changeset: changesetId, publishSeq: seq, revisions: result };
   }
@@ -820,6 +829,19 @@ export class Geppetto {
   async revisions(fqdn: string): Promise<{ revision: number; changeset: number; createdAt: string; etag: string }[]> {
     const rows = await this.db.selectFrom('revisions').select(['revision', 'changeset_id', 'created_at', 'etag']).where('fqdn', '=', fqdn).orderBy('revision', 'desc').execute();
     return rows.map((r) => ({ revision: r.revision, changeset: r.changeset_id, createdAt: r.created_at, etag: r.etag }));
+  }
+
+  /** The revisions a published changeset made, a page at a time (service/revisions.ts). */
+  async changesetRevisions(id: number, page: { limit: number; offset: number }): Promise<ChangesetRevisions> {
+    return changesetRevisions(this.db, id, page);
+  }
+
+  /** What a revision changed in a server's file, from the revision before it: a unified diff, secrets masked. */
+  async revisionDiff(actor: Principal, fqdn: string, revision: number): Promise<string> {
+    requireRole(actor, 'viewer');
+    const after = await this.storedFile(this.db, fqdn, revision);
+    if (!after) throw new KpkgError('NOT_FOUND', `${fqdn} has no revision ${revision}`);
+    return engine.nodeFileDiff(revision > 1 ? await this.storedFile(this.db, fqdn, revision - 1) : undefined, after, true);
   }
 
   /** A revision of a server's file for people: YAML with the Sensitive parameters masked. */
