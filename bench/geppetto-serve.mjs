@@ -129,13 +129,13 @@ const BARE = `
 const http = require('node:http');
 const { readFileSync } = require('node:fs');
 const [port, table] = JSON.parse(process.argv[1]);
-const files = new Map(JSON.parse(readFileSync(table, 'utf8')).map((f) => [f.path, { ...f, bytes: Buffer.from(f.body) }]));
+const files = new Map(JSON.parse(readFileSync(table, 'utf8')).map((f) => [f.path + ' ' + f.accept, { ...f, bytes: Buffer.from(f.body) }]));
 http.createServer((req, res) => {
-  const f = files.get(req.url);
+  const f = files.get(req.url + ' ' + (req.headers.accept === 'application/json' ? 'application/json' : 'application/yaml'));
   if (!f) { res.writeHead(404); return res.end(); }
   if (req.headers.authorization !== 'Bearer ' + f.token) { res.writeHead(401); return res.end(); }
   if (req.headers['if-none-match'] === f.etag) { res.writeHead(304, { etag: f.etag }); return res.end(); }
-  res.writeHead(200, { 'content-type': 'application/yaml; charset=utf-8', etag: f.etag, 'content-length': f.bytes.length });
+  res.writeHead(200, { 'content-type': f.accept + '; charset=utf-8', etag: f.etag, 'content-length': f.bytes.length });
   res.end(f.bytes);
 }).listen(port, '127.0.0.1');
 `;
@@ -235,20 +235,27 @@ async function main() {
     const g = await startGeppetto(data);
     const table = [];
     for (const c of clients) {
-      const first = await fetch(`${g.base}${filePath(c.fqdn)}`, { headers: { authorization: `Bearer ${c.token}` } });
-      c.body = await first.text();
-      c.etag = first.headers.get('etag');
-      if (first.status !== 200 || !c.etag) throw new Error(`geppetto answered ${first.status} for ${c.fqdn}`);
-      table.push({ path: filePath(c.fqdn), token: c.token, etag: c.etag, body: c.body });
+      for (const accept of ['application/yaml', 'application/json']) {
+        const first = await fetch(`${g.base}${filePath(c.fqdn)}`, { headers: { authorization: `Bearer ${c.token}`, accept } });
+        const body = await first.text();
+        const etag = first.headers.get('etag');
+        if (first.status !== 200 || !etag) throw new Error(`geppetto answered ${first.status} for ${c.fqdn}`);
+        if (accept === 'application/yaml') Object.assign(c, { body, etag });
+        else Object.assign(c, { jsonBody: body, jsonEtag: etag });
+        table.push({ path: filePath(c.fqdn), accept, token: c.token, etag, body });
+      }
     }
     const sizes = clients.map((c) => Buffer.byteLength(c.body)).sort((a, b) => a - b);
-    log(`files: ${sizes[0]} to ${sizes.at(-1)} bytes of YAML (median ${median(sizes)})`);
+    log(`files: ${sizes[0]} to ${sizes.at(-1)} bytes of YAML (median ${median(sizes)}), about twice that as JSON`);
     writeFileSync(files, JSON.stringify(table), { mode: 0o600 });
     const bare = await startBare(files);
     const auth = (i) => ({ authorization: `Bearer ${clients[i].token}` });
     const cases = [
       { name: '200 (full file)', headers: auth, status: 200 },
       { name: '304 (If-None-Match)', headers: (i) => ({ ...auth(i), 'if-none-match': clients[i].etag }), status: 304 },
+      // what Punch asks for: JSON, its last ETag (a 304 unless a publish changed the file)
+      { name: '200 JSON (Punch after a publish)', headers: (i) => ({ ...auth(i), accept: 'application/json' }), status: 200 },
+      { name: '304 JSON (Punch polling)', headers: (i) => ({ ...auth(i), accept: 'application/json', 'if-none-match': clients[i].jsonEtag }), status: 304 },
     ];
     // warm-up: JIT, SQLite page cache, connections
     for (const c of cases) {

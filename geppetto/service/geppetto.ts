@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { KpkgError } from '../../packager/errors.js';
 import type { Catalog, Problem, ResolvedServer, SecretRef, State, Value } from '../model.js';
 import { nextPublishSeq, openStore, type Database, type Store } from '../store/index.js';
+import { readYamlFile } from '../yaml-read.js';
 import { readCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
 import {
   equalDigests,
@@ -813,7 +814,7 @@ export class Geppetto {
     if (!row) throw new KpkgError('NOT_FOUND', `${fqdn} has no revision ${revision}`);
     const yaml = open(this.key, unpackSealed(row.content), `file:${fqdn}:${revision}`).toString('utf8');
     if (options.format === 'json') {
-      return { fqdn, revision, etag: `${row.etag.slice(0, -1)}-json"`, body: `${JSON.stringify(YAML.parse(yaml), null, 2)}\n`, contentType: 'application/json' };
+      return { fqdn, revision, etag: `${row.etag.slice(0, -1)}-json"`, body: `${JSON.stringify(readYamlFile(yaml), null, 2)}\n`, contentType: 'application/json' };
     }
     return { fqdn, revision, etag: row.etag, body: yaml, contentType: 'application/yaml' };
   }
