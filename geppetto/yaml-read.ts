@@ -19,9 +19,11 @@ const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 const FLOAT = /^-?(?:0|[1-9][0-9]*)\.[0-9]+(?:e[-+][0-9]+)?$/;
 
 function set(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (Object.prototype.hasOwnProperty.call(obj, key)) throw new NotEmitted(`duplicate key ${key}`);
-  // an own property whatever the key (`__proto__` too), as the `yaml` package makes it
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (Object.hasOwn(obj, key)) throw new NotEmitted(`duplicate key ${key}`);
+  // `__proto__` as an own property, as the `yaml` package makes it (defining every key would
+  // turn objects into slow dictionaries)
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /** A double-quoted scalar at the start of `s`: its value and where it ends. */
