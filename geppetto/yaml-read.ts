@@ -35,8 +35,13 @@ function quoted(s: string): { value: string; end: number } {
     let backslashes = 0;
     while (s[q - 1 - backslashes] === '\\') backslashes++;
     if (backslashes % 2 === 0) {
-      // yaml-emit.ts escapes only with \" \\ \n \t \r \uXXXX: JSON's escapes, with YAML's meaning
       const raw = s.slice(0, q + 1);
+      // no escape: the text between the quotes (yaml-emit.ts quotes no control character raw)
+      if (!raw.includes('\\')) {
+        if (/[\u0000-\u001f]/.test(raw)) throw new NotEmitted('control character');
+        return { value: raw.slice(1, -1), end: q + 1 };
+      }
+      // yaml-emit.ts escapes only with \" \\ \n \t \r \uXXXX: JSON's escapes, with YAML's meaning
       if (/\\[^"\\ntru]/.test(raw.replace(/\\\\/g, ''))) throw new NotEmitted('escape');
       const value: unknown = JSON.parse(raw);
       if (typeof value !== 'string') throw new NotEmitted('string');
