@@ -162,7 +162,8 @@ async function startBare(table) {
  * REQUESTS answers or SECONDS: requests/s and latency percentiles.
  */
 async function load(base, clients, headers, expectStatus) {
-  const agent = new http.Agent({ keepAlive: KEEP_ALIVE, maxSockets: CLIENTS });
+  // without keep-alive: agent false, a connection per request closed after its answer (Connection: close)
+  const agent = KEEP_ALIVE ? new http.Agent({ keepAlive: true, maxSockets: CLIENTS }) : false;
   const url = new URL(base);
   const latencies = new Float64Array(REQUESTS);
   let sent = 0;
@@ -192,7 +193,7 @@ async function load(base, clients, headers, expectStatus) {
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
+  if (agent) agent.destroy();
   const sorted = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b);
   const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
   if (wrong > 0) throw new Error(`${wrong} answers were not ${expectStatus}`);
