@@ -177,6 +177,7 @@ function loggerOptions(logger: ServerOptions['logger'], stdout: BatchedLines | u
       err: (err: Error & { code?: unknown }) => ({ type: err.name, code: err.code, message: oneLine(err.message), stack: err.stack ?? '' }),
     },
     // in case some code logs a request's headers, a body or a credential anyway
+    // (a child logger's bindings are not checked: pino gives children no formatter, and no code makes one)
     formatters: { log: redactLogObject },
   };
 }
