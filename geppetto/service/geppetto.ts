@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { KpkgError } from '../../packager/errors.js';
 import type { Catalog, Problem, ResolvedServer, SecretRef, State, Value } from '../model.js';
 import { nextPublishSeq, openStore, type Database, type Store } from '../store/index.js';
+import { readYamlFile } from '../yaml-read.js';
 import { catalogChange, readCatalog, recordPublishedCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
 import {
   equalDigests,
@@ -805,14 +806,24 @@ export class Geppetto {
    */
   async nodeFile(actor: Principal, fqdn: string, options: { format?: 'yaml' | 'json'; revision?: number } = {}): Promise<NodeFileAnswer> {
     this.authorizeNode(actor, fqdn);
-    const head = await this.db.selectFrom('heads').select(['revision', 'etag']).where('fqdn', '=', fqdn).executeTakeFirst();
-    if (!head) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
-    const revision = options.revision ?? head.revision;
-    const row = await this.db.selectFrom('revisions').select(['content', 'etag']).where('fqdn', '=', fqdn).where('revision', '=', revision).executeTakeFirst();
+    let revision: number;
+    let row: { content: string; etag: string } | undefined;
+    if (options.revision === undefined) {
+      // the servers' poll: head and content in one prepared read
+      const current = await this.store.reads.headFile(fqdn);
+      if (!current) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
+      ({ revision } = current);
+      row = current;
+    } else {
+      const head = await this.db.selectFrom('heads').select(['revision', 'etag']).where('fqdn', '=', fqdn).executeTakeFirst();
+      if (!head) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
+      revision = options.revision;
+      row = await this.db.selectFrom('revisions').select(['content', 'etag']).where('fqdn', '=', fqdn).where('revision', '=', revision).executeTakeFirst();
+    }
     if (!row) throw new KpkgError('NOT_FOUND', `${fqdn} has no revision ${revision}`);
     const yaml = open(this.key, unpackSealed(row.content), `file:${fqdn}:${revision}`).toString('utf8');
     if (options.format === 'json') {
-      return { fqdn, revision, etag: `${row.etag.slice(0, -1)}-json"`, body: `${JSON.stringify(YAML.parse(yaml), null, 2)}\n`, contentType: 'application/json' };
+      return { fqdn, revision, etag: `${row.etag.slice(0, -1)}-json"`, body: `${JSON.stringify(readYamlFile(yaml), null, 2)}\n`, contentType: 'application/json' };
     }
     return { fqdn, revision, etag: row.etag, body: yaml, contentType: 'application/yaml' };
   }
@@ -820,7 +831,7 @@ export class Geppetto {
   /** The current ETag of a server's file, without reading or decrypting it (for 304s). */
   async nodeFileEtag(actor: Principal, fqdn: string, format: 'yaml' | 'json' = 'yaml'): Promise<string | undefined> {
     this.authorizeNode(actor, fqdn);
-    const head = await this.db.selectFrom('heads').select('etag').where('fqdn', '=', fqdn).executeTakeFirst();
+    const head = await this.store.reads.head(fqdn);
     if (!head) return undefined;
     return format === 'json' ? `${head.etag.slice(0, -1)}-json"` : head.etag;
   }
@@ -1110,7 +1121,8 @@ export class Geppetto {
   async authenticateToken(bearer: string): Promise<Principal | undefined> {
     const parsed = parseToken(bearer);
     if (!parsed) return undefined;
-    const row = await this.db.selectFrom('tokens').selectAll().where('id', '=', parsed.id).executeTakeFirst();
+    // a prepared read, no cache: a revocation is seen by the next request, in every process
+    const row = await this.store.reads.token(parsed.id);
     if (!row || row.revoked_at !== null || !equalDigests(row.hash, sha256(parsed.secret))) return undefined;
     if (row.kind === 'server' && row.fqdn !== null) return { kind: 'server', fqdn: row.fqdn, tokenId: row.id };
     if (row.kind === 'api' && (ROLES as readonly string[]).includes(row.role)) return { kind: 'api', name: row.name, role: row.role as Role, tokenId: row.id };
