@@ -1,21 +1,10 @@
 // Accounts and tokens in the web UI: only admins see and use the pages (viewers and editors get
 // 403, forms without the session's CSRF token too); a token's value is shown once, on the page
 // that made it; every change is audited; a revoked or disabled credential stops working at once.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, buildShop, Client, openFixture, PASSWORD, type Fixture } from './ui-harness.js';
+import { describe, expect, it } from 'vitest';
+import { admin, Client, PASSWORD, uiFixtures } from './ui-harness.js';
 
-const root = mkdtempSync(join(tmpdir(), 'geppetto-ui-admin-'));
-let pkg: { file: string; bytes: Buffer };
-let n = 0;
-const open = (): Promise<Fixture> => openFixture(join(root, `d${n++}`), pkg);
-
-beforeAll(async () => {
-  pkg = await buildShop(join(root, 'pkg'));
-}, 120_000);
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const open = uiFixtures('geppetto-ui-admin-');
 
 const tokenIn = (html: string): string | undefined => /<output id="new-token" class="token">(gpt_[A-Za-z0-9_-]+)<\/output>/.exec(html)?.[1];
 

@@ -1,20 +1,15 @@
 // Lists that grow with the fleet: the servers page and the JSON list a page at a time (the filter
 // kept across pages), and a published changeset's page listing the revisions it made, each with
 // its file and its diff. The real server over a real service on SQLite.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, buildShop, Client, IMPORTED_SECRET, openFixture, type Fixture } from './ui-harness.js';
+import { admin, Client, IMPORTED_SECRET, uiFixtures, type Fixture } from './ui-harness.js';
 
-const root = mkdtempSync(join(tmpdir(), 'geppetto-ui-paging-'));
-let pkg: { file: string; bytes: Buffer };
+const fixture = uiFixtures('geppetto-ui-paging-');
 let f: Fixture;
 const name = (i: number): string => `web${String(i).padStart(3, '0')}.example.com`;
 
 beforeAll(async () => {
-  pkg = await buildShop(join(root, 'pkg'));
-  f = await openFixture(join(root, 'data'), pkg);
+  f = await fixture('data');
   // 250 servers, the even ones in staging; web01 and web02 of the fixture are deleted
   const servers = Array.from({ length: 250 }, (_, k) => `  ${name(k + 1)}: { environment: ${(k + 1) % 2 === 0 ? 'staging' : 'production'}, roles: [base] }`).join('\n');
   await f.g.importState(
@@ -29,10 +24,7 @@ ${servers}
     { title: 'the fleet' },
   );
 }, 180_000);
-afterAll(async () => {
-  await f.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => f.close());
 
 const rows = (html: string): string[] => [...html.matchAll(/<tr[^>]*>\s*<td><a href="\/servers\/([^"?/]+)">/g)].map((m) => m[1] ?? '');
 /** The page's next or previous link, as a browser reads the attribute (Handlebars escapes `=` and `&`). */
