@@ -7,7 +7,7 @@
  */
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { KpkgError, oneLine } from '../packager/errors.js';
-import type { ResolvedServer, SecretRef, State, Value } from './model.js';
+import type { ParameterDefinition, ResolvedServer, SecretRef, State, Value } from './model.js';
 import { ENVIRONMENT_PATTERN, FQDN_PATTERN, compareStrings } from './resolve/keys.js';
 import { parsePuppetType, valueMatches, wantsFloat } from './resolve/puppet-type.js';
 import { isSecretRef } from './resolve/values.js';
@@ -78,6 +78,21 @@ function revealed(secret: Value, type: string, key: string): Value {
 }
 
 /**
+ * The settings' keys (`<component>.<parameter>`) of a version's parameters, made once per catalog
+ * version rather than for every parameter of every server (10,000 servers share a few hundred
+ * versions). Checked against the list's length and component, as the catalog is plain data.
+ */
+const settingKeys = new WeakMap<readonly ParameterDefinition[], { component: string; keys: string[] }>();
+
+function keysOf(component: string, parameters: readonly ParameterDefinition[]): string[] {
+  const known = settingKeys.get(parameters);
+  if (known !== undefined && known.component === component && known.keys.length === parameters.length) return known.keys;
+  const keys = parameters.map((p) => `${component}.${p.name}`);
+  settingKeys.set(parameters, { component, keys });
+  return keys;
+}
+
+/**
  * The file of one server at `revision`. Throws INVALID_INPUT when the resolution has problems
  * (they block publishing) or names the file's schema refuses. `reveal` turns each secret
  * reference into its value (text, or any value; text a non-String type refuses is read as JSON).
@@ -102,8 +117,11 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
     packages.push({ name: version.package, evr: version.evr });
     const params: Record<string, Value> = {};
     const secret: string[] = [];
-    for (const p of version.parameters) {
-      const key = `${component}.${p.name}`;
+    const keys = keysOf(component, version.parameters);
+    for (let i = 0; i < version.parameters.length; i++) {
+      const p = version.parameters[i];
+      const key = keys[i];
+      if (p === undefined || key === undefined) continue;
       const setting = resolved.settings[key];
       if (setting === undefined || setting.origin !== 'definition' || setting.value === undefined) continue;
       const v = setting.value;
@@ -128,15 +146,25 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
   };
 }
 
+/** Per catalog version, its Float parameters (parsing every type of every server's file costs). */
+const floatNames = new WeakMap<readonly ParameterDefinition[], { length: number; names: readonly string[] }>();
+
 /** The parameters of a server's classes whose numbers must be written as Floats. */
 export function floatParameters(resolved: ResolvedServer): FloatParameters {
-  const out: Record<string, string[]> = {};
+  const out: Record<string, readonly string[]> = {};
   for (const { version } of Object.values(resolved.components)) {
-    const names = version.parameters.filter((p) => {
-      const t = parsePuppetType(p.type);
-      return t !== undefined && wantsFloat(t);
-    });
-    if (names.length > 0) out[version.class] = names.map((p) => p.name);
+    let known = floatNames.get(version.parameters);
+    if (known === undefined || known.length !== version.parameters.length) {
+      const names = version.parameters
+        .filter((p) => {
+          const t = parsePuppetType(p.type);
+          return t !== undefined && wantsFloat(t);
+        })
+        .map((p) => p.name);
+      known = { length: version.parameters.length, names };
+      floatNames.set(version.parameters, known);
+    }
+    if (known.names.length > 0) out[version.class] = known.names;
   }
   return out;
 }
