@@ -3,7 +3,7 @@
  * many packages rendered into blocks of metadata chunks, on worker threads (read-worker.ts) when
  * there are many and enough cores.
  */
-import { createHash, hash } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, futimesSync, openSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { inputError, ioError, KpkgError, type ErrorCode } from '../errors.js';
 import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
-import { eachLimit, readFully, tempName } from '../util/fs.js';
+import { eachLimit, readFully } from '../util/fs.js';
 import { CHUNKERS, METADATA_TYPES, type MetadataCompression } from './metadata.js';
 import { packageRecord } from './record.js';
 import type { RepoOptions } from './session.js';
@@ -55,6 +55,10 @@ function readSmallFile(path: string): { data: Buffer; mtime: number; st: Stats }
   }
 }
 
+/** Names of the staged copies of this thread (a worker has its own): a random token and a count. */
+const STAGE_TOKEN = `${process.pid}.${randomBytes(6).toString('hex')}`;
+let stagedCount = 0;
+
 /**
  * Writes `data`, read from `source` (its stat `st`), to a new temporary file in `dir`, mode 0644
  * (readable by the web server whatever the source's mode), with the source's access and
@@ -62,7 +66,8 @@ function readSmallFile(path: string): { data: Buffer; mtime: number; st: Stats }
  * trip per package. Not fsynced: the caller syncs all of them at once (session.ts copyIn).
  */
 function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string {
-  const tmp = tempName(join(dir, basename(source)));
+  // unique without random bytes per file (tempName's): this thread's token and a counter
+  const tmp = join(dir, `.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`);
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {
@@ -77,7 +82,7 @@ function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string
     } catch {
       // not created, or already gone
     }
-    throw ioError('copy into the repository', source, e);
+    throw ioError(`copy ${source} into`, dir, e);
   }
   return tmp;
 }
