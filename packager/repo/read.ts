@@ -14,7 +14,6 @@ import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, 
 import { eachLimit, readFully } from '../util/fs.js';
 import { CHUNKERS, METADATA_TYPES, type MetadataCompression } from './metadata.js';
 import { packageRecord } from './record.js';
-import { StageWriter } from './stage-writer.js';
 import type { RepoOptions } from './session.js';
 import { BlockBuilder, blockSubset, type Block } from './store.js';
 import type { MetadataType, RepoPackage } from './types.js';
@@ -60,21 +59,6 @@ function readSmallFile(path: string): { data: Buffer; mtime: number; st: Stats }
 const STAGE_TOKEN = `${process.pid}.${randomBytes(6).toString('hex')}`;
 let stagedCount = 0;
 
-/** A new name in `dir` for a copy of `source`: unique without random bytes per file (tempName's). */
-const stageName = (dir: string, source: string) => join(dir, `.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`);
-
-/**
- * Where publish copies the packages it reads: the directory, and the thread writing them there
- * (stage-writer.ts), when it is not the reading thread.
- */
-export interface Stage {
-  dir: string;
-  writer?: StageWriter;
-}
-
-/** From this many packages, the staged copies are written by a thread of their own (stage-writer.ts). */
-const STAGE_WRITER_MIN = 256;
-
 /**
  * Writes `data`, read from `source` (its stat `st`), to a new temporary file in `dir`, mode 0644
  * (readable by the web server whatever the source's mode), with the source's access and
@@ -82,7 +66,8 @@ const STAGE_WRITER_MIN = 256;
  * trip per package. Not fsynced: the caller syncs all of them at once (session.ts copyIn).
  */
 function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string {
-  const tmp = stageName(dir, source);
+  // unique without random bytes per file (tempName's): this thread's token and a counter
+  const tmp = join(dir, `.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`);
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {
@@ -106,7 +91,7 @@ function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string
  * sha256 of the file, its digests checked, its record: one pass over the file. With `stage` (a
  * directory), a package small enough to be read whole is also written there (Candidate.staged).
  */
-export async function readCandidate(path: string, href?: string, stage?: Stage): Promise<Candidate> {
+export async function readCandidate(path: string, href?: string, stage?: string): Promise<Candidate> {
   let src: ByteSource;
   let mtime: number;
   let whole: { data: Buffer; mtime: number; st: Stats } | undefined;
@@ -158,15 +143,7 @@ export async function readCandidate(path: string, href?: string, stage?: Stage):
     }
     const record = packageRecord(pkg, { href: href ?? '', sha256, size: src.size, mtime });
     if (href === undefined) record.href = packageHref(record);
-    let staged: string | undefined;
-    if (stage !== undefined && whole) {
-      if (stage.writer) {
-        staged = stageName(stage.dir, path);
-        await stage.writer.add(path, staged, whole.data, whole.st.atimeMs / 1000, whole.st.mtimeMs / 1000);
-      } else {
-        staged = stageCopy(stage.dir, path, whole.data, whole.st);
-      }
-    }
+    const staged = stage !== undefined && whole ? stageCopy(stage, path, whole.data, whole.st) : undefined;
     return staged === undefined ? { source: path, record, digests } : { source: path, record, digests, staged };
   } catch (e) {
     if (e instanceof KpkgError && e.code === 'BAD_PACKAGE') {
@@ -227,7 +204,7 @@ function summary(r: RepoPackage): RepoPackage {
  * Reads `items` in this thread; the candidates keep only what the state needs of their records.
  * With `stage`, each package read whole is also copied there (readCandidate).
  */
-export async function readHere(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number, stage?: Stage): Promise<ReadResult> {
+export async function readHere(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number, stage?: string): Promise<ReadResult> {
   const out: ReadResult = { candidates: [], blocks: [] };
   const blocks: Promise<Block>[] = [];
   for (let k = 0; k < items.length; k += BLOCK_SIZE) {
@@ -267,18 +244,7 @@ export async function readMany(items: readonly ReadItem[], compress: MetadataCom
   const threads = options.threads ?? (cores >= WORKER_MIN_CORES ? Math.min(cores, 4) : 1);
   // workers run the compiled read-worker.js; from the TypeScript sources (tests), this thread reads
   const compiled = import.meta.url.endsWith('.js');
-  if (items.length <= BLOCK_SIZE || threads < 2 || !compiled) {
-    // this thread reads; with many packages to copy, another writes the copies (stage-writer.ts)
-    const writer = stage !== undefined && items.length >= STAGE_WRITER_MIN && compiled ? new StageWriter(stage) : undefined;
-    try {
-      const read = await readHere(items, compress, options.concurrency ?? 8, stage === undefined ? undefined : writer ? { dir: stage, writer } : { dir: stage });
-      await writer?.finish();
-      return read;
-    } catch (e) {
-      await writer?.close();
-      throw e;
-    }
-  }
+  if (items.length <= BLOCK_SIZE || threads < 2 || !compiled) return readHere(items, compress, options.concurrency ?? 8, stage);
   const workerFile = fileURLToPath(new URL('./read-worker.js', import.meta.url));
   // whole blocks per worker
   const share = Math.ceil(Math.ceil(items.length / BLOCK_SIZE) / threads) * BLOCK_SIZE;

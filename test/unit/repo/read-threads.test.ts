@@ -107,8 +107,6 @@ describe('reading a repository on worker threads', () => {
     const results: Map<string, Buffer>[] = [];
     for (const [label, run] of [
       ['compiled, 2 threads', (repo: string) => compiled.publish(files, repo, { threads: 2 })],
-      // one reading thread, the copies written by another (stage-writer.ts)
-      ['compiled, 1 thread and the writer', (repo: string) => compiled.publish(files, repo, { threads: 1 })],
       ['sources, this thread', (repo: string) => publish(files, repo, {})],
     ] as const) {
       const repo = join(work, `publish-${results.length}`);
@@ -128,31 +126,9 @@ describe('reading a repository on worker threads', () => {
       results.push(metadataFiles(repo));
     }
     chmodSync(files[0] as string, 0o644);
-    const [threads, ...others] = results;
+    const [threads, here] = results;
     expect(threads?.size).toBe(3);
-    for (const other of others) {
-      expect([...other.keys()].sort()).toEqual([...(threads?.keys() ?? [])].sort());
-      for (const [name, bytes] of threads ?? []) expect(other.get(name)?.equals(bytes), name).toBe(true);
-    }
+    expect([...(here?.keys() ?? [])].sort()).toEqual([...(threads?.keys() ?? [])].sort());
+    for (const [name, bytes] of threads ?? []) expect(here?.get(name)?.equals(bytes), name).toBe(true);
   }, 120_000);
-
-  it('the writer thread of the copies reports a file it cannot write, naming the package and the directory', async () => {
-    const { StageWriter } = (await import(join(work, 'js', 'packager', 'repo', 'stage-writer.js'))) as typeof import('../../../packager/repo/stage-writer.js');
-    const dir = join(work, 'stage-gone');
-    const writer = new StageWriter(dir);
-    // the directory does not exist: the first write fails with ENOENT
-    await writer.add('/src/a.rpm', join(dir, '.a.rpm.1.tmp'), Buffer.from('package a'), 1_700_000_000, 1_700_000_000);
-    const e = await writer.finish().then(() => undefined, (x: unknown) => x);
-    expect(e).toMatchObject({ code: 'IO' });
-    expect((e as Error).message).toMatch(/^cannot copy \/src\/a\.rpm into .*stage-gone: .*ENOENT/);
-    // and writes what it is given where it can
-    mkdirSync(dir);
-    const ok = new StageWriter(dir);
-    for (let i = 0; i < 200; i++) await ok.add(`/src/p${i}.rpm`, join(dir, `.p${i}.tmp`), Buffer.alloc(70_000, i), 1_700_000_000, 1_600_000_000 + i);
-    await ok.finish();
-    for (const i of [0, 64, 199]) {
-      expect(readFileSync(join(dir, `.p${i}.tmp`)).equals(Buffer.alloc(70_000, i))).toBe(true);
-      expect(statSync(join(dir, `.p${i}.tmp`)).mtimeMs).toBe((1_600_000_000 + i) * 1000);
-    }
-  }, 60_000);
 });
