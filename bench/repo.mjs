@@ -11,11 +11,13 @@
 //     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round;
 //   - bulk publish of N packages into a new repository: `kpkg publish` of all N in one run vs `cp`
 //     of the N files into a new directory + `createrepo_c --no-database --workers 2` of it (both
-//     directories removed before each round; kpkg's fsyncs included, as users pay them).
+//     directories removed before each round; kpkg's durability included, as users pay it: one
+//     syncfs of the file system on Linux 5.8+ (util/fs.ts syncFiles) and a few fsyncs; cp and
+//     createrepo_c sync nothing).
 // Every timed command is a fresh process timed from spawn to exit; medians over the rounds. kpkg
 // is run as users run it: its program (dist/bin/kpkg.js, executable, with its launcher line).
 // The packages (small, a few files, dependencies and a changelog, written by our writer) are made
-// once and cached under bench/.work/repo-packages/.
+// once and cached under bench/.work/repo-packages/ (package-set.mjs).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
