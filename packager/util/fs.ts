@@ -178,9 +178,10 @@ export async function setAside(paths: readonly string[]): Promise<SetAside> {
 
 /**
  * Renames each `from` to its `to`: all of them, or (an error) none, the files they replaced put
- * back. The caller removes the `from` files left.
+ * back. With `syncDirs`, each directory renamed into is fsynced before the old files are let go,
+ * so that a failed fsync puts them back too. The caller removes the `from` files left.
  */
-export async function renameAll(moves: readonly (readonly [from: string, to: string])[]): Promise<void> {
+export async function renameAll(moves: readonly (readonly [from: string, to: string])[], options: { syncDirs?: boolean } = {}): Promise<void> {
   const aside = await setAside(moves.map(([, to]) => to));
   try {
     for (const [from, to] of moves) {
@@ -188,6 +189,7 @@ export async function renameAll(moves: readonly (readonly [from: string, to: str
         throw ioError('write', to, e);
       });
     }
+    if (options.syncDirs) for (const dir of new Set(moves.map(([, to]) => dirname(to)))) await fsyncDir(dir);
   } catch (e) {
     await aside.restore();
     throw e;
