@@ -1,43 +1,54 @@
 #!/usr/bin/env node
-// Geppetto serving a server's file: `geppetto serve` (the built program, a child process, logging
-// as it does in production, to /dev/null) against a bare node:http server (another child process)
-// serving the same bytes with the same bearer check, ETag and 304. `npm run bench` builds dist/ first.
+// Geppetto serving servers' files: `geppetto serve` (the built program, a child process, logging
+// as it does in production, to /dev/null) on a SQLite file holding the large model of
+// bench/geppetto-model.mjs (10,000 servers, every file published), against a bare node:http server
+// (another child process) serving the same bytes with the same bearer check, ETag and 304.
+// `npm run bench` builds dist/ first.
 //
-//   node bench/geppetto-serve.mjs [--clients 50] [--requests 20000] [--seconds 15] [--reps 3]
+//   node bench/geppetto-serve.mjs [--servers 10000] [--clients 50] [--requests 20000] [--seconds 15] [--reps 3]
+//                                 [--no-keep-alive] [--cpu-prof DIR] [--data DIR]
 //
-// The load generator runs here, in its own process: 50 clients on keep-alive node:http Agents,
-// each sending its next request when the last answer is read, until the request count or the time
-// bound is reached. Loopback only. Medians of --reps rounds, the contenders interleaved.
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The load generator runs here, in its own process: 50 clients, each one server of the model
+// (its own token, its own file, its own ETag: 50 different rows of 10,000), on keep-alive node:http
+// Agents as Punch keeps its connection (--no-keep-alive: a new connection per request), each
+// sending its next request when the last answer is read, until the request count or the time bound
+// is reached. Loopback only. Medians of --reps rounds, the contenders interleaved.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { largeModel } from './geppetto-model.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const GEPPETTO = join(ROOT, 'dist', 'bin', 'geppetto.js');
-const FQDN = 'web01.example.com';
-const PATH = `/api/v1/nodes/${FQDN}/file`;
+const filePath = (fqdn) => `/api/v1/nodes/${fqdn}/file`;
 // targets (docs/geppetto-api.md)
 const TARGET_RPS = 2000;
 const TARGET_P99_MS = 20;
 
 const { values: args } = parseArgs({
   options: {
+    servers: { type: 'string', default: process.env.BENCH_GEPPETTO_SERVERS ?? '10000' },
     clients: { type: 'string', default: '50' },
     requests: { type: 'string', default: '20000' },
     seconds: { type: 'string', default: '15' },
     reps: { type: 'string', default: process.env.BENCH_REPS ?? '3' },
+    'no-keep-alive': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    // a directory to prepare the model in once and reuse on later runs (kept): for profiling rounds
+    data: { type: 'string' },
   },
 });
-const CLIENTS = Math.max(1, Number(args.clients));
+const SERVERS = Math.max(1, Number(args.servers));
+const CLIENTS = Math.min(SERVERS, Math.max(1, Number(args.clients)));
 const REQUESTS = Math.max(CLIENTS, Number(args.requests));
 const SECONDS = Math.max(1, Number(args.seconds));
 const REPS = Math.max(1, Number(args.reps));
+const KEEP_ALIVE = !args['no-keep-alive'];
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -52,51 +63,42 @@ function freePort() {
   });
 }
 
-function geppetto(data, argv, input) {
-  const r = spawnSync(process.execPath, [GEPPETTO, '--data', data, ...argv], { encoding: 'utf8', input, timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`geppetto ${argv.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A data directory with a catalog of one component (a real deployment package built by kpkg) and one server using it. */
+/**
+ * A data directory holding the large model, every server's file published (as an import
+ * publishes it), and a token for each of the CLIENTS servers the clients play, spread over the model.
+ */
 async function prepare(work) {
-  const { build } = await import(join(ROOT, 'dist', 'packager', 'assemble', 'build.js'));
-  const { openGeppetto, cliPrincipal } = await import(join(ROOT, 'dist', 'geppetto', 'service', 'index.js'));
-  const { readDeploymentDescription, storePackage, setRepositoryPackages } = await import(join(ROOT, 'dist', 'geppetto', 'service', 'catalog.js'));
-  const dir = join(work, 'shop');
-  mkdirSync(join(dir, 'dist'), { recursive: true });
-  writeFileSync(join(dir, 'dist', 'index.js'), 'console.log("hello");\n');
-  // twenty keys, a secret among them: a file of a realistic size
-  const keys = { db_password: { type: 'String', secret: true } };
-  const settings = { 'shop.db_password': 'bench-secret-value' };
-  for (let i = 0; i < 20; i++) {
-    keys[`key_${i}`] = { type: 'String', default: 'x' };
-    settings[`shop.key_${i}`] = `value number ${i} of the shop component, set on the role`;
+  const kept = join(work, 'clients.json');
+  if (existsSync(kept)) {
+    const { servers, clients } = JSON.parse(readFileSync(kept, 'utf8'));
+    if (servers === SERVERS && clients.length === CLIENTS) {
+      log(`model: reused from ${work}`);
+      return { data: join(work, 'data'), clients };
+    }
   }
-  writeFileSync(join(dir, 'component.json'), JSON.stringify({ name: 'shop', version: '1.4.0', type: 'webapp', summary: 'bench', license: 'Apache-2.0', files: [{ src: 'dist', dest: 'lib' }], config: { keys } }));
-  const result = await build({ dir, skipBuild: true });
-  const deployment = result.artifacts.find((a) => a.role === 'deployment');
-  const bytes = readFileSync(deployment.file);
+  const { openGeppetto, cliPrincipal } = await import(join(ROOT, 'dist', 'geppetto', 'service', 'index.js'));
+  const { storePackage, setRepositoryPackages } = await import(join(ROOT, 'dist', 'geppetto', 'service', 'catalog.js'));
+  const { stringifyState } = await import(join(ROOT, 'dist', 'geppetto', 'state-file.js'));
+  const model = largeModel({ servers: SERVERS });
   const data = join(work, 'data');
+  rmSync(data, { recursive: true, force: true });
   const g = await openGeppetto({ dataDir: data });
-  const repo = { id: 'kelkoo', baseurl: 'file:///srv/yum/kelkoo' };
-  const checksum = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const me = cliPrincipal();
   const now = new Date().toISOString();
-  await storePackage(g.db, checksum, { name: 'shop-deploy', evr: `${result.version}-${result.release}` }, await readDeploymentDescription(bytes, deployment.file), now);
-  await setRepositoryPackages(g.db, repo, [checksum], now);
-  await g.importState(
-    cliPrincipal(),
-    JSON.stringify({
-      repositories: [repo],
-      global: { settings: {} },
-      environments: { production: {} },
-      roles: { shop: { components: { shop: `${result.version}-${result.release}` }, settings } },
-      servers: { [FQDN]: { environment: 'production', roles: ['shop'] } },
-    }),
-  );
+  for (const p of model.catalog) await storePackage(g.db, p.checksum, { name: p.name, evr: p.evr }, { component: p.component, stored: p.description }, now);
+  await setRepositoryPackages(g.db, model.state.repositories[0], model.catalog.map((p) => p.checksum), now);
+  const t = performance.now();
+  const imported = await g.importState(me, stringifyState(model.state));
+  const fqdns = Object.keys(model.state.servers);
+  const clients = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const fqdn = fqdns[Math.floor((i * fqdns.length) / CLIENTS)];
+    clients.push({ fqdn, token: await g.serverToken(me, fqdn) });
+  }
   await g.close();
-  const token = geppetto(data, ['server', 'token', FQDN]).trim();
-  return { data, token };
+  writeFileSync(kept, JSON.stringify({ servers: SERVERS, clients }), { mode: 0o600 });
+  log(`model: ${fqdns.length} servers, ${model.roles} roles, ${model.catalog.length} components; ${imported.revisions.length} files published in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return { data, clients };
 }
 
 async function waitFor(base, child) {
@@ -114,47 +116,64 @@ async function waitFor(base, child) {
 
 async function startGeppetto(data) {
   const port = await freePort();
-  const child = spawn(process.execPath, [GEPPETTO, '--data', data, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } });
+  // --cpu-prof DIR: a V8 CPU profile of the server, written when it exits (SIGTERM ends it cleanly)
+  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...nodeArgs, GEPPETTO, '--data', data, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env } });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(base, child);
   return { base, child };
 }
 
-// The reference: node:http alone, the same bytes, the same checks (bearer token, If-None-Match).
+// The reference: node:http alone, the same bytes, the same checks (bearer token of the path's server, If-None-Match).
 const BARE = `
 const http = require('node:http');
-const [port, token, etag, body] = JSON.parse(process.argv[1]);
-const bytes = Buffer.from(body);
+const { readFileSync } = require('node:fs');
+const [port, table] = JSON.parse(process.argv[1]);
+const files = new Map(JSON.parse(readFileSync(table, 'utf8')).map((f) => [f.path + ' ' + f.accept, { ...f, bytes: Buffer.from(f.body) }]));
 http.createServer((req, res) => {
-  if (req.url !== ${JSON.stringify(PATH)}) { res.writeHead(404); return res.end(); }
-  if (req.headers.authorization !== 'Bearer ' + token) { res.writeHead(401); return res.end(); }
-  if (req.headers['if-none-match'] === etag) { res.writeHead(304, { etag }); return res.end(); }
-  res.writeHead(200, { 'content-type': 'application/yaml; charset=utf-8', etag, 'content-length': bytes.length });
-  res.end(bytes);
+  const f = files.get(req.url + ' ' + (req.headers.accept === 'application/json' ? 'application/json' : 'application/yaml'));
+  if (!f) { res.writeHead(404); return res.end(); }
+  if (req.headers.authorization !== 'Bearer ' + f.token) { res.writeHead(401); return res.end(); }
+  if (req.headers['if-none-match'] === f.etag) { res.writeHead(304, { etag: f.etag }); return res.end(); }
+  res.writeHead(200, { 'content-type': f.accept + '; charset=utf-8', etag: f.etag, 'content-length': f.bytes.length });
+  res.end(f.bytes);
 }).listen(port, '127.0.0.1');
 `;
 
-async function startBare(token, etag, body) {
+/** SIGTERM, and the process's exit (a CPU profile is written then). */
+function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+}
+
+async function startBare(table) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-e', BARE, JSON.stringify([port, token, etag, body])], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', BARE, JSON.stringify([port, table])], { stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(base, child);
   return { base, child };
 }
 
-/** CLIENTS concurrent keep-alive clients until REQUESTS answers or SECONDS: requests/s and latency percentiles. */
-async function load(base, headers, expectStatus) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const url = new URL(PATH, base);
+/**
+ * CLIENTS concurrent clients (client i asks for its server's file, with headers(i)) until
+ * REQUESTS answers or SECONDS: requests/s and latency percentiles.
+ */
+async function load(base, clients, headers, expectStatus) {
+  // without keep-alive: agent false, a connection per request closed after its answer (Connection: close)
+  const agent = KEEP_ALIVE ? new http.Agent({ keepAlive: true, maxSockets: CLIENTS }) : false;
+  const url = new URL(base);
   const latencies = new Float64Array(REQUESTS);
   let sent = 0;
   let done = 0;
   let wrong = 0;
   const deadline = performance.now() + SECONDS * 1000;
-  const one = () =>
+  const one = (i) =>
     new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const req = http.get({ host: url.hostname, port: url.port, path: url.pathname, agent, headers }, (res) => {
+      const req = http.get({ host: url.hostname, port: url.port, path: filePath(clients[i].fqdn), agent, headers: headers(i) }, (res) => {
         res.on('data', () => {});
         res.on('end', () => {
           if (res.statusCode !== expectStatus) wrong++;
@@ -166,15 +185,15 @@ async function load(base, headers, expectStatus) {
     });
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
+    clients.map(async (_, i) => {
       while (sent < REQUESTS && performance.now() < deadline) {
         sent++;
-        await one();
+        await one(i);
       }
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
+  if (agent) agent.destroy();
   const sorted = Array.from(latencies.subarray(0, done)).sort((a, b) => a - b);
   const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
   if (wrong > 0) throw new Error(`${wrong} answers were not ${expectStatus}`);
@@ -194,43 +213,62 @@ function cpuSeconds(pid) {
 }
 
 /** A load run with the server's CPU time per request: less sensitive than req/s to a busy machine. */
-async function measured(server, headers, status) {
+const loads = [];
+
+async function measured(server, clients, headers, status) {
   const before = cpuSeconds(server.child.pid);
-  const r = await load(server.base, headers, status);
+  const r = await load(server.base, clients, headers, status);
   const after = cpuSeconds(server.child.pid);
+  loads.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
   return { ...r, cpuUs: before === undefined || after === undefined ? NaN : ((after - before) / r.requests) * 1e6 };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  const work = mkdtempSync(join(tmpdir(), 'geppetto-bench-'));
+  const work = args.data ?? mkdtempSync(join(tmpdir(), 'geppetto-bench-'));
+  mkdirSync(work, { recursive: true });
   try {
-    log(`geppetto serve: one server's file to ${CLIENTS} keep-alive clients, up to ${REQUESTS} requests or ${SECONDS} s per run, ${REPS} rounds (medians)`);
-    const { data, token } = await prepare(work);
+    log(`geppetto serve: ${CLIENTS} clients (${KEEP_ALIVE ? 'keep-alive' : 'a connection per request'}), each one server's file, up to ${REQUESTS} requests or ${SECONDS} s per run, ${REPS} rounds (medians)`);
+    const { data, clients } = await prepare(work);
+    const files = join(tmpdir(), `geppetto-bench-files-${process.pid}.json`);
+    if (args['cpu-prof']) mkdirSync(args['cpu-prof'], { recursive: true });
     const g = await startGeppetto(data);
-    const first = await fetch(`${g.base}${PATH}`, { headers: { authorization: `Bearer ${token}` } });
-    const body = await first.text();
-    const etag = first.headers.get('etag');
-    if (first.status !== 200 || !etag) throw new Error(`geppetto answered ${first.status}`);
-    log(`file: ${Buffer.byteLength(body)} bytes of YAML, ETag ${etag}`);
-    const bare = await startBare(token, etag, body);
-    const auth = { authorization: `Bearer ${token}` };
+    const table = [];
+    for (const c of clients) {
+      for (const accept of ['application/yaml', 'application/json']) {
+        const first = await fetch(`${g.base}${filePath(c.fqdn)}`, { headers: { authorization: `Bearer ${c.token}`, accept } });
+        const body = await first.text();
+        const etag = first.headers.get('etag');
+        if (first.status !== 200 || !etag) throw new Error(`geppetto answered ${first.status} for ${c.fqdn}`);
+        if (accept === 'application/yaml') Object.assign(c, { body, etag });
+        else Object.assign(c, { jsonBody: body, jsonEtag: etag });
+        table.push({ path: filePath(c.fqdn), accept, token: c.token, etag, body });
+      }
+    }
+    const sizes = clients.map((c) => Buffer.byteLength(c.body)).sort((a, b) => a - b);
+    log(`files: ${sizes[0]} to ${sizes.at(-1)} bytes of YAML (median ${median(sizes)}), about twice that as JSON`);
+    writeFileSync(files, JSON.stringify(table), { mode: 0o600 });
+    const bare = await startBare(files);
+    const auth = (i) => ({ authorization: `Bearer ${clients[i].token}` });
     const cases = [
       { name: '200 (full file)', headers: auth, status: 200 },
-      { name: '304 (If-None-Match)', headers: { ...auth, 'if-none-match': etag }, status: 304 },
+      { name: '304 (If-None-Match)', headers: (i) => ({ ...auth(i), 'if-none-match': clients[i].etag }), status: 304 },
+      // what Punch asks for: JSON, its last ETag (a 304 unless a publish changed the file)
+      { name: '200 JSON (Punch after a publish)', headers: (i) => ({ ...auth(i), accept: 'application/json' }), status: 200 },
+      { name: '304 JSON (Punch polling)', headers: (i) => ({ ...auth(i), accept: 'application/json', 'if-none-match': clients[i].jsonEtag }), status: 304 },
     ];
     // warm-up: JIT, SQLite page cache, connections
     for (const c of cases) {
-      await load(g.base, c.headers, c.status);
-      await load(bare.base, c.headers, c.status);
+      await load(g.base, clients, c.headers, c.status);
+      await load(bare.base, clients, c.headers, c.status);
     }
     const results = [];
     for (const c of cases) {
       const runs = { geppetto: [], bare: [] };
       for (let i = 0; i < REPS; i++) {
-        runs.geppetto.push(await measured(g, c.headers, c.status));
-        runs.bare.push(await measured(bare, c.headers, c.status));
+        runs.geppetto.push(await measured(g, clients, c.headers, c.status));
+        runs.bare.push(await measured(bare, clients, c.headers, c.status));
       }
       const m = (who, k) => median(runs[who].map((r) => r[k]));
       results.push({
@@ -239,11 +277,10 @@ async function main() {
         b: { rps: m('bare', 'rps'), p50: m('bare', 'p50'), p99: m('bare', 'p99'), cpuUs: m('bare', 'cpuUs') },
       });
     }
-    g.child.kill('SIGTERM');
-    bare.child.kill('SIGTERM');
-    const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+    await Promise.all([stop(g.child), stop(bare.child)]);
+    rmSync(files, { force: true });
     log();
-    log(`load average while measuring: ${load1} (CPU per request is the figure a busy machine disturbs least)`);
+    log(`load average while measuring (1 min, median of the runs): ${median(loads).toFixed(1)} (CPU per request is the figure a busy machine disturbs least)`);
     log('| answer | geppetto req/s | p50 ms | p99 ms | CPU µs/req | bare node:http req/s | p99 ms | CPU µs/req | req/s geppetto / bare | CPU bare / geppetto | target |');
     log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const r of results) {
@@ -253,7 +290,7 @@ async function main() {
       );
     }
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    if (args.data === undefined) rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -162,15 +162,26 @@ export async function prepareDnf(paths: PunchPaths, repos: readonly Repository[]
 }
 
 /**
+ * The command line of the one transaction (after `dnf.command`). dnf 4: `dnf [global options]
+ * shell SCRIPT`. dnf 5 (its dnf5(8) and dnf5-do(8)): global options (--comment, --refresh,
+ * --config, --setopt, --installroot, --no-plugins, --releasever, -y) before the command, then
+ * `do`, its own option --allow-downgrade (a downgraded component may need its application
+ * downgraded too), then `--action=<a>` before each run of package specs. The specs are NEVRAs
+ * checked by packageSpec: never a group (`@`), a path or a glob, so do's default `--type=auto` reads
+ * them as packages.
+ */
+export function transactionArgs(dnf: Pick<Dnf, 'flavour' | 'baseArgs'>, changes: readonly PackageChange[], comment: string, script: string): string[] {
+  const common = [...dnf.baseArgs, `--comment=${comment}`, '--refresh'];
+  if (dnf.flavour === 'dnf5') return [...common, 'do', '--allow-downgrade', ...doArguments(changes)];
+  return [...common, 'shell', script];
+}
+
+/**
  * Runs the one transaction of `changes`, its output appended to `logFile`. dnf's exit status
  * decides nothing on its own: verify reads rpm afterwards.
  */
 export async function runTransaction(dnf: Dnf, paths: PunchPaths, changes: readonly PackageChange[], comment: string, logFile: string): Promise<ToolResult> {
-  const common = [...dnf.baseArgs, `--comment=${comment}`, '--refresh'];
-  if (dnf.flavour === 'dnf5') {
-    return runTool(dnf.command, [...common, '--allow-downgrade', 'do', ...doArguments(changes)], { env: toolEnv(), logFile, childFile: paths.childFile });
-  }
   const script = join(paths.dnfDir, 'transaction.dnf');
-  await writeAtomic(script, renderShellScript(changes, comment), 0o600);
-  return runTool(dnf.command, [...common, 'shell', script], { env: toolEnv(), logFile, childFile: paths.childFile });
+  if (dnf.flavour === 'dnf4') await writeAtomic(script, renderShellScript(changes, comment), 0o600);
+  return runTool(dnf.command, transactionArgs(dnf, changes, comment, script), { env: toolEnv(), logFile, childFile: paths.childFile });
 }

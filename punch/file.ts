@@ -4,13 +4,13 @@
  * Every refusal is KpkgError INVALID_INPUT naming the file and the field (a JSON pointer).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
-import { explain, pointerSegment } from '../packager/descriptor/schema.js';
+import { explain, pointerSegment } from '../packager/descriptor/explain.js';
 import { ioError, KpkgError, oneLine } from '../packager/errors.js';
-import { schemaDir } from '../packager/util/paths.js';
+// schema/node.schema.json compiled ahead of time (scripts/generate-node-validator.mjs): loading
+// and running ajv's compiler took ~0.4 s of every run
+import validateNodeSchema from './generated/node-schema.js';
 
 // The file's types are defined once, beside the code that writes it (geppetto/file.ts): Punch
 // imports them as types only, so it loads nothing of Geppetto.
@@ -29,15 +29,6 @@ export interface LoadedFile {
 
 /** Files are small; a bigger one is not a per-server file (and is not parsed). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
-
-let validator: ValidateFunction | undefined;
-
-function compiled(): ValidateFunction {
-  if (validator) return validator;
-  const schema = JSON.parse(readFileSync(schemaDir('node.schema.json'), 'utf8')) as Record<string, unknown>;
-  validator = new Ajv({ allErrors: false, verbose: true, strict: true }).compile(schema);
-  return validator;
-}
 
 /**
  * Parses and validates the text of a per-server file. YAML 1.2 core schema (so `yes` stays a
@@ -64,9 +55,8 @@ export function parseNodeFile(text: string, source: string): LoadedFile {
 
 /** Throws INVALID_INPUT naming the field unless `data` is a per-server file. */
 export function validateNodeFile(data: unknown, source: string): NodeFile {
-  const validate = compiled();
-  if (!validate(data)) {
-    const { pointer, message } = explain(validate.errors ?? []);
+  if (!validateNodeSchema(data)) {
+    const { pointer, message } = explain(validateNodeSchema.errors ?? []);
     throw new KpkgError('INVALID_INPUT', `${source}: ${pointer ? `${oneLine(pointer)}: ` : ''}${message}`);
   }
   const file = data as NodeFile;

@@ -23,6 +23,8 @@ export interface PunchPaths {
   logsDir: string;
   dnfDir: string;
   puppetDir: string;
+  /** What Punch keeps of each repository's primary between runs (punch/repositories.ts). */
+  repoCacheDir: string;
   /** Where deployment packages install their Puppet modules. */
   modulesDir: string;
 }
@@ -47,6 +49,7 @@ export function punchPaths(root?: string): PunchPaths {
     logsDir: join(stateDir, 'logs'),
     dnfDir: join(stateDir, 'dnf'),
     puppetDir: join(stateDir, 'puppet'),
+    repoCacheDir: join(stateDir, 'cache', 'repos'),
     modulesDir: join(r, MODULES_DIR),
   };
 }

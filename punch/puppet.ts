@@ -89,6 +89,9 @@ export function puppetLiteral(value: Value): string {
     .join(', ')}}`;
 }
 
+/** The modules' switches Punch turns off with --root (packager/puppet/module.ts names them). */
+export const ROOT_OFF = ['manage_user', 'manage_service', 'manage_migrations'] as const;
+
 export interface ClassInput {
   name: string;
   parameters: Record<string, Value>;
@@ -100,7 +103,9 @@ export interface ClassInput {
 
 /**
  * The classes of the file with what Punch adds: with --root, each class's config_dir inside the
- * root and manage_user / manage_service false (when the module has them, per its kelkoo.json).
+ * root and manage_user / manage_service / manage_migrations false (when the module has them, per
+ * its kelkoo.json): users, services and the database belong to the booted system, and a db-schema
+ * component's migrations cannot run against an image root.
  */
 export async function classInputs(file: NodeFile, paths: PunchPaths): Promise<ClassInput[]> {
   const out: ClassInput[] = [];
@@ -118,7 +123,7 @@ export async function classInputs(file: NodeFile, paths: PunchPaths): Promise<Cl
     if (paths.confined && description !== undefined) {
       const configDir = parameters.config_dir ?? described.get('config_dir')?.default;
       if (typeof configDir === 'string') parameters.config_dir = inRoot(paths, configDir);
-      for (const flag of ['manage_user', 'manage_service']) if (described.has(flag)) parameters[flag] = false;
+      for (const flag of ROOT_OFF) if (described.has(flag)) parameters[flag] = false;
     }
     const sensitive = new Set(file.kelkoo.sensitive?.[name] ?? []);
     for (const p of described.values()) if (p.secret) sensitive.add(p.name);

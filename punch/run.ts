@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { KpkgError, oneLine } from '../packager/errors.js';
 import { acquireLock, type Lock } from '../packager/repo/lock.js';
 import { waitForOrphan } from './child.js';
-import { prepareDnf, runTransaction, transactionComment, type DnfSettings } from './dnf.js';
+import type { DnfSettings } from './dnf.js';
 import type { LoadedFile, Repository, WantedPackage } from './file.js';
 import { computePlan, describeChange, sameEVR, type PackageChange, type PackagePlan } from './plan.js';
-import { availableFromDnf, missingPackages, unavailableError, type AvailablePackage } from './preflight.js';
+import type { AvailablePackage } from './preflight.js';
 import { applyPuppet, preparePuppet, type PuppetSummary } from './puppet.js';
-import { evrOf, installedDeployments, installedVersions, type InstalledPackage } from './rpm.js';
+import { evrOf, installedForPlan, installedVersions, type InstalledPackage } from './rpm.js';
 import type { PunchPaths } from './paths.js';
 import { ensureStateDir, readState, recordApplied, saveReport, writeState } from './state.js';
 
@@ -222,6 +222,8 @@ async function deploy(loaded: LoadedFile, options: RunOptions, report: RunReport
   }
 
   if (plan.changes.length > 0) {
+    // dnf's modules are loaded only when there is a transaction to run (a no-change run has none)
+    const { prepareDnf, runTransaction, transactionComment } = await import('./dnf.js');
     const dnf = await prepareDnf(paths, file.kelkoo.repositories, options.dnf);
     const comment = transactionComment(report.node, file.kelkoo.revision);
     const log = join(paths.logsDir, 'dnf.log');
@@ -270,12 +272,14 @@ export async function planPackages(loaded: LoadedFile, options: Pick<RunOptions,
   const { paths, progress } = options;
   const file = loaded.file;
   const wanted = file.kelkoo.packages;
-  const [deployments, wantedNow] = await Promise.all([installedDeployments(paths), installedVersions(paths, wanted.map((w) => w.name))]);
-  const plan = computePlan(wanted, mergeInstalled(deployments, wantedNow));
+  const { deployments, byName } = await installedForPlan(paths, wanted.map((w) => w.name));
+  const plan = computePlan(wanted, mergeInstalled(deployments, byName));
   for (const c of plan.changes) progress?.(describeChange(c));
   const toInstall = plan.changes.filter((c) => c.action !== 'remove');
   if (toInstall.length === 0) return { plan };
   const repos = file.kelkoo.repositories;
+  const { availableFromDnf, missingPackages, unavailableError } = await import('./preflight.js');
+  const { prepareDnf } = await import('./dnf.js');
   let available: AvailablePackage[];
   try {
     // the file's repositories: their metadata, read directly (fast); the system's: only dnf knows them

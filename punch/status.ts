@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseNodeFile } from './file.js';
 import type { PunchPaths } from './paths.js';
 import { computePlan, type PackageChange } from './plan.js';
-import { evrOf, installedDeployments, installedVersions } from './rpm.js';
+import { evrOf, installedForPlan } from './rpm.js';
 import { readState, type PunchState } from './state.js';
 
 export interface StatusReport {
@@ -22,7 +22,7 @@ export async function punchStatus(paths: PunchPaths): Promise<StatusReport> {
   const state = await readState(paths);
   const text = await readFile(paths.appliedFile, 'utf8').catch(() => undefined);
   const wanted = text !== undefined ? parseNodeFile(text, paths.appliedFile).file.kelkoo.packages : [];
-  const [deployments, wantedNow] = await Promise.all([installedDeployments(paths), installedVersions(paths, wanted.map((w) => w.name))]);
+  const { deployments, byName: wantedNow } = await installedForPlan(paths, wanted.map((w) => w.name));
   const installed = [...deployments, ...[...wantedNow.values()].flat().filter((p) => !deployments.some((d) => d.name === p.name && evrOf(d) === evrOf(p)))];
   const names = [...new Set([...wanted.map((w) => w.name), ...installed.map((p) => p.name)])].sort();
   const packages = names.map((name) => {

@@ -3,11 +3,13 @@
  * packages that provide `kelkoo-deployment`, and reads the class description (kelkoo.json) of
  * those it has not read before: packages are immutable, so one read per checksum is enough.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { KpkgError } from '../../packager/errors.js';
 import { walkPayload } from '../../packager/rpm/payload-reader.js';
 import { bufferSource, packageInfo, readRpmFrom } from '../../packager/rpm/reader.js';
 import type { Catalog, ComponentVersion, ParameterDefinition, RepositoryDefinition, State, Value } from '../model.js';
+import { RoleGraph } from '../resolve/graph.js';
 import type { Database } from '../store/index.js';
 import { entryEVR, openRepositoryPackage, readRepositoryMetadata, type RepoPackageEntry } from './engine.js';
 
@@ -59,6 +61,95 @@ export async function readCatalog(db: Kysely<Database>, state: Pick<State, 'repo
     }
   }
   return catalog;
+}
+
+/**
+ * What a catalog change does to the published files. The files were built from the catalog as it
+ * was at the last publish (`catalog_published`: a digest of every component version then); a
+ * refresh since may have removed a version, or replaced one (a package rebuilt at the same
+ * version-release, or found first in another repository) with other keys, types or defaults.
+ * The servers whose roles pin such a version must be resolved again by the next preview and
+ * publish, whatever the changeset edits: their file changes, or they have a problem to show (a
+ * pinned version gone from the repositories).
+ */
+export interface CatalogChange {
+  /** `component@evr` of the versions that are new, changed or gone since the last publish. */
+  versions: string[];
+  /** The servers of the state whose roles (or their ancestors) pin one of those versions. */
+  servers: string[];
+  /** Of those versions, the ones a role pins: `changed` (rebuilt, or from another repository) or `removed`. */
+  pinned: { component: string; evr: string; change: 'changed' | 'removed' }[];
+  /** The digests to record once the files are published from this catalog. */
+  upsert: { component: string; evr: string; digest: string }[];
+  remove: { component: string; evr: string }[];
+}
+
+/** What of a component version goes into a server's file. */
+function versionDigest(v: ComponentVersion): string {
+  return createHash('sha256').update(JSON.stringify([v.package, v.class, v.repository, v.parameters])).digest('base64url');
+}
+
+/** The catalog now against the one the published files were built from. */
+export async function catalogChange(db: Kysely<Database>, catalog: Catalog, state: Pick<State, 'roles' | 'servers'>): Promise<CatalogChange> {
+  const published = new Map<string, { component: string; evr: string; digest: string }>();
+  for (const row of await db.selectFrom('catalog_published').selectAll().execute()) published.set(`${row.component}@${row.evr}`, row);
+  // a database that never recorded its catalog (published before the record existed) has nothing to compare
+  // with: its pinned servers are resolved again, but no version can be named as changed
+  const recorded = published.size > 0;
+  const changed = new Set<string>();
+  const upsert: CatalogChange['upsert'] = [];
+  for (const [component, versions] of Object.entries(catalog.components)) {
+    for (const [evr, v] of Object.entries(versions)) {
+      const key = `${component}@${evr}`;
+      const digest = versionDigest(v);
+      if (published.get(key)?.digest !== digest) {
+        changed.add(key);
+        upsert.push({ component, evr, digest });
+      }
+      published.delete(key);
+    }
+  }
+  const remove = [...published.values()].map(({ component, evr }) => ({ component, evr }));
+  for (const r of remove) changed.add(`${r.component}@${r.evr}`);
+  const pins = new Set(Object.values(state.roles).flatMap((r) => Object.entries(r.components).map(([c, evr]) => `${c}@${evr}`)));
+  const removed = new Set(remove.map((r) => `${r.component}@${r.evr}`));
+  const pinned = [...changed]
+    .filter((k) => recorded && pins.has(k))
+    .sort()
+    .map((k) => {
+      const at = k.indexOf('@');
+      return { component: k.slice(0, at), evr: k.slice(at + 1), change: removed.has(k) ? ('removed' as const) : ('changed' as const) };
+    });
+  return { versions: [...changed].sort(), servers: serversPinning(state, changed), pinned, upsert, remove };
+}
+
+/** Servers whose roles, or the roles they inherit, pin one of `versions` (`component@evr`). */
+export function serversPinning(state: Pick<State, 'roles' | 'servers'>, versions: ReadonlySet<string>): string[] {
+  if (versions.size === 0) return [];
+  const pinning = new Set(Object.entries(state.roles).filter(([, r]) => Object.entries(r.components).some(([c, evr]) => versions.has(`${c}@${evr}`))).map(([name]) => name));
+  if (pinning.size === 0) return [];
+  const graph = new RoleGraph(state.roles);
+  const reaches = (role: string): boolean => {
+    if (pinning.has(role)) return true;
+    for (const a of graph.ancestors(role)) if (pinning.has(a)) return true;
+    return false;
+  };
+  return Object.entries(state.servers)
+    .filter(([, s]) => s.roles.some(reaches))
+    .map(([fqdn]) => fqdn)
+    .sort();
+}
+
+/** Records the catalog the files were just published from (in the publish's transaction). */
+export async function recordPublishedCatalog(db: Kysely<Database>, change: CatalogChange): Promise<void> {
+  for (const r of change.remove) await db.deleteFrom('catalog_published').where('component', '=', r.component).where('evr', '=', r.evr).execute();
+  for (let i = 0; i < change.upsert.length; i += 200) {
+    await db
+      .insertInto('catalog_published')
+      .values(change.upsert.slice(i, i + 200))
+      .onConflict((oc) => oc.columns(['component', 'evr']).doUpdateSet((eb) => ({ digest: eb.ref('excluded.digest') })))
+      .execute();
+  }
 }
 
 const checksumText = (c: RepoPackageEntry['checksum']): string => `${c.type === 'sha' ? 'sha1' : c.type}:${c.value.toLowerCase()}`;

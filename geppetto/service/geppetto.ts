@@ -9,7 +9,8 @@ import YAML from 'yaml';
 import { KpkgError } from '../../packager/errors.js';
 import type { Catalog, Problem, ResolvedServer, SecretRef, State, Value } from '../model.js';
 import { nextPublishSeq, openStore, type Database, type Store } from '../store/index.js';
-import { readCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
+import { readYamlFile } from '../yaml-read.js';
+import { catalogChange, readCatalog, recordPublishedCatalog, refreshCatalog, type RefreshResult } from './catalog.js';
 import {
   equalDigests,
   hashPassword,
@@ -26,6 +27,7 @@ import {
   verifyPassword,
 } from './crypto.js';
 import * as engine from './engine.js';
+import { changesetRevisions, type ChangesetRevisions } from './revisions.js';
 import type { NodeFile } from './engine.js';
 import {
   applyEntity,
@@ -98,6 +100,8 @@ export interface Preview {
   conflicts: { kind: string; name: string; baseVersion: number; currentVersion: number }[];
   /** Servers listed without their diff (beyond the `diffs` asked for). */
   diffsOmitted: number;
+  /** Pinned component versions a catalog refresh changed or removed since the last publish: their servers are previewed too. */
+  catalog: { component: string; evr: string; change: 'changed' | 'removed' }[];
 }
 
 export interface PublishResult {
@@ -525,7 +529,9 @@ export class Geppetto {
       .map((s) => ({ kind: s.ref.kind, name: s.ref.name, baseVersion: s.baseVersion, currentVersion: versions.get(entityKey(s.ref)) ?? 0 }));
     const problems = engine.checkState(after);
     const catalog = await readCatalog(this.db, after);
-    const affected = [...engine.affectedServers(before, after)].sort();
+    // servers the edits touch, and those whose pinned versions the catalog changed since the last publish
+    const fromCatalog = await catalogChange(this.db, catalog, after);
+    const affected = [...new Set([...engine.affectedServers(before, after), ...fromCatalog.servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const secrets = await this.secretValues(this.db, allSecretIds(after, present));
     const servers: ServerPreview[] = [];
@@ -546,7 +552,7 @@ export class Geppetto {
       } else omitted++;
       servers.push(entry);
     });
-    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted };
+    return { changeset: id, problems, servers, conflicts, diffsOmitted: omitted, catalog: fromCatalog.pinned };
   }
 
   /** The diff of one server's file in a changeset's preview (for those the preview left out). */
@@ -654,7 +660,8 @@ export class Geppetto {
     const problems = engine.checkState(after);
     if (problems.length > 0) throw new ProblemsError(problems);
     const catalog = await readCatalog(trx, after);
-    const affected = [...engine.affectedServers(before, after)].sort();
+    const fromCatalog = await catalogChange(trx, catalog, after);
+    const affected = [...new Set([...engine.affectedServers(before, after), ...fromCatalog.servers])].sort();
     const present = affected.filter((f) => f in after.servers);
     const reveal = revealer(await this.secretValues(trx, allSecretIds(after, present)));
     const lastRevision = await this.lastRevisions(trx);
@@ -723,8 +730,11 @@ export class Geppetto {
       const [b, a] = auditPair(beforeBody ?? null, s.body);
       await this.auditEntry(trx, actor, s.body === null ? 'delete' : beforeBody === undefined ? 'create' : 'update', describeRef(s.ref), b, a);
     }
+    await recordPublishedCatalog(trx, fromCatalog);
     await trx.updateTable('changesets').set({ status: 'published', published_at: now, updated_at: now, publish_seq: seq }).where('id', '=', changesetId).execute();
-    await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length });
+    // revisions the catalog brought in are explained by the versions it changed
+    const catalogNote = fromCatalog.pinned.length > 0 ? { catalog: fromCatalog.pinned.map((v) => `${v.component} ${v.evr} ${v.change}`) } : {};
+    await this.auditEntry(trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length, ...catalogNote });
     result.sort((x, y) => (x.fqdn < y.fqdn ? -1 : x.fqdn > y.fqdn ? 1 : 0));
     return { changeset: changesetId, publishSeq: seq, revisions: result };
   }
@@ -796,14 +806,24 @@ export class Geppetto {
    */
   async nodeFile(actor: Principal, fqdn: string, options: { format?: 'yaml' | 'json'; revision?: number } = {}): Promise<NodeFileAnswer> {
     this.authorizeNode(actor, fqdn);
-    const head = await this.db.selectFrom('heads').select(['revision', 'etag']).where('fqdn', '=', fqdn).executeTakeFirst();
-    if (!head) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
-    const revision = options.revision ?? head.revision;
-    const row = await this.db.selectFrom('revisions').select(['content', 'etag']).where('fqdn', '=', fqdn).where('revision', '=', revision).executeTakeFirst();
+    let revision: number;
+    let row: { content: string; etag: string } | undefined;
+    if (options.revision === undefined) {
+      // the servers' poll: head and content in one prepared read
+      const current = await this.store.reads.headFile(fqdn);
+      if (!current) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
+      ({ revision } = current);
+      row = current;
+    } else {
+      const head = await this.db.selectFrom('heads').select(['revision', 'etag']).where('fqdn', '=', fqdn).executeTakeFirst();
+      if (!head) throw new KpkgError('NOT_FOUND', `${fqdn} has no published file`);
+      revision = options.revision;
+      row = await this.db.selectFrom('revisions').select(['content', 'etag']).where('fqdn', '=', fqdn).where('revision', '=', revision).executeTakeFirst();
+    }
     if (!row) throw new KpkgError('NOT_FOUND', `${fqdn} has no revision ${revision}`);
     const yaml = open(this.key, unpackSealed(row.content), `file:${fqdn}:${revision}`).toString('utf8');
     if (options.format === 'json') {
-      return { fqdn, revision, etag: `${row.etag.slice(0, -1)}-json"`, body: `${JSON.stringify(YAML.parse(yaml), null, 2)}\n`, contentType: 'application/json' };
+      return { fqdn, revision, etag: `${row.etag.slice(0, -1)}-json"`, body: `${JSON.stringify(readYamlFile(yaml), null, 2)}\n`, contentType: 'application/json' };
     }
     return { fqdn, revision, etag: row.etag, body: yaml, contentType: 'application/yaml' };
   }
@@ -811,7 +831,7 @@ export class Geppetto {
   /** The current ETag of a server's file, without reading or decrypting it (for 304s). */
   async nodeFileEtag(actor: Principal, fqdn: string, format: 'yaml' | 'json' = 'yaml'): Promise<string | undefined> {
     this.authorizeNode(actor, fqdn);
-    const head = await this.db.selectFrom('heads').select('etag').where('fqdn', '=', fqdn).executeTakeFirst();
+    const head = await this.store.reads.head(fqdn);
     if (!head) return undefined;
     return format === 'json' ? `${head.etag.slice(0, -1)}-json"` : head.etag;
   }
@@ -820,6 +840,19 @@ export class Geppetto {
   async revisions(fqdn: string): Promise<{ revision: number; changeset: number; createdAt: string; etag: string }[]> {
     const rows = await this.db.selectFrom('revisions').select(['revision', 'changeset_id', 'created_at', 'etag']).where('fqdn', '=', fqdn).orderBy('revision', 'desc').execute();
     return rows.map((r) => ({ revision: r.revision, changeset: r.changeset_id, createdAt: r.created_at, etag: r.etag }));
+  }
+
+  /** The revisions a published changeset made, a page at a time (service/revisions.ts). */
+  async changesetRevisions(id: number, page: { limit: number; offset: number }): Promise<ChangesetRevisions> {
+    return changesetRevisions(this.db, id, page);
+  }
+
+  /** What a revision changed in a server's file, from the revision before it: a unified diff, secrets masked. */
+  async revisionDiff(actor: Principal, fqdn: string, revision: number): Promise<string> {
+    requireRole(actor, 'viewer');
+    const after = await this.storedFile(this.db, fqdn, revision);
+    if (!after) throw new KpkgError('NOT_FOUND', `${fqdn} has no revision ${revision}`);
+    return engine.nodeFileDiff(revision > 1 ? await this.storedFile(this.db, fqdn, revision - 1) : undefined, after, true);
   }
 
   /** A revision of a server's file for people: YAML with the Sensitive parameters masked. */
@@ -1088,7 +1121,8 @@ export class Geppetto {
   async authenticateToken(bearer: string): Promise<Principal | undefined> {
     const parsed = parseToken(bearer);
     if (!parsed) return undefined;
-    const row = await this.db.selectFrom('tokens').selectAll().where('id', '=', parsed.id).executeTakeFirst();
+    // a prepared read, no cache: a revocation is seen by the next request, in every process
+    const row = await this.store.reads.token(parsed.id);
     if (!row || row.revoked_at !== null || !equalDigests(row.hash, sha256(parsed.secret))) return undefined;
     if (row.kind === 'server' && row.fqdn !== null) return { kind: 'server', fqdn: row.fqdn, tokenId: row.id };
     if (row.kind === 'api' && (ROLES as readonly string[]).includes(row.role)) return { kind: 'api', name: row.name, role: row.role as Role, tokenId: row.id };

@@ -7,6 +7,8 @@ export { storeError } from '../store/index.js';
 export * from './geppetto.js';
 export type { EntityBody, EntityKind, EntityRef } from './entities.js';
 export type { RefreshResult } from './catalog.js';
+export { componentVersionsView, type ComponentVersionView } from './catalog-view.js';
+export type { ChangesetRevisions } from './revisions.js';
 export type { NodeFile } from './engine.js';
 
 /** The HTTP status of an error the service threw (the HTTP layer's one mapping). */

@@ -10,10 +10,12 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from
 import pg from 'pg';
 import { KpkgError, ioError } from '../../packager/errors.js';
 import { migrate, type Dialect } from './migrations.js';
+import { postgresReads, sqliteReads, type HotReads } from './reads.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
 export type { Dialect } from './migrations.js';
+export type { HeadFileRow, HeadRow, HotReads, TokenRow } from './reads.js';
 
 export interface StoreOptions {
   /** The data directory: holds `geppetto.db` when no database URL is given. */
@@ -27,6 +29,8 @@ export interface StoreOptions {
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** The servers' hot reads (token, head, current file), prepared once: see reads.ts. */
+  reads: HotReads;
   /** Where it is, for messages: the SQLite file, or the PostgreSQL URL without its password. */
   location: string;
   close(): Promise<void>;
@@ -44,7 +48,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     // 64-bit integers come back as text by default; ours all fit in 32 bits (see schema.ts)
     const pool = new pg.Pool({ connectionString: database, max: 4 });
-    store = { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', location: redact(database), close: () => Promise.resolve() };
+    store = { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', reads: postgresReads(pool), location: redact(database), close: () => Promise.resolve() };
     try {
       const client = await pool.connect();
       client.release();
@@ -72,10 +76,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     } catch (err) {
       throw new KpkgError('IO', `cannot open ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
-    store = { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) }), dialect: 'sqlite', location: file, close: () => Promise.resolve() };
+    store = {
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) }),
+      dialect: 'sqlite',
+      reads: sqliteReads(file, options.busyTimeout ?? 30_000),
+      location: file,
+      close: () => Promise.resolve(),
+    };
   }
-  const db = store.db;
-  store.close = () => db.destroy();
+  const { db, reads } = store;
+  store.close = async () => {
+    reads.close();
+    await db.destroy();
+  };
   try {
     await migrate(db, store.dialect);
   } catch (err) {

@@ -81,6 +81,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ...appendOnly(d, 'audit'),
     ],
   },
+  {
+    version: 2,
+    name: 'the catalog the published files were built from',
+    statements: () => ['CREATE TABLE catalog_published (component TEXT NOT NULL, evr TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (component, evr))'],
+  },
 ];
 
 /** The schema version this code reads and writes. */

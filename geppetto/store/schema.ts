@@ -65,6 +65,8 @@ export interface Database {
   };
   /** What each repository held at its last refresh. */
   catalog_repositories: { repository: string; baseurl: string; checksums: string; refreshed_at: string };
+  /** A digest of every component version as the last publish saw it: what the files were built from. */
+  catalog_published: { component: string; evr: string; digest: string };
   users: { id: Generated<number>; name: string; role: string; password_hash: string; created_at: string; disabled: number };
   sessions: { id_hash: string; user_id: number; csrf_secret: string; created_at: string; expires_at: string };
   tokens: {

@@ -20,6 +20,7 @@ import { packageFileName, sourceDateEpochFromEnv, type PackageSpec, type Payload
 import { applicationSpec, type Launcher } from './application.js';
 import { deploymentSpec } from './deployment.js';
 import { productionPackages } from './node-deps.js';
+import { nativeAddonExcludes } from './native.js';
 import { writeSourcesTarball } from './sources.js';
 import { removeCreatedDirs, renameAll } from '../util/fs.js';
 import { formatBytes, plural, type Progress } from '../util/progress.js';
@@ -155,7 +156,8 @@ export interface PackagePlan {
 export async function planPackages(component: Component, version: string, release: string, output: string): Promise<PackagePlan> {
   const dir = component.dir;
   const manifest = readManifest(dir);
-  const dependencies = productionPackages(dir, manifest).map<FileMapping>((path) => ({ src: path, dest: path, exclude: ['node_modules'] }));
+  // a native addon ships its binary for this target only (native.ts)
+  const dependencies = productionPackages(dir, manifest).map<FileMapping>((path) => ({ src: path, dest: path, exclude: ['node_modules', ...nativeAddonExcludes(join(dir, path))] }));
   const own = component.files.length > 0 ? component.files : DEFAULT_SOURCES.filter((s) => existsSync(join(dir, s))).map((s) => ({ src: s, dest: s }));
   const files = await mapFiles({ ...component, files: [...own.map((m) => excludeOutput(dir, m, output)), ...dependencies] });
   const launchers = launchersOf(component, manifest, files);

@@ -4,14 +4,17 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../../packager/errors.js';
-import { loadConfig, resolveToken, type PunchConfig } from '../config.js';
+import type { PunchConfig } from '../config.js';
 import { loadNodeFile, type LoadedFile } from '../file.js';
 import { CONFIG_FILE, inRoot, punchPaths, type PunchPaths } from '../paths.js';
 import { describeChange } from '../plan.js';
-import { fetchNodeFile, postReport, readCa, type GeppettoClient } from '../restore.js';
+import type { GeppettoClient } from '../restore.js';
 import { defaultNode, runPunch, type Command as RunCommand, type RunOptions, type RunReport } from '../run.js';
-import { punchStatus, type StatusReport } from '../status.js';
-import { readRepositoryPackages } from '../repositories.js';
+import type { StatusReport } from '../status.js';
+
+// What a run with nothing to change does not need is imported when needed: Geppetto's client
+// (node:https), the repository metadata reader (saxes, decompressors), status. A no-change run
+// spends most of its own time loading modules (bench/punch.mjs).
 
 interface CommonFlags {
   root?: string;
@@ -47,7 +50,7 @@ function withGeppetto(cmd: Command): Command {
     .option('--config <file>', `Punch's configuration (default ${CONFIG_FILE}, under --root when given)`)
     .option('--url <url>', "Geppetto's base URL (https://...)")
     .option('--token-file <file>', "a file holding this server's token")
-    .option('--ca-file <file>', "CA certificates to trust for Geppetto's HTTPS")
+    .option('--ca-file <file>', "CA certificates to trust for Geppetto's HTTPS and the repositories' (default: ca_file of punch.conf)")
     .option('--node <fqdn>', "this server's name in Geppetto (default: the host's name)");
 }
 
@@ -65,11 +68,13 @@ function runOptions(flags: CommonFlags, paths: PunchPaths, command: RunCommand, 
       ...(caFile !== undefined ? { caFile } : {}),
     },
     ...(progress ? { progress } : {}),
-    readRepositories: (repos) => readRepositoryPackages(repos, caFile),
+    readRepositories: async (repos) => (await import('../repositories.js')).readRepositoryPackages(repos, { ...(caFile !== undefined ? { caFile } : {}), cacheDir: paths.repoCacheDir }),
   };
 }
 
 async function geppetto(flags: CommonFlags, paths: PunchPaths): Promise<{ client: GeppettoClient; config: PunchConfig }> {
+  const { loadConfig, resolveToken } = await import('../config.js');
+  const { readCa } = await import('../restore.js');
   const path = flags.config ?? inRoot(paths, CONFIG_FILE);
   const fromFile = await loadConfig(path, flags.config !== undefined);
   const config: PunchConfig = {
@@ -84,6 +89,22 @@ async function geppetto(flags: CommonFlags, paths: PunchPaths): Promise<{ client
   if (token === undefined || token === '') throw new KpkgError('USAGE', `no token: give --token-file or token_file in ${path}`);
   const ca = await readCa(config.caFile);
   return { client: { url: config.url, token, node: config.node ?? defaultNode(), ...(ca !== undefined ? { ca } : {}) }, config };
+}
+
+/**
+ * The CA file for the repositories when the file is local (apply, rollback, plan FILE): --ca-file,
+ * else punch.conf's ca_file when that file exists (the same trust restore uses for them).
+ */
+async function repositoryCa(flags: CommonFlags, paths: PunchPaths): Promise<string | undefined> {
+  if (flags.caFile !== undefined) return flags.caFile;
+  const { loadConfig } = await import('../config.js');
+  return (await loadConfig(flags.config ?? inRoot(paths, CONFIG_FILE), flags.config !== undefined)).caFile;
+}
+
+function withCa(cmd: Command): Command {
+  return cmd
+    .option('--ca-file <file>', 'CA certificates to trust for the repositories over HTTPS (default: ca_file of punch.conf)')
+    .option('--config <file>', `Punch's configuration, read for ca_file (default ${CONFIG_FILE}, under --root when given)`);
 }
 
 function printReport(report: RunReport, flags: CommonFlags): void {
@@ -138,6 +159,7 @@ async function deployCommand(loaded: LoadedFile, flags: CommonFlags, command: Ru
   const report = await runPunch(loaded, runOptions(flags, paths, command, caFile));
   if (client !== undefined && command === 'restore') {
     try {
+      const { postReport } = await import('../restore.js');
       await postReport(client, report);
     } catch (e) {
       process.stderr.write(`punch: warning: the report was kept under ${paths.reportsDir} but not posted: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
@@ -158,16 +180,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     const paths = punchPaths(flags.root);
     const { client, config } = await geppetto(flags, paths);
     const progress = !flags.quiet && !flags.json;
+    const { fetchNodeFile } = await import('../restore.js');
     const fetched = await fetchNodeFile(client, paths);
     if (progress) process.stderr.write(`punch: ${fetched.notModified ? 'file unchanged in Geppetto (304), applying it again' : `fetched the file of ${client.node}`}\n`);
     setExit(await deployCommand(fetched.loaded, flags, flags.noop ? 'plan' : 'restore', flags.noop ? undefined : client, config.caFile));
   }).option('--noop', 'only say what would change');
 
-  withCommon(program.command('apply').argument('<file>', 'the per-server file (YAML or JSON)').description('apply a per-server file: packages, then configuration'))
+  withCa(withCommon(program.command('apply').argument('<file>', 'the per-server file (YAML or JSON)').description('apply a per-server file: packages, then configuration')))
     .option('--noop', 'only say what would change (as punch plan)')
     .action(async (file: string, flags: CommonFlags) => {
       const loaded = await loadNodeFile(file);
-      setExit(await deployCommand(loaded, flags, flags.noop ? 'plan' : 'apply'));
+      setExit(await deployCommand(loaded, flags, flags.noop ? 'plan' : 'apply', undefined, await repositoryCa(flags, punchPaths(flags.root))));
     });
 
   withGeppetto(withCommon(program.command('plan').argument('[file]', "the per-server file (default: this server's file from Geppetto)").description('what a run would change, packages and configuration, changing nothing'))).action(
@@ -175,9 +198,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const paths = punchPaths(flags.root);
       let loaded: LoadedFile;
       let caFile: string | undefined;
-      if (file !== undefined) loaded = await loadNodeFile(file);
-      else {
+      if (file !== undefined) {
+        loaded = await loadNodeFile(file);
+        caFile = await repositoryCa(flags, paths);
+      } else {
         const { client, config } = await geppetto(flags, paths);
+        const { fetchNodeFile } = await import('../restore.js');
         loaded = (await fetchNodeFile(client, paths)).loaded;
         caFile = config.caFile;
       }
@@ -186,11 +212,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
   );
 
   withCommon(program.command('status').description('wanted versus installed, last run, revision applied')).action(async (flags: CommonFlags) => {
+    const { punchStatus } = await import('../status.js');
     printStatus(await punchStatus(punchPaths(flags.root)), flags);
     setExit(0);
   });
 
-  withCommon(program.command('rollback').description('apply the previously applied file again')).action(async (flags: CommonFlags) => {
+  withCa(withCommon(program.command('rollback').description('apply the previously applied file again'))).action(async (flags: CommonFlags) => {
     const paths = punchPaths(flags.root);
     let loaded: LoadedFile;
     try {
@@ -199,7 +226,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (e instanceof KpkgError && e.code === 'IO') throw new KpkgError('USAGE', `nothing to roll back to: no previously applied file (${paths.previousFile})`);
       throw e;
     }
-    setExit(await deployCommand(loaded, flags, 'rollback'));
+    setExit(await deployCommand(loaded, flags, 'rollback', undefined, await repositoryCa(flags, paths)));
   });
   return program;
 }

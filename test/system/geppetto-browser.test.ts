@@ -224,4 +224,47 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
     expect(problems, 'browser console errors (a CSP violation would show here)').toEqual([]);
     await context.close();
   });
+
+  it('an admin makes an API token, sees it once, uses it against the API, revokes it: it stops working', async () => {
+    if (!browser) throw new Error('no browser');
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${base}/login`);
+    await page.getByLabel('Name').fill('ada');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Log in' }).click()]);
+
+    await Promise.all([page.waitForURL(`${base}/tokens`), page.getByRole('navigation').getByRole('link', { name: 'Tokens' }).click()]);
+    const form = page.getByRole('form', { name: 'New API token' });
+    await form.getByLabel('Name').fill('ci-browser');
+    await form.getByLabel('Role').selectOption('viewer');
+    await Promise.all([page.waitForURL(`${base}/tokens`), form.getByRole('button', { name: 'Create token' }).click()]);
+    const shown = (await page.locator('#new-token').innerText()).trim();
+    expect(shown).toMatch(/^gpt_[A-Za-z0-9_-]+$/);
+    await expect.poll(() => text(page.locator('.notice'))).toContain('never again');
+    await page.screenshot({ path: join(shots, 'token-created.png'), fullPage: true });
+
+    const servers = (t: string) => fetch(`${base}/api/v1/servers`, { headers: { authorization: `Bearer ${t}` } });
+    const ok = await servers(shown);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { servers: { fqdn: string }[] }).servers.map((s) => s.fqdn)).toContain(FQDN);
+
+    // the list shows the token, never its value again
+    await page.goto(`${base}/tokens`);
+    expect(await page.locator('#new-token').count()).toBe(0);
+    expect(await page.content()).not.toContain(shown);
+    const row = page.locator('tr', { hasText: 'ci-browser' });
+    await expect.poll(() => text(row)).toContain('live');
+    await Promise.all([page.waitForURL(`${base}/tokens`), row.getByRole('button', { name: 'Revoke ci-browser' }).click()]);
+    await expect.poll(() => text(page.locator('tr', { hasText: 'ci-browser' }))).toContain('revoked');
+    expect((await servers(shown)).status).toBe(401);
+
+    expect(problems, 'browser console errors (a CSP violation would show here)').toEqual([]);
+    await context.close();
+  });
 });

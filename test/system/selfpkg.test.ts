@@ -67,6 +67,24 @@ describeAsRoot('this repository, built by its own kpkg and installed by dnf', ()
     expect(root.rpm(['-q', '--whatprovides', 'kelkoo-deployment']).stdout).toMatch(/^geppetto-deploy-/);
   });
 
+  it("ships the native addons' binaries for this platform only, without their build leftovers", () => {
+    const listed = runOk('rpm', ['-qlp', built.app]).stdout.split('\n').filter((f) => f !== '');
+    const modules = '/opt/kelkoo/geppetto/node_modules';
+    const platform = `linux-${process.arch}`;
+    // what a running install loads: the binary node-gyp built, the prebuild of this platform
+    expect(listed).toContain(`${modules}/better-sqlite3/build/Release/better_sqlite3.node`);
+    expect(listed.some((f) => f.startsWith(`${modules}/lzma-native/prebuilds/${platform}/`) && f.endsWith('.node'))).toBe(true);
+    // no binary of another platform: every native binary is a build/Release one or this platform's prebuild
+    const binaries = listed.filter((f) => /\.(node|bare|dll|dylib|exe|so)$/.test(f));
+    expect(binaries.filter((f) => !/\/build\/Release\/[^/]+\.node$/.test(f) && !f.includes(`/prebuilds/${platform}/`))).toEqual([]);
+    expect(listed.filter((f) => /\/prebuilds\/[^/]+$/.test(f) && !f.endsWith(`/prebuilds/${platform}`))).toEqual([]);
+    // nor, for the addons node-gyp compiled or that ship prebuilds, what they were compiled from
+    const addons = new RegExp(`^${modules}/(better-sqlite3|lzma-native)/`);
+    const leftovers = listed.filter((f) => addons.test(f) && /\/build\/Release\/(obj|obj\.target|\.deps)(\/|$)|\.(o|a|c|cc|cpp|h|hpp|gypi|mk)$|\/build\/Makefile$/.test(f));
+    expect(leftovers).toEqual([]);
+    for (const addon of ['better-sqlite3', 'lzma-native']) expect(listed).not.toContain(`${modules}/${addon}/deps`);
+  });
+
   it('runs punch --help, geppetto --help and kpkg --help from the root, through /usr/bin', () => {
     const env = { PATH: `${nodeDir}:/usr/bin:/bin` };
     // /usr/bin/<cmd> links to the launcher by its absolute path, as the root sees it

@@ -1,6 +1,6 @@
 /** The catalog, the audit log, users and API tokens. */
 import type { FastifyInstance } from 'fastify';
-import { SECRET_MASK, type Geppetto, type Role } from '../../service/index.js';
+import { componentVersionsView, type Geppetto, type Role } from '../../service/index.js';
 import { principalOf, requireAuthenticated, requireRole } from '../auth.js';
 import { anyValue, errorResponses, userSchema } from './schemas.js';
 
@@ -57,23 +57,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { geppetto: Geppet
         .sort()
         .map((name) => ({
           name,
-          versions: Object.values(catalog.components[name] ?? {})
-            .sort((a, b) => (a.evr < b.evr ? -1 : a.evr > b.evr ? 1 : 0))
-            .map((v) => ({
-              evr: v.evr,
-              package: v.package,
-              class: v.class,
-              repository: v.repository,
-              keys: v.parameters
-                .filter((p) => !p.builtin)
-                .map((p) => ({
-                  name: p.name,
-                  type: p.type,
-                  ...(p.default !== undefined ? { default: p.secret ? SECRET_MASK : p.default } : {}),
-                  secret: p.secret,
-                  ...(p.description !== undefined ? { description: p.description } : {}),
-                })),
-            })),
+          // builtins: the module's own parameters, not configuration keys: left out here as before
+          versions: componentVersionsView(catalog.components[name] ?? {}).map(({ builtins: _builtins, ...v }) => v),
         }));
       return { components };
     },

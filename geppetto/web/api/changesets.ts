@@ -262,6 +262,11 @@ export async function changesetRoutes(app: FastifyInstance, opts: { geppetto: Ge
                 items: { type: 'object', properties: { fqdn: { type: 'string' }, change: { type: 'string', enum: ['added', 'changed', 'removed'] }, from: { type: 'integer' }, to: { type: 'integer' }, diff: { type: 'string' } } },
               },
               conflicts: { type: 'array', items: { type: 'object', properties: { kind: { type: 'string' }, name: { type: 'string' }, baseVersion: { type: 'integer' }, currentVersion: { type: 'integer' } } } },
+              catalog: {
+                type: 'array',
+                description: 'pinned component versions a catalog refresh changed or removed since the last publish: the servers pinning them are in the preview too',
+                items: { type: 'object', properties: { component: { type: 'string' }, evr: { type: 'string' }, change: { type: 'string', enum: ['changed', 'removed'] } } },
+              },
             },
           },
           ...errorResponses(401, 403, 404, 409),

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import YAML from 'yaml';
 import { KpkgError } from '../../../packager/errors.js';
 import type { Geppetto } from '../../service/index.js';
+import { readYamlFile } from '../../yaml-read.js';
 import { hasRole, principalOf, requireAuthenticated } from '../auth.js';
 import { errorResponses } from './schemas.js';
 
@@ -93,7 +93,7 @@ export async function nodeRoutes(app: FastifyInstance, opts: { geppetto: Geppett
       if (!hasRole(p, 'viewer')) throw new KpkgError('FORBIDDEN', 'needs viewer');
       // people see it masked: a secret's value only ever goes to its own server
       const masked = await g.maskedFile(p, fqdn, request.query.revision);
-      const body = json ? `${JSON.stringify(YAML.parse(masked.body), null, 2)}\n` : masked.body;
+      const body = json ? `${JSON.stringify(readYamlFile(masked.body), null, 2)}\n` : masked.body;
       const etag = `"m${masked.revision}-${createHash('sha256').update(body).digest('base64url').slice(0, 22)}${json ? '-json' : ''}"`;
       return sendFile(request, reply, etag, body, json);
     },

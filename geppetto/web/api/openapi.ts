@@ -12,13 +12,15 @@ const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && 
 /** `/api/v1/nodes/:fqdn/file` -> `/api/v1/nodes/{fqdn}/file` */
 export const openapiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
-/** JSON Schema draft-07 as fastify takes it -> OpenAPI 3.0's dialect (`const` becomes a one-value enum, `type: 'null'` goes). */
+/** JSON Schema draft-07 as fastify takes it -> OpenAPI 3.0's dialect (`const` becomes a one-value enum, `type: 'null'` and `not: { type: 'null' }` go: 3.0 schemas refuse null unless `nullable`). */
 function toOpenapiSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(toOpenapiSchema);
   if (!isObj(schema)) return schema;
   const out: Json = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k === '$id' || k === '$schema') continue;
+    // "anything but null": OpenAPI 3.0 has no null type, and its schemas refuse null unless nullable
+    if (k === 'not' && isObj(v) && v.type === 'null' && Object.keys(v).length === 1) continue;
     if (k === 'const') out.enum = [v];
     else if (k === 'type' && Array.isArray(v)) {
       const types = v.filter((t) => t !== 'null');

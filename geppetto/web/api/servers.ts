@@ -12,6 +12,9 @@ const fqdnParam = {
   properties: { fqdn: { type: 'string', minLength: 1, maxLength: 253 } },
 } as const;
 
+/** Servers per page of the list when the request does not say. */
+export const SERVERS_LIMIT = 500;
+
 const HEALTH: ServerHealth[] = ['current', 'behind', 'failed', 'silent', 'never-reported', 'no-file'];
 
 const reportSchema = {
@@ -68,20 +71,40 @@ export function maskedResolution(r: ResolvedServer) {
 export async function serverRoutes(app: FastifyInstance, opts: { geppetto: Geppetto }): Promise<void> {
   const g = opts.geppetto;
 
-  app.get<{ Querystring: { health?: ServerHealth } }>(
+  app.get<{ Querystring: { health?: ServerHealth; limit?: number; cursor?: string } }>(
     '/api/v1/servers',
     {
       onRequest: requireRole('viewer'),
       schema: {
-        summary: 'Every server with its revision, the revision it last applied, and its health',
+        summary: 'Servers by name, a page at a time, with their revision, the revision they last applied, and their health',
+        description: `At most \`limit\` servers (default ${SERVERS_LIMIT}); when more follow, \`nextCursor\`: pass it as \`cursor\` (with the same filter) for the next page.`,
         tags: ['servers'],
-        querystring: { type: 'object', additionalProperties: false, properties: { health: { type: 'string', enum: HEALTH } } },
-        response: { 200: { type: 'object', properties: { servers: { type: 'array', items: statusSchema } } }, ...errorResponses(401, 403) },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            health: { type: 'string', enum: HEALTH },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, description: `servers per page (default ${SERVERS_LIMIT})` },
+            cursor: { type: 'string', minLength: 1, maxLength: 253, description: "the previous page's nextCursor: the page starts after that server" },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['servers'],
+            properties: { servers: { type: 'array', items: statusSchema }, nextCursor: { type: 'string', description: 'present when more servers follow' } },
+          },
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => {
-      const all = await g.serverStatus();
-      return { servers: request.query.health ? all.filter((s) => s.health === request.query.health) : all };
+      const { health, limit = SERVERS_LIMIT, cursor } = request.query;
+      // serverStatus() is sorted by fqdn: the cursor is the last name of the page before
+      const matching = (await g.serverStatus()).filter((s) => (!health || s.health === health) && (cursor === undefined || s.fqdn > cursor));
+      const servers = matching.slice(0, limit);
+      const last = servers[servers.length - 1];
+      return { servers, ...(matching.length > limit && last ? { nextCursor: last.fqdn } : {}) };
     },
   );
 

@@ -1,6 +1,7 @@
 /** Roles, environments and components: what the configuration is made of, read-only pages. */
 import type { FastifyInstance } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
+import { componentVersionsView } from '../../service/index.js';
 import type { State } from '../../model.js';
 import { openChangesets, page, sendPage, type Ui } from './context.js';
 import { scopeView, showValue } from './values.js';
@@ -102,7 +103,9 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([name, versions]) => ({
           name,
-          versions: Object.keys(versions).sort().reverse(),
+          versions: componentVersionsView(versions)
+            .map((v) => v.evr)
+            .reverse(),
           pinnedBy: Object.entries(state.roles)
             .filter(([, r]) => name in r.components)
             .map(([n, r]) => ({ role: n, evr: r.components[name] })),
@@ -123,18 +126,10 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
         title: `Component ${name}`,
         nav: 'components',
         name,
-        versions: Object.values(versions)
-          .sort((a, b) => (a.evr < b.evr ? 1 : -1))
-          .map((v) => ({
-            evr: v.evr,
-            package: v.package,
-            class: v.class,
-            repository: v.repository,
-            keys: v.parameters
-              .filter((p) => !p.builtin)
-              .map((p) => ({ ...p, default: p.default === undefined ? '' : p.secret ? '(secret)' : showValue(p.default), hasDefault: p.default !== undefined })),
-            builtins: v.parameters.filter((p) => p.builtin).map((p) => p.name),
-          })),
+        // newest first; a key's default shown as typed, a secret's masked
+        versions: componentVersionsView(versions)
+          .reverse()
+          .map((v) => ({ ...v, keys: v.keys.map((k) => ({ ...k, hasDefault: k.default !== undefined, default: k.default === undefined ? '' : showValue(k.default) })) })),
         pinnedBy: Object.entries(state.roles)
           .filter(([, r]) => name in r.components)
           .map(([n, r]) => ({ role: n, evr: r.components[name] })),

@@ -7,9 +7,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { RoleDefinition, ServerDefinition, State } from '../../model.js';
-import { ProblemsError, type ChangesetInfo, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
-import { action, field, listField, page, rawField, sendError, sendPage, type PageContext, type Ui } from './context.js';
-import { catalogKeys, parseFormValue, scopeView, showDefinition } from './values.js';
+import { componentVersionsView, ProblemsError, type ChangesetInfo, type ChangesetRevisions, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
+import { action, field, listField, offsetParam, page, rawField, sendError, sendPage, type PageContext, type Ui } from './context.js';
+import { catalogKeys, diffLines, parseFormValue, scopeView, showDefinition } from './values.js';
 
 type Params = { id: string };
 
@@ -33,15 +33,6 @@ function scopes(state: State): { value: string; label: string }[] {
   for (const r of Object.keys(state.roles).sort()) out.push({ value: `role:${r}`, label: `role ${r}` });
   for (const s of Object.keys(state.servers).sort()) out.push({ value: `server:${s}`, label: `server ${s}` });
   return out;
-}
-
-/** One line per diff line, classed for colour: additions, removals, hunk headers, context. */
-function diffLines(diff: string): { cls: string; text: string }[] {
-  return diff
-    .replace(/\n$/, '')
-    .split('\n')
-    .filter((l) => !l.startsWith('===') && l !== '\\ No newline at end of file')
-    .map((text) => ({ text, cls: text.startsWith('+++') || text.startsWith('---') ? 'file' : text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : text.startsWith('@@') ? 'hunk' : 'ctx' }));
 }
 
 /** The body an entity has in the changeset, as people read it (secrets masked). */
@@ -70,7 +61,8 @@ function entityView(state: State, e: ChangesetInfo['entities'][number]) {
 
 function previewView(p: Preview, staged: number) {
   const blockers: string[] = [];
-  if (staged === 0) blockers.push('nothing is staged yet');
+  // an empty changeset still publishes what a catalog refresh changed in the files
+  if (staged === 0 && p.servers.length === 0) blockers.push('nothing is staged yet, and no server file changes');
   if (p.conflicts.length > 0) blockers.push(`${p.conflicts.length} entit${p.conflicts.length > 1 ? 'ies were' : 'y was'} changed by another publish since this changeset edited ${p.conflicts.length > 1 ? 'them' : 'it'}`);
   if (p.problems.length > 0) blockers.push(`${p.problems.length} problem${p.problems.length > 1 ? 's' : ''} must be solved first`);
   return {
@@ -80,9 +72,27 @@ function previewView(p: Preview, staged: number) {
       definitions: (pr.definitions ?? []).map(showDefinition),
     })),
     conflicts: p.conflicts.map((c) => ({ ...c, label: c.name === '' ? c.kind : `${c.kind} ${c.name}` })),
+    catalog: p.catalog,
     servers: p.servers.map((s) => ({ ...s, lines: s.diff !== undefined ? diffLines(s.diff) : [], diffOmitted: s.diff === undefined, removed: s.change === 'removed' })),
     blockers,
     canPublish: blockers.length === 0,
+  };
+}
+
+/** Revisions listed a page at a time on a published changeset's page (a publish may touch 10,000 servers). */
+export const REVISIONS_PAGE = 100;
+
+function revisionsView(r: ChangesetRevisions, offset: number) {
+  const end = offset + r.revisions.length;
+  return {
+    total: r.total,
+    first: r.revisions.length > 0 ? offset + 1 : 0,
+    last: end,
+    revisions: r.revisions.map((x) => ({ ...x, fqdnQ: encodeURIComponent(x.fqdn) })),
+    removed: r.removed,
+    // text, so that offset 0 still counts as a link in the template
+    previous: offset > 0 ? String(Math.max(0, offset - REVISIONS_PAGE)) : undefined,
+    next: end < r.total ? String(end) : undefined,
   };
 }
 
@@ -125,9 +135,10 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
   );
 
   /** The changeset page, with an error from a form above the forms (the form's status). */
-  async function changesetPage(ctx: PageContext, reply: FastifyReply, id: number, error?: { status: number; message: string; problems?: ProblemsError['problems'] }, focus = '') {
+  async function changesetPage(ctx: PageContext, reply: FastifyReply, id: number, error?: { status: number; message: string; problems?: ProblemsError['problems'] }, focus = '', offset = 0) {
     const info = await g.changeset(id);
     const open = info.status === 'open';
+    const published = info.status === 'published' ? await g.changesetRevisions(id, { limit: REVISIONS_PAGE, offset }) : undefined;
     const [state, catalog] = await Promise.all([open ? g.changesetState(id) : g.state(), g.catalog()]);
     const preview = open ? previewView(await g.preview(id), info.entities.length) : undefined;
     const keys = [...catalogKeys(catalog).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, p]) => ({ key, type: p.type, secret: p.secret, builtin: p.builtin === true }));
@@ -140,6 +151,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
         title: `Changeset #${id}`,
         nav: 'changesets',
         cs: { ...info, isOpen: open, isPublished: info.status === 'published' },
+        published: published ? revisionsView(published, offset) : undefined,
         entities: open ? info.entities.map((e) => entityView(state, e)) : info.entities.map((e) => ({ ...e, label: e.name === '' ? e.kind : `${e.kind} ${e.name}` })),
         preview,
         edit: ctx.canEdit && open,
@@ -156,7 +168,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
         allKeys: keys,
         components: Object.entries(catalog.components)
           .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([name, versions]) => ({ name, versions: Object.keys(versions).sort().reverse() })),
+          .map(([name, versions]) => ({ name, versions: componentVersionsView(versions).map((v) => v.evr).reverse() })),
       },
       error?.status ?? 200,
     );
@@ -174,7 +186,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
 
   app.get(
     '/changesets/:id',
-    page<Params>(ui, async (ctx, request, reply) => changesetPage(ctx, reply, changesetId(request.params.id), undefined, request.query.scope ?? '')),
+    page<Params>(ui, async (ctx, request, reply) => changesetPage(ctx, reply, changesetId(request.params.id), undefined, request.query.scope ?? '', offsetParam(request.query.offset))),
   );
 
   /** A staging form: runs `fn`, then back to the changeset; a refusal shows the page with the message. */

@@ -111,6 +111,28 @@ export function action<P = Record<string, string>>(ui: Ui, handler: Handler<P>) 
   };
 }
 
+/** An admin's page: others logged in get 403 (managing accounts and tokens is the admin's). */
+export function adminPage<P = Record<string, string>>(ui: Ui, handler: Handler<P>) {
+  return page<P>(ui, async (ctx, request, reply) => {
+    if (!ctx.isAdmin) return sendError(ui, reply, ctx, new KpkgError('FORBIDDEN', `${ctx.user.name} is a ${ctx.user.role}: only admins manage accounts and tokens`));
+    return handler(ctx, request, reply);
+  });
+}
+
+/** An admin's form POST (the CSRF token was checked before, as for every POST): others get 403 before anything is read. */
+export function adminAction<P = Record<string, string>>(ui: Ui, handler: Handler<P>) {
+  return async (request: FastifyRequest<{ Params: P; Querystring: Record<string, string | undefined>; Body: Record<string, unknown> }>, reply: FastifyReply): Promise<FastifyReply> => {
+    const ctx = pageContext(ui, request, reply);
+    if (!ctx) return reply.redirect(`/login`, 303);
+    if (!ctx.isAdmin) return sendError(ui, reply, ctx, new KpkgError('FORBIDDEN', `${ctx.user.name} is a ${ctx.user.role}: only admins manage accounts and tokens`));
+    try {
+      return await handler(ctx, request, reply);
+    } catch (err) {
+      return sendError(ui, reply, ctx, err);
+    }
+  };
+}
+
 /** A form field as a trimmed string ('' when absent or not text). */
 export function field(body: unknown, name: string): string {
   const v = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
@@ -133,4 +155,9 @@ export function listField(body: unknown, name: string): string[] {
 /** For a server's or a role's page: the open changesets an editor may continue. */
 export async function openChangesets(ui: Ui): Promise<{ id: number; title: string }[]> {
   return (await ui.geppetto.changesets({ status: 'open', limit: 50 })).map((c) => ({ id: c.id, title: c.title }));
+}
+
+/** `?offset=N` of a paged list: a whole number, 0 when absent or not one. */
+export function offsetParam(v: string | undefined): number {
+  return v !== undefined && /^\d{1,9}$/.test(v) ? Number(v) : 0;
 }

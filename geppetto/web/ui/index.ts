@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { describeError, type UiDeps } from '../server.js';
+import { registerAdmin } from './admin.js';
 import { registerCatalog } from './catalog.js';
 import { registerChangesets } from './changesets.js';
 import { pageContext, sendPage, type Ui } from './context.js';
@@ -27,4 +28,5 @@ export async function registerUi(app: FastifyInstance, deps: UiDeps): Promise<vo
   registerServers(app, ui);
   registerCatalog(app, ui);
   registerChangesets(app, ui);
+  registerAdmin(app, ui);
 }

@@ -3,8 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { ResolvedServer } from '../../model.js';
 import type { ServerHealth, ServerStatus } from '../../service/index.js';
-import { openChangesets, page, sendFragment, sendPage, type Ui, type UserPrincipal } from './context.js';
-import { showDefinition, showValue } from './values.js';
+import { offsetParam, openChangesets, page, sendFragment, sendPage, type Ui, type UserPrincipal } from './context.js';
+import { diffLines, showDefinition, showValue } from './values.js';
+
+/** Servers a page of the list shows: 10,000 servers are not one page. */
+export const SERVERS_PAGE = 100;
 
 const HEALTH: { value: ServerHealth; label: string }[] = [
   { value: 'current', label: 'current' },
@@ -60,6 +63,14 @@ export function registerServers(app: FastifyInstance, ui: Ui): void {
       const [all, state] = await Promise.all([g.serverStatus(), g.state()]);
       const servers = filterServers(all, { name: q.name ?? '', role: q.role ?? '', environment: q.environment ?? '', health: q.health ?? '' });
       const counts = HEALTH.map((h) => ({ ...h, count: all.filter((s) => s.health === h.value).length })).filter((h) => h.count > 0);
+      const offset = Math.min(offsetParam(q.offset), Math.max(0, servers.length - 1));
+      const shown = servers.slice(offset, offset + SERVERS_PAGE);
+      // the pages' links keep the filter
+      const filterQuery = (['name', 'role', 'environment', 'health'] as const)
+        .filter((k) => (q[k] ?? '') !== '')
+        .map((k) => `${k}=${encodeURIComponent(q[k] ?? '')}`)
+        .join('&');
+      const pageHref = (o: number) => `/?${filterQuery}${filterQuery ? '&' : ''}offset=${o}`;
       return sendPage(ui, reply, 'servers', {
         ...ctx,
         title: 'Servers',
@@ -70,7 +81,12 @@ export function registerServers(app: FastifyInstance, ui: Ui): void {
         healths: [{ value: 'attention', label: 'needs attention' }, ...HEALTH].map((h) => ({ ...h, selected: h.value === q.health })),
         counts,
         total: all.length,
-        servers: servers.map((s) => ({
+        matching: servers.length,
+        first: shown.length > 0 ? offset + 1 : 0,
+        last: offset + shown.length,
+        previousHref: offset > 0 ? pageHref(Math.max(0, offset - SERVERS_PAGE)) : undefined,
+        nextHref: offset + shown.length < servers.length ? pageHref(offset + shown.length) : undefined,
+        servers: shown.map((s) => ({
           ...s,
           attention: attention(s.health),
           healthLabel: HEALTH.find((h) => h.value === s.health)?.label ?? s.health,
@@ -86,6 +102,19 @@ export function registerServers(app: FastifyInstance, ui: Ui): void {
       const { fqdn } = request.params;
       const data = await serverData(ui, ctx.user, fqdn, revisionParam(request.query.revision));
       return sendPage(ui, reply, 'server', { ...ctx, title: fqdn, nav: 'servers', ...data, scope: `server:${fqdn}`, openChangesets: ctx.canEdit ? await openChangesets(ui) : [] });
+    }),
+  );
+
+  // what one revision changed in the file, from the revision before it (secrets masked)
+  app.get(
+    '/servers/:fqdn/diff',
+    page<{ fqdn: string }>(ui, async (ctx, request, reply) => {
+      const { fqdn } = request.params;
+      const revision = revisionParam(request.query.revision);
+      if (revision === undefined) throw new KpkgError('INVALID_INPUT', 'revision: expected a revision number');
+      const diff = await g.revisionDiff(ctx.user, fqdn, revision);
+      const made = (await g.revisions(fqdn)).find((r) => r.revision === revision);
+      return sendPage(ui, reply, 'revision-diff', { ...ctx, title: `${fqdn} revision ${revision}`, nav: 'servers', fqdn, revision, previous: revision > 1 ? revision - 1 : undefined, changeset: made?.changeset, createdAt: made?.createdAt, lines: diffLines(diff) });
     }),
   );
 

@@ -120,3 +120,12 @@ export function scopeView(scope: ScopeDefinitions) {
     unset: [...scope.unset].sort(),
   };
 }
+
+/** One line per diff line, classed for colour: additions, removals, hunk headers, context. */
+export function diffLines(diff: string): { cls: string; text: string }[] {
+  return diff
+    .replace(/\n$/, '')
+    .split('\n')
+    .filter((l) => !l.startsWith('===') && l !== '\\ No newline at end of file')
+    .map((text) => ({ text, cls: text.startsWith('+++') || text.startsWith('---') ? 'file' : text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : text.startsWith('@@') ? 'hunk' : 'ctx' }));
+}

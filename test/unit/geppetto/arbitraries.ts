@@ -1,6 +1,7 @@
 /** fast-check arbitraries of Geppetto states: valid names, hostile values, role DAGs. */
 import fc from 'fast-check';
 import type { RoleDefinition, ScopeDefinitions, SecretRef, ServerDefinition, State, Value } from '../../../geppetto/model.js';
+import type { YamlData } from '../../../geppetto/yaml-emit.js';
 
 export const HOSTILE_STRINGS = [
   '', 'yes', 'no', 'null', '~', 'true', '0777', '1e3', '12:30', '- a', 'a: b', '#c', '&a', '*a', '!t', '%{facts.x}', '${x}', '$(id)',
@@ -77,3 +78,38 @@ export const state: fc.Arbitrary<State> = fc.record({
     { maxKeys: 3 },
   ),
 });
+
+/** Strings YAML readers are known to misread (1.1 booleans, numbers, dates, indicators, escapes, line breaks) and injection strings. */
+export const YAML_HOSTILE = [
+  '', ' ', 'yes', 'No', 'ON', 'off', 'y', 'n', 'null', 'Null', '~', 'true', 'False', '.inf', '-.inf', '.nan', '0777', '0o17', '0x1F',
+  '1_000', '12:30:00', '2001-12-14', '1e3', '-1', '+1', '3.', '- a', '-', '? x', ': y', 'a: b', 'a:', 'a #b', '#c', '&anchor', '*alias', '!tag',
+  '!!python/object:os.system', '|', '>', '%{facts.os.family}', "%{literal('%')}", '${x}', '$(id)', '`id`', '"quoted"', "'single'", '"a": 1',
+  'back\\slash', 'line\nbreak', 'cr\r\nlf', '\ttab', 'trailing ', ' leading', '<script>alert(1)</script>', "'; DROP TABLE servers; --",
+  'Robert"); DROP TABLE students;--', '\u0085nel', '\u2028ls', '\u2029ps', '\ufeffbom', '\u007fdel', '\u0007bell', 'é 日本 😀',
+  '{a: 1}', '[1, 2]', '[]', '{}', '@at', '=', '<<', '---', '...', 'a\\nb', '\\u0041', '\\"', 'e0', 'E+5', 'e-12',
+  '__proto__', 'constructor', 'toString',
+];
+
+/** Any value the per-server file's YAML holds: binary strings, hostile strings, numbers, nesting. */
+export const yamlValue: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => {
+  const key = fc.oneof(fc.constantFrom(...YAML_HOSTILE), fc.string({ unit: 'binary' }));
+  const leaf = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom(...YAML_HOSTILE),
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),
+    fc.boolean(),
+  );
+  return { v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })) };
+}).v;
+
+/** Whether a file can carry the data: yaml-emit.ts refuses NUL and lone surrogates before writing. */
+export const carriable = (v: YamlData): boolean =>
+  typeof v === 'string'
+    ? !v.includes('\0') && !/\p{Cs}/u.test(v)
+    : Array.isArray(v)
+      ? v.every(carriable)
+      : typeof v === 'object'
+        ? Object.entries(v).every(([k, x]) => carriable(k) && carriable(x))
+        : true;

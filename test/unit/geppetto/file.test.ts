@@ -11,6 +11,7 @@ import { buildNodeFile, encYaml, floatParameters, nodeFileDiff, nodeFileYaml, ty
 import type { ResolvedServer, SecretRef, State, Value } from '../../../geppetto/model.js';
 import { resolveServers } from '../../../geppetto/resolve/index.js';
 import { KpkgError } from '../../../packager/errors.js';
+import { carriable, YAML_HOSTILE, yamlValue } from './arbitraries.js';
 import { CACHE, catalog, must, role, server, SHOP, state } from './helpers.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../../schema/node.schema.json', import.meta.url), 'utf8')) as object;
@@ -130,20 +131,12 @@ describe('the file as YAML', () => {
     expect(parse(text, { version: '1.1' })).toEqual(file);
   });
 
-  const HOSTILE = [
-    '', ' ', 'yes', 'No', 'ON', 'off', 'y', 'n', 'null', 'Null', '~', 'true', 'False', '.inf', '-.inf', '.nan', '0777', '0o17', '0x1F',
-    '1_000', '12:30:00', '2001-12-14', '1e3', '-1', '+1', '3.', '- a', '? x', ': y', 'a: b', 'a #b', '#c', '&anchor', '*alias', '!tag',
-    '!!python/object:os.system', '|', '>', '%{facts.os.family}', "%{literal('%')}", '${x}', '$(id)', '`id`', '"quoted"', "'single'",
-    'back\\slash', 'line\nbreak', 'cr\r\nlf', '\ttab', 'trailing ', ' leading', '<script>alert(1)</script>', "'; DROP TABLE servers; --",
-    'Robert"); DROP TABLE students;--', '\u0085nel', '\u2028ls', '\u2029ps', '\ufeffbom', '\u007fdel', '\u0007bell', 'é 日本 😀',
-    '{a: 1}', '[1, 2]', '@at', '=', '<<', '---', '...', 'a\\nb', '\\u0041', 'e0', 'E+5', 'e-12',
-  ];
 
   it('keeps hostile strings literally, as values, list items and hash keys (YAML 1.2 and 1.1)', () => {
     const params: Record<string, Value> = {
-      values: HOSTILE,
-      hash: Object.fromEntries(HOSTILE.map((h, i) => [h, HOSTILE[HOSTILE.length - 1 - i] ?? ''])),
-      ...Object.fromEntries(HOSTILE.map((h, i) => [`s${i}`, h])),
+      values: YAML_HOSTILE,
+      hash: Object.fromEntries(YAML_HOSTILE.map((h, i) => [h, YAML_HOSTILE[YAML_HOSTILE.length - 1 - i] ?? ''])),
+      ...Object.fromEntries(YAML_HOSTILE.map((h, i) => [`s${i}`, h])),
     };
     const file: NodeFile = { classes: { shop: params }, kelkoo: { packages: [] } };
     const text = nodeFileYaml(file);
@@ -153,28 +146,8 @@ describe('the file as YAML', () => {
   });
 
   it('round-trips any strings, numbers and nesting (property)', () => {
-    const key = fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ unit: 'binary' }));
-    const leaf = fc.oneof(
-      fc.string({ unit: 'binary' }),
-      fc.constantFrom(...HOSTILE),
-      fc.integer(),
-      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),
-      fc.boolean(),
-    );
-    const value: fc.Arbitrary<Value> = fc.letrec<{ v: Value }>((tie) => ({
-      v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })),
-    })).v;
-    // Strings a UTF-8 file cannot hold (NUL, lone surrogates) are refused before a file is built.
-    const carriable = (v: Value): boolean =>
-      typeof v === 'string'
-        ? !v.includes('\0') && !/\p{Cs}/u.test(v)
-        : Array.isArray(v)
-          ? v.every(carriable)
-          : typeof v === 'object'
-            ? Object.entries(v).every(([k, x]) => carriable(k) && carriable(x))
-            : true;
     fc.assert(
-      fc.property(fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), value, { maxKeys: 6 }), (params) => {
+      fc.property(fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), yamlValue, { maxKeys: 6 }), (params) => {
         fc.pre(carriable(params));
         const file: NodeFile = { classes: { c: params }, kelkoo: { packages: [] } };
         const text = nodeFileYaml(file);

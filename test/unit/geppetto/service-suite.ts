@@ -257,6 +257,63 @@ export function serviceSuite(h: Harness): void {
     await g.close();
   });
 
+  it("servers' prepared reads: another process refuses a revoked or replaced token at its next request, serves a new revision at once, never an uncommitted one", async () => {
+    const g = await ready();
+    const g2 = await h.reopen(g);
+    const fqdn = 'web01.example.com';
+    const t1 = await g.serverToken(admin, fqdn);
+    const server = (await g2.authenticateToken(t1)) as Principal;
+    expect(server).toMatchObject({ kind: 'server', fqdn });
+    const first = await g2.nodeFile(server, fqdn);
+    expect(first.body).toContain(SECRET);
+    expect(await g2.nodeFileEtag(server, fqdn)).toBe(first.etag);
+    expect(await g2.store.reads.head(fqdn)).toEqual({ revision: 1, etag: first.etag });
+    expect(await g2.store.reads.headFile(fqdn)).toMatchObject({ revision: 1, etag: first.etag });
+    for (const hostile of [HOSTILE, "' OR 1=1 --", 'nowhere.example.com']) {
+      expect(await g2.store.reads.head(hostile)).toBeUndefined();
+      expect(await g2.store.reads.headFile(hostile)).toBeUndefined();
+      expect(await g2.store.reads.token(hostile)).toBeUndefined();
+    }
+
+    // a publish in one process: the other serves the new revision at its next request
+    const cs = await g.createChangeset(admin, 'port');
+    await g.setSetting(cs.id, admin, { kind: 'role', name: 'shop-front' }, 'shop.listen_port', 9999);
+    await g.publish(cs.id, admin);
+    const second = await g2.nodeFile(server, fqdn);
+    expect(second.revision).toBe(2);
+    expect(second.etag).not.toBe(first.etag);
+    expect(await g2.nodeFileEtag(server, fqdn)).toBe(second.etag);
+
+    // rows written by a transaction not yet committed are served by neither process
+    await expect(
+      g.db.transaction().execute(async (trx) => {
+        await trx.updateTable('heads').set({ revision: 1, etag: '"uncommitted"' }).where('fqdn', '=', fqdn).execute();
+        await trx.updateTable('tokens').set({ revoked_at: new Date().toISOString() }).where('fqdn', '=', fqdn).execute();
+        for (const x of [g, g2]) {
+          expect(await x.nodeFileEtag(server, fqdn)).toBe(second.etag);
+          expect((await x.nodeFile(server, fqdn)).revision).toBe(2);
+          expect(await x.authenticateToken(t1)).toMatchObject({ kind: 'server', fqdn });
+        }
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+
+    // a new token replaces the old one, a revocation ends one: both seen at once by the other process
+    const t2 = await g.serverToken(admin, fqdn);
+    expect(await g2.authenticateToken(t1)).toBeUndefined();
+    const again = (await g2.authenticateToken(t2)) as Principal;
+    expect(again).toMatchObject({ kind: 'server', fqdn });
+    const [live] = (await g.tokens()).filter((t) => t.fqdn === fqdn && t.revokedAt === null);
+    await g.revokeToken(admin, live?.id ?? '');
+    expect(await g2.authenticateToken(t2)).toBeUndefined();
+    const api = await g.createApiToken(admin, 'reads', 'admin');
+    expect(await g2.authenticateToken(api.token)).toMatchObject({ kind: 'api', role: 'admin' });
+    await g.revokeToken(admin, api.id);
+    expect(await g2.authenticateToken(api.token)).toBeUndefined();
+    await g2.close();
+    await g.close();
+  });
+
   it('server status: no report yet, current, behind the latest revision, failed, silent', async () => {
     const clock = { now: new Date('2026-03-01T10:00:00Z') };
     const g = await ready(clock);

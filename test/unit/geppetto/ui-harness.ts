@@ -2,8 +2,10 @@
 // data directory, its catalog holding a deployment package built by kpkg's build(), and a small
 // cookie-keeping client over fastify's inject.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { build } from '../../../packager/assemble/build.js';
 import { readDeploymentDescription, setRepositoryPackages, storePackage } from '../../../geppetto/service/catalog.js';
@@ -79,6 +81,25 @@ export async function openFixture(dataDir: string, pkg: { file: string; bytes: B
 }
 
 /** A browser's worth of state: its cookies, and the CSRF token of the last page it read. */
+/**
+ * Registers the hooks of a UI test file: a temporary root, the shop package built once in it, the
+ * root removed at the end. The function returned opens a new fixture (its own data directory) each
+ * time it is called.
+ */
+export function uiFixtures(prefix: string): (name?: string) => Promise<Fixture> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  let pkg: { file: string; bytes: Buffer } | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    pkg = await buildShop(join(root, 'pkg'));
+  }, 120_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  return (name = `d${n++}`) => {
+    if (!pkg) throw new Error('uiFixtures: the package is built in beforeAll; open fixtures from tests or later hooks');
+    return openFixture(join(root, name), pkg);
+  };
+}
+
 export class Client {
   cookies = new Map<string, string>();
   csrf = '';

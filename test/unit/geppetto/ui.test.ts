@@ -1,18 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildShop, Client, IMPORTED_SECRET, openFixture, type Fixture } from './ui-harness.js';
+import { describe, expect, it } from 'vitest';
+import { Client, IMPORTED_SECRET, uiFixtures } from './ui-harness.js';
 
-const root = mkdtempSync(join(tmpdir(), 'geppetto-ui-'));
-let pkg: { file: string; bytes: Buffer };
-let n = 0;
-const open = (): Promise<Fixture> => openFixture(join(root, `d${n++}`), pkg);
-
-beforeAll(async () => {
-  pkg = await buildShop(join(root, 'pkg'));
-}, 120_000);
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const open = uiFixtures('geppetto-ui-');
 
 /** The id in the Location of a new changeset. */
 function changesetOf(location: unknown): string {

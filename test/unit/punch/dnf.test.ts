@@ -1,7 +1,7 @@
 // What Punch hands dnf: the dnf shell script and dnf5 do arguments (hostile names refused, never
 // passed through), the repository file (no INI injection), the transaction comment.
 import { describe, expect, it } from 'vitest';
-import { doArguments, packageSpec, renderRepoFile, renderShellScript, transactionComment } from '../../../punch/dnf.js';
+import { doArguments, packageSpec, renderRepoFile, renderShellScript, transactionArgs, transactionComment } from '../../../punch/dnf.js';
 import type { PackageChange } from '../../../punch/plan.js';
 
 const CHANGES: PackageChange[] = [
@@ -22,6 +22,25 @@ describe('dnf input', () => {
     expect(doArguments(CHANGES)).toEqual(['--action=remove', 'old-deploy-1.0-1.noarch', '--action=downgrade', 'b-deploy-1.0-1', '--action=upgrade', 'a-deploy-1:2.0~rc.1-1', '--action=install', 'c_deploy+x-1.0^git1-1.el9']);
   });
 
+  // dnf5 is not installable on the machines that run these tests: the command line is checked
+  // against dnf5(8) and dnf5-do(8) here, not run (docs/punch.md)
+  it('gives dnf5 global options before `do`, do\'s own options after it, --action before each run of specs', () => {
+    const base = ['-y', '--config=/r/var/lib/punch/dnf/dnf.conf', '--setopt=reposdir=/r/var/lib/punch/dnf/repos.d', '--installroot=/r', '--no-plugins', '--releasever=9'];
+    const args = transactionArgs({ flavour: 'dnf5', baseArgs: base }, CHANGES, 'punch: web03 revision 42', '/unused');
+    const at = args.indexOf('do');
+    expect(args.slice(0, at)).toEqual([...base, '--comment=punch: web03 revision 42', '--refresh']);
+    expect(args.slice(at + 1)).toEqual(['--allow-downgrade', ...doArguments(CHANGES)]);
+    // every spec follows an --action, and no global option comes after the command
+    expect(args[at + 2]).toMatch(/^--action=/);
+    expect(args.slice(at + 1).filter((a) => a.startsWith('--') && !a.startsWith('--action='))).toEqual(['--allow-downgrade']);
+    expect(args).not.toContain('shell');
+  });
+
+  it('gives dnf 4 its shell command and the script, no dnf5 option', () => {
+    const base = ['-y', '--config=/c', '--noplugins'];
+    expect(transactionArgs({ flavour: 'dnf4', baseArgs: base }, CHANGES, 'punch: web03', '/r/t.dnf')).toEqual([...base, '--comment=punch: web03', '--refresh', 'shell', '/r/t.dnf']);
+  });
+
   it.each([
     ['a newline in the name', { action: 'install', name: 'a\nrun\ninstall evil', to: '1-1' }],
     ['a space in the name', { action: 'install', name: 'a b', to: '1-1' }],
@@ -36,6 +55,7 @@ describe('dnf input', () => {
     expect(() => packageSpec(change)).toThrow(/refusing to hand dnf/);
     expect(() => renderShellScript([change], 'c')).toThrow(/refusing to hand dnf/);
     expect(() => doArguments([change])).toThrow(/refusing to hand dnf/);
+    expect(() => transactionArgs({ flavour: 'dnf5', baseArgs: [] }, [change], 'c', '/s')).toThrow(/refusing to hand dnf/);
   });
 
   it('keeps the comment on one printable line', () => {

@@ -1,10 +1,15 @@
 // What Punch hands Puppet (Hiera data, site.pp) and what it reads back (the run summary, the JSON
 // log as Puppet leaves it), with fixtures written by Puppet 7 (fixtures/README.md).
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { changedResources, errorMessages, hieraData, parseJsonLog, parseSummary, puppetLiteral, renderHieraData, renderSite, resourceOf } from '../../../punch/puppet.js';
+import type { NodeFile, Value } from '../../../punch/file.js';
+import { punchPaths } from '../../../punch/paths.js';
+import { DESCRIPTION_FILE, renderPuppetModule } from '../../../packager/puppet/module.js';
+import { sampleComponent } from '../../helpers/component.js';
+import { changedResources, classInputs, errorMessages, hieraData, parseJsonLog, parseSummary, puppetLiteral, renderHieraData, renderSite, resourceOf } from '../../../punch/puppet.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 
@@ -81,5 +86,33 @@ describe('writing for Puppet', () => {
     );
     expect(site).toBe(["# Written by punch from the per-server file.", "$kelkoo_node = 'web\\'03\\\\'", '$kelkoo_revision = 42', "$list = ['x', {'k' => true}]", "include 'a::b'", "include 'shop'", ''].join('\n'));
     expect(puppetLiteral('${x}')).toBe("'${x}'");
+  });
+});
+
+describe('the classes Punch hands to Puppet', () => {
+  // the module as kpkg build writes it for a db-schema component (its kelkoo.json), in a root
+  const dbRoot = () => {
+    const root = mkdtempSync(join(tmpdir(), 'punch-classes-'));
+    const files = renderPuppetModule(sampleComponent({ name: 'shop-db', type: 'db-schema', service: false, configKeys: { db_host: { type: 'String', default: 'localhost' } } }));
+    const description = files.find((f) => f.path === DESCRIPTION_FILE);
+    expect(description).toBeDefined();
+    const dir = join(punchPaths(root).modulesDir, 'shop_db');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, DESCRIPTION_FILE), description?.content ?? '');
+    return root;
+  };
+  const file = (params: Record<string, Value>): NodeFile => ({ classes: { shop_db: params }, kelkoo: { packages: [{ name: 'shop-db-deploy', evr: '1.0-1' }] } });
+
+  it('with --root: no migrations, user or service, and the configuration inside the root', async () => {
+    const root = dbRoot();
+    const [input] = await classInputs(file({ db_host: 'db1', manage_migrations: true }), punchPaths(root));
+    expect(input?.parameters).toEqual({ db_host: 'db1', manage_migrations: false, manage_user: false, manage_service: false, config_dir: join(root, 'etc/kelkoo/shop-db') });
+  });
+
+  it('on the server itself: the file decides, migrations included', async () => {
+    const root = dbRoot();
+    const onServer = { ...punchPaths(root), confined: false };
+    const [input] = await classInputs(file({ db_host: 'db1' }), onServer);
+    expect(input?.parameters).toEqual({ db_host: 'db1' });
   });
 });
