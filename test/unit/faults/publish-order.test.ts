@@ -3,8 +3,8 @@
 // it before the metadata naming the packages is renamed into place; and durability is paid once
 // per run: below SYNCFS_MIN_FILES packages one fsync per package and per directory, from it one
 // syncfs of the file system (a `sync -f` process, which the spy does not see) and no fsync per
-// package. (The packages are written and renamed with synchronous calls, which the spy does not
-// count either; session.ts copyIn renames only after syncFiles returns.)
+// package. The packages are written and renamed with synchronous calls, which the spy counts as
+// the others.
 import { basename, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { memoryTmpDir, scratch } from '../../helpers/files.js';
@@ -43,6 +43,9 @@ describe('kpkg publish of many packages', () => {
       const fsync = index((c) => staged(c, basename(file)));
       expect(fsync, `${basename(file)} fsynced`).toBeGreaterThanOrEqual(0);
       expect(fsync, `${basename(file)} fsynced before the directories`).toBeLessThan(firstDirSync);
+      const rename = index((c) => c.startsWith(`rename ${join(repo, '.kpkg', 'incoming', `.${basename(file)}.`)}`));
+      expect(rename, `${basename(file)} renamed into Packages/ after its fsync`).toBeGreaterThan(fsync);
+      expect(rename, `${basename(file)} renamed before the directories are fsynced`).toBeLessThan(firstDirSync);
     }
     for (const letter of LETTERS) {
       const dirSync = index((c) => c === `fsync ${join(repo, 'Packages', letter)}`);
