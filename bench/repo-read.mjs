@@ -16,10 +16,11 @@
 //     startup, libsolv's parse and solv cache write, the query).
 // Target: the cold read of 5,000 packages well under 150 ms (Punch plans in 300 ms).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writePackageSet } from './package-set.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -47,45 +48,33 @@ if (!have('createrepo_c')) die('createrepo_c is not on PATH');
 const name = (i) => `read-pkg-${String(i).padStart(5, '0')}${i % 2 === 1 ? '-deploy' : ''}`;
 const fileOf = (i) => `${name(i)}-1.${i % 7}.0-1.noarch.rpm`;
 
-async function makePackages(count) {
-  mkdirSync(PKGS, { recursive: true });
-  const have = new Set(readdirSync(PKGS));
-  const missing = [];
-  for (let i = 0; i < count; i++) if (!have.has(fileOf(i))) missing.push(i);
-  if (missing.length === 0) return;
-  log(`writing ${missing.length} packages into ${PKGS} (once)`);
-  const { writeRpm } = await import(join(ROOT, 'dist', 'packager', 'rpm', 'writer.js'));
-  for (const i of missing) {
-    const n = name(i);
-    const deploy = i % 2 === 1;
-    await writeRpm(
-      {
-        name: n,
-        version: `1.${i % 7}.0`,
-        release: '1',
-        arch: 'noarch',
-        summary: deploy ? `Puppet module of ${name(i - 1)}` : `component ${i}`,
-        description: `A package of the reader bench, number ${i}: it does one thing & does it well.`,
-        license: 'Apache-2.0',
-        url: 'https://example.com/bench',
-        provides: deploy ? [{ name: 'kelkoo-deployment' }] : [{ name: `${n}-api`, flags: 8, version: '1.0' }],
-        requires: deploy
-          ? [{ name: name(i - 1), flags: 8, version: `1.${(i - 1) % 7}.0-1` }, { name: 'puppet-agent', flags: 12, version: '7' }]
-          : [{ name: '/bin/sh' }, { name: 'nodejs', flags: 12, version: '1:20.17.0' }, { name: name((i * 31) % Math.max(1, count)), flags: 12, version: '1.0' }],
-        changelog: [{ time: 1_700_000_000, author: 'Bench <bench@example.com> - 1.0-1', text: `- package ${i}` }],
-        files: [
-          { path: `/opt/kelkoo/${n}`, kind: 'dir' },
-          { path: `/opt/kelkoo/${n}/bin`, kind: 'dir' },
-          { path: `/opt/kelkoo/${n}/bin/${n}`, kind: 'file', mode: 0o755, content: `#!/bin/sh\necho ${i}\n` },
-          { path: `/opt/kelkoo/${n}/lib/index.js`, kind: 'file', content: `module.exports = ${i};\n` },
-          { path: `/etc/kelkoo/${n}.conf`, kind: 'file', config: true, noreplace: true, content: `port=${8000 + (i % 1000)}\n` },
-        ],
-      },
-      join(PKGS, fileOf(i)),
-      { sourceDateEpoch: 1_700_000_000 },
-    );
-  }
-}
+/** Package i of a set of `count` (the dependency of each on another depends on it). */
+const specOf = (count) => (i) => {
+  const n = name(i);
+  const deploy = i % 2 === 1;
+  return {
+    name: n,
+    version: `1.${i % 7}.0`,
+    release: '1',
+    arch: 'noarch',
+    summary: deploy ? `Puppet module of ${name(i - 1)}` : `component ${i}`,
+    description: `A package of the reader bench, number ${i}: it does one thing & does it well.`,
+    license: 'Apache-2.0',
+    url: 'https://example.com/bench',
+    provides: deploy ? [{ name: 'kelkoo-deployment' }] : [{ name: `${n}-api`, flags: 8, version: '1.0' }],
+    requires: deploy
+      ? [{ name: name(i - 1), flags: 8, version: `1.${(i - 1) % 7}.0-1` }, { name: 'puppet-agent', flags: 12, version: '7' }]
+      : [{ name: '/bin/sh' }, { name: 'nodejs', flags: 12, version: '1:20.17.0' }, { name: name((i * 31) % Math.max(1, count)), flags: 12, version: '1.0' }],
+    changelog: [{ time: 1_700_000_000, author: 'Bench <bench@example.com> - 1.0-1', text: `- package ${i}` }],
+    files: [
+      { path: `/opt/kelkoo/${n}`, kind: 'dir' },
+      { path: `/opt/kelkoo/${n}/bin`, kind: 'dir' },
+      { path: `/opt/kelkoo/${n}/bin/${n}`, kind: 'file', mode: 0o755, content: `#!/bin/sh\necho ${i}\n` },
+      { path: `/opt/kelkoo/${n}/lib/index.js`, kind: 'file', content: `module.exports = ${i};\n` },
+      { path: `/etc/kelkoo/${n}.conf`, kind: 'file', config: true, noreplace: true, content: `port=${8000 + (i % 1000)}\n` },
+    ],
+  };
+};
 
 function timed(cmd, argv, env) {
   const t0 = process.hrtime.bigint();
@@ -101,7 +90,7 @@ const median = (xs) => {
 };
 const fmt = (ms) => `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
 
-await makePackages(N);
+await writePackageSet({ dir: PKGS, count: N, fileOf, spec: specOf(N), log });
 if (!existsSync(join(REPO, 'repodata', 'repomd.xml'))) {
   log(`indexing ${N} packages with createrepo_c into ${REPO} (once)`);
   rmSync(REPO, { recursive: true, force: true });

@@ -11,16 +11,19 @@
 //     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round;
 //   - bulk publish of N packages into a new repository: `kpkg publish` of all N in one run vs `cp`
 //     of the N files into a new directory + `createrepo_c --no-database --workers 2` of it (both
-//     directories removed before each round; kpkg's fsyncs included, as users pay them).
+//     directories removed before each round; kpkg's durability included, as users pay it: one
+//     syncfs of the file system on Linux 5.8+ (util/fs.ts syncFiles) and a few fsyncs; cp and
+//     createrepo_c sync nothing).
 // Every timed command is a fresh process timed from spawn to exit; medians over the rounds. kpkg
 // is run as users run it: its program (dist/bin/kpkg.js, executable, with its launcher line).
 // The packages (small, a few files, dependencies and a changelog, written by our writer) are made
-// once and cached under bench/.work/repo-packages/.
+// once and cached under bench/.work/repo-packages/ (package-set.mjs).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writePackageSet } from './package-set.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -55,45 +58,32 @@ if (spawnSync('createrepo_c', ['--version']).status !== 0) die('createrepo_c is 
 const name = (i) => `bench-pkg-${String(i).padStart(5, '0')}`;
 const fileOf = (i) => `${name(i)}-1.${i % 7}.0-1.noarch.rpm`;
 
-/** Writes packages 0..count-1 that are not there yet. */
-async function makePackages(count) {
-  mkdirSync(PKGS, { recursive: true });
-  const have = new Set(readdirSync(PKGS));
-  const missing = [];
-  for (let i = 0; i < count; i++) if (!have.has(fileOf(i))) missing.push(i);
-  if (missing.length === 0) return;
-  log(`writing ${missing.length} packages into ${PKGS} (once)`);
-  const { writeRpm } = await import(join(ROOT, 'dist', 'packager', 'rpm', 'writer.js'));
-  for (const i of missing) {
-    const n = name(i);
-    await writeRpm(
-      {
-        name: n,
-        version: `1.${i % 7}.0`,
-        release: '1',
-        arch: 'noarch',
-        summary: `bench package ${i}`,
-        description: `A package of the repository bench, number ${i}.`,
-        license: 'Apache-2.0',
-        url: 'https://example.com/bench',
-        provides: [{ name: `${n}-api`, flags: 8, version: '1.0' }],
-        requires: [{ name: '/bin/sh' }, { name: name((i * 31) % Math.max(1, count)), flags: 12, version: '1.0' }],
-        changelog: [{ time: 1_700_000_000, author: 'Bench <bench@example.com> - 1.0-1', text: `- package ${i}` }],
-        files: [
-          { path: `/opt/${n}`, kind: 'dir' },
-          { path: `/opt/${n}/bin`, kind: 'dir' },
-          { path: `/opt/${n}/bin/${n}`, kind: 'file', mode: 0o755, content: `#!/bin/sh\necho ${i}\n` },
-          { path: `/opt/${n}/lib`, kind: 'dir' },
-          { path: `/opt/${n}/lib/index.js`, kind: 'file', content: `module.exports = ${i};\n`.repeat(20) },
-          { path: `/opt/${n}/lib/package.json`, kind: 'file', content: JSON.stringify({ name: n, version: '1.0.0' }) },
-          { path: `/etc/${n}.conf`, kind: 'file', config: true, noreplace: true, content: `port=${8000 + (i % 1000)}\n` },
-        ],
-      },
-      join(PKGS, fileOf(i)),
-      { sourceDateEpoch: 1_700_000_000 },
-    );
-  }
-}
+/** Package i of a set of `count` (the dependency of each on another depends on it). */
+const specOf = (count) => (i) => {
+  const n = name(i);
+  return {
+    name: n,
+    version: `1.${i % 7}.0`,
+    release: '1',
+    arch: 'noarch',
+    summary: `bench package ${i}`,
+    description: `A package of the repository bench, number ${i}.`,
+    license: 'Apache-2.0',
+    url: 'https://example.com/bench',
+    provides: [{ name: `${n}-api`, flags: 8, version: '1.0' }],
+    requires: [{ name: '/bin/sh' }, { name: name((i * 31) % Math.max(1, count)), flags: 12, version: '1.0' }],
+    changelog: [{ time: 1_700_000_000, author: 'Bench <bench@example.com> - 1.0-1', text: `- package ${i}` }],
+    files: [
+      { path: `/opt/${n}`, kind: 'dir' },
+      { path: `/opt/${n}/bin`, kind: 'dir' },
+      { path: `/opt/${n}/bin/${n}`, kind: 'file', mode: 0o755, content: `#!/bin/sh\necho ${i}\n` },
+      { path: `/opt/${n}/lib`, kind: 'dir' },
+      { path: `/opt/${n}/lib/index.js`, kind: 'file', content: `module.exports = ${i};\n`.repeat(20) },
+      { path: `/opt/${n}/lib/package.json`, kind: 'file', content: JSON.stringify({ name: n, version: '1.0.0' }) },
+      { path: `/etc/${n}.conf`, kind: 'file', config: true, noreplace: true, content: `port=${8000 + (i % 1000)}\n` },
+    ],
+  };
+};
 
 function timed(cmd, argv, opts = {}) {
   const t0 = process.hrtime.bigint();
@@ -119,7 +109,8 @@ function populate(dir, n) {
 const results = [];
 const ratio = (a, b) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
 const show = (ms) => (ms === undefined ? '-' : fmt(ms));
-await makePackages(Math.max(...SIZES) + EXTRA);
+const COUNT = Math.max(...SIZES) + EXTRA;
+await writePackageSet({ dir: PKGS, count: COUNT, fileOf, spec: specOf(COUNT), log });
 for (const n of SIZES) {
   const kdir = join(WORK, `repo-kpkg-${n}`);
   const cdir = join(WORK, `repo-createrepo-${n}`);

@@ -9,7 +9,7 @@ import { readHere, type ReadJob, type ReadReply } from './read.js';
 const port = parentPort;
 const job = workerData as ReadJob | undefined;
 if (port !== null && job?.kpkgReadPackages === true) {
-  readHere(job.items, job.compress, 1).then(
+  readHere(job.items, job.compress, 1, job.stage).then(
     (r) => port.postMessage({ ok: true, ...r } satisfies ReadReply),
     (e: unknown) => port.postMessage({ ok: false, code: e instanceof KpkgError ? e.code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) } satisfies ReadReply),
   );

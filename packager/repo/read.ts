@@ -3,14 +3,15 @@
  * many packages rendered into blocks of metadata chunks, on worker threads (read-worker.ts) when
  * there are many and enough cores.
  */
-import { createHash, hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { createHash, hash, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, futimesSync, openSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { inputError, KpkgError, type ErrorCode } from '../errors.js';
+import { inputError, ioError, KpkgError, type ErrorCode } from '../errors.js';
 import { bufferSource, fileSource, readRpmFrom, verifyDigests, type ByteSource, type DigestReport } from '../rpm/reader.js';
-import { readFully } from '../util/fs.js';
+import { eachLimit, readFully } from '../util/fs.js';
 import { CHUNKERS, METADATA_TYPES, type MetadataCompression } from './metadata.js';
 import { packageRecord } from './record.js';
 import type { RepoOptions } from './session.js';
@@ -26,6 +27,12 @@ export interface Candidate {
   copyFrom?: string;
   /** For a copy we signed: the content digest (signing.ts) of the unsigned original. */
   content?: string;
+  /**
+   * The bytes read and checked, written to a temporary file (in the `stage` directory given to
+   * readCandidate) with the source's times: what publish renames into the repository, so the
+   * file published is the one whose digests the metadata lists, read once.
+   */
+  staged?: string;
 }
 
 /** Packages up to this size are read with one read (most are): far fewer system calls. */
@@ -35,24 +42,59 @@ const WHOLE_FILE_LIMIT = 64 << 20;
  * A regular file of at most WHOLE_FILE_LIMIT bytes read whole, with its mtime (seconds), in one
  * open, fstat, read and close; undefined for a larger file or not a regular file.
  */
-function readSmallFile(path: string): { data: Buffer; mtime: number } | undefined {
+function readSmallFile(path: string): { data: Buffer; mtime: number; st: Stats } | undefined {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > WHOLE_FILE_LIMIT) return undefined;
     const data = Buffer.allocUnsafe(st.size);
     if (readFully(fd, data, 0, data.length, 0) < data.length) throw new Error(`${path}: shrank while read`);
-    return { data, mtime: Math.floor(st.mtimeMs / 1000) };
+    return { data, mtime: Math.floor(st.mtimeMs / 1000), st };
   } finally {
     closeSync(fd);
   }
 }
 
-/** sha256 of the file, its digests checked, its record: one pass over the file. */
-export async function readCandidate(path: string, href?: string): Promise<Candidate> {
+/** Names of the staged copies of this thread (a worker has its own): a random token and a count. */
+const STAGE_TOKEN = `${process.pid}.${randomBytes(6).toString('hex')}`;
+let stagedCount = 0;
+
+/**
+ * Writes `data`, read from `source` (its stat `st`), to a new temporary file in `dir`, mode 0644
+ * (readable by the web server whatever the source's mode), with the source's access and
+ * modification times as `cp -p` keeps them. Synchronous: a small file, and no thread-pool round
+ * trip per package. Not fsynced: the caller syncs all of them at once (session.ts copyIn).
+ */
+function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string {
+  // unique without random bytes per file (tempName's): this thread's token and a counter
+  const tmp = join(dir, `.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+      futimesSync(fd, st.atimeMs / 1000, st.mtimeMs / 1000);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created, or already gone
+    }
+    throw ioError(`copy ${source} into`, dir, e);
+  }
+  return tmp;
+}
+
+/**
+ * sha256 of the file, its digests checked, its record: one pass over the file. With `stage` (a
+ * directory), a package small enough to be read whole is also written there (Candidate.staged).
+ */
+export async function readCandidate(path: string, href?: string, stage?: string): Promise<Candidate> {
   let src: ByteSource;
   let mtime: number;
-  let whole: { data: Buffer; mtime: number } | undefined;
+  let whole: { data: Buffer; mtime: number; st: Stats } | undefined;
   try {
     whole = readSmallFile(path);
     if (whole) {
@@ -101,7 +143,8 @@ export async function readCandidate(path: string, href?: string): Promise<Candid
     }
     const record = packageRecord(pkg, { href: href ?? '', sha256, size: src.size, mtime });
     if (href === undefined) record.href = packageHref(record);
-    return { source: path, record, digests };
+    const staged = stage !== undefined && whole ? stageCopy(stage, path, whole.data, whole.st) : undefined;
+    return staged === undefined ? { source: path, record, digests } : { source: path, record, digests, staged };
   } catch (e) {
     if (e instanceof KpkgError && e.code === 'BAD_PACKAGE') {
       throw e.message.startsWith(path) ? e : new KpkgError('BAD_PACKAGE', `${path}: ${e.message}`, { cause: e });
@@ -140,6 +183,7 @@ export interface ReadJob {
   kpkgReadPackages: true;
   items: ReadItem[];
   compress: MetadataCompression;
+  stage?: string;
 }
 
 /** What reading gives: every package, and the blocks holding their chunks (block k: packages kB to (k+1)B - 1). */
@@ -156,8 +200,11 @@ function summary(r: RepoPackage): RepoPackage {
   return { pkgid, href, name, epoch, version, release, arch, sizePackage } as RepoPackage;
 }
 
-/** Reads `items` in this thread; the candidates keep only what the state needs of their records. */
-export async function readHere(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number): Promise<ReadResult> {
+/**
+ * Reads `items` in this thread; the candidates keep only what the state needs of their records.
+ * With `stage`, each package read whole is also copied there (readCandidate).
+ */
+export async function readHere(items: readonly ReadItem[], compress: MetadataCompression, concurrency: number, stage?: string): Promise<ReadResult> {
   const out: ReadResult = { candidates: [], blocks: [] };
   const blocks: Promise<Block>[] = [];
   for (let k = 0; k < items.length; k += BLOCK_SIZE) {
@@ -165,10 +212,12 @@ export async function readHere(items: readonly ReadItem[], compress: MetadataCom
     // each package rendered as soon as read and added to the block in order (the few read
     // ahead wait in `ready`): whole records do not outlive their package
     const ready = new Map<number, { pkgid: string; chunks: Record<MetadataType, string> }>();
-    await mapLimit(items.slice(k, k + BLOCK_SIZE), concurrency, async (it, i) => {
-      const c = await readCandidate(it.path, it.href);
+    // on a failure, eachLimit starts no other package and waits for those being read: nothing is
+    // still writing into `stage` when the caller cleans up
+    await eachLimit(items.slice(k, k + BLOCK_SIZE), concurrency, async (it, i) => {
+      const c = await readCandidate(it.path, it.href, stage);
       // only what the state needs is kept (and, from a worker, sent back)
-      out.candidates[k + i] = { source: c.source, record: summary(c.record) };
+      out.candidates[k + i] = c.staged === undefined ? { source: c.source, record: summary(c.record) } : { source: c.source, record: summary(c.record), staged: c.staged };
       ready.set(i, { pkgid: c.record.pkgid, chunks: { primary: CHUNKERS.primary(c.record), filelists: CHUNKERS.filelists(c.record), other: CHUNKERS.other(c.record) } });
       for (let next = builder.size; ready.has(next); next++) {
         const r = ready.get(next)!;
@@ -186,13 +235,16 @@ export async function readHere(items: readonly ReadItem[], compress: MetadataCom
 /** A Buffer again (structured cloning turns Buffers into plain Uint8Arrays). */
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-/** Reads `items` (in order), on worker threads when there are many and several cores. */
-export async function readMany(items: readonly ReadItem[], compress: MetadataCompression, options: RepoOptions): Promise<ReadResult> {
+/**
+ * Reads `items` (in order), on worker threads when there are many and several cores; with
+ * `stage`, copying each package read whole there as it goes (readCandidate).
+ */
+export async function readMany(items: readonly ReadItem[], compress: MetadataCompression, options: RepoOptions, stage?: string): Promise<ReadResult> {
   const cores = availableParallelism();
   const threads = options.threads ?? (cores >= WORKER_MIN_CORES ? Math.min(cores, 4) : 1);
   // workers run the compiled read-worker.js; from the TypeScript sources (tests), this thread reads
   const compiled = import.meta.url.endsWith('.js');
-  if (items.length <= BLOCK_SIZE || threads < 2 || !compiled) return readHere(items, compress, options.concurrency ?? 8);
+  if (items.length <= BLOCK_SIZE || threads < 2 || !compiled) return readHere(items, compress, options.concurrency ?? 8, stage);
   const workerFile = fileURLToPath(new URL('./read-worker.js', import.meta.url));
   // whole blocks per worker
   const share = Math.ceil(Math.ceil(items.length / BLOCK_SIZE) / threads) * BLOCK_SIZE;
@@ -201,7 +253,7 @@ export async function readMany(items: readonly ReadItem[], compress: MetadataCom
     shares.map(
       (share) =>
         new Promise<ReadReply>((resolve, reject) => {
-          const worker = new Worker(workerFile, { workerData: { kpkgReadPackages: true, items: share, compress } satisfies ReadJob });
+          const worker = new Worker(workerFile, { workerData: (stage === undefined ? { kpkgReadPackages: true, items: share, compress } : { kpkgReadPackages: true, items: share, compress, stage }) satisfies ReadJob });
           worker.once('message', (m: ReadReply) => {
             resolve(m);
             void worker.terminate();
@@ -235,17 +287,4 @@ export async function blocksFor(read: ReadResult, indices: readonly number[]): P
     byBlock.set(k, list);
   }
   return Promise.all([...byBlock].map(([k, local]) => blockSubset(read.blocks[k] as Block, local)));
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

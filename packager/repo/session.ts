@@ -13,25 +13,27 @@
  *    bytes is refused (PACKAGE_CONFLICT, exit 2) before anything is written; the same bytes again
  *    change nothing;
  *  - readers never see a missing or mismatched file, and a publisher killed at any moment leaves a
- *    valid repository, by the order of the writes: the packages are copied to temporary names,
- *    fsynced (all of them, then), renamed into place, their directories fsynced (copyIn); then the new metadata files, under new (checksum) names beside
- *    the old ones; then `.kpkg/state.json`; then `repomd.xml`, by one rename of an fsynced
+ *    valid repository, by the order of the writes: the packages are copied to temporary names in
+ *    `.kpkg/` (publish writes the bytes it read and checked), made durable all at once (one
+ *    syncfs for a large batch, else an fsync each), renamed into place, their directories fsynced
+ *    (copyIn); then the new metadata files, under new (checksum) names beside the old ones; then `.kpkg/state.json`; then `repomd.xml`, by one rename of an fsynced
  *    temporary file, followed by an fsync of the directory. Files that the new repomd.xml no
  *    longer lists (old metadata, pruned packages) are deleted by a later run once they have been
  *    unlisted for the grace period (15 minutes by default), so a reader holding the previous
  *    repomd.xml still finds everything it names. A run killed before its repomd.xml rename left
  *    only files no repomd.xml names (removed later) and a state that the next run completes.
  */
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { inputError, ioError, KpkgError } from '../errors.js';
 import type { SigningKey } from '../sign/openpgp.js';
 import { plural, type Progress } from '../util/progress.js';
-import { copyTimes, eachLimit, fsyncDir, fsyncFile, removeCreatedDirs, settled, tempName, writeDurable } from '../util/fs.js';
+import { copyTimes, eachLimit, fsyncDir, removeCreatedDirs, settled, syncFiles, tempName, writeDurable } from '../util/fs.js';
 import { acquireLock, type Lock } from './lock.js';
 import { METADATA_TYPES, renderRepomd, type MetadataCompression } from './metadata.js';
 import { compact, readSegmentEntries, removeUnusedSegments, writeMetadataFromSegments, SegmentCache } from './store.js';
-import { emptyState, kpkgDir, loadState, removeTemporaries, saveState, segmentsDir, type RepoState, type SegmentRef, type StoredPackage } from './state.js';
+import { emptyState, incomingDir, kpkgDir, loadState, removeTemporaries, saveState, segmentsDir, type RepoState, type SegmentRef, type StoredPackage } from './state.js';
 import { prepareUndo, type Undo } from './undo.js';
 
 // signing (signing.ts) loads openpgp.js: only when a key is given or the repository is signed
@@ -128,6 +130,9 @@ export async function withRepository<T>(repo: string, what: string, options: Rep
     // we hold the lock: any temporary file is from a publisher that was killed (packages are
     // copied to temporary files in .kpkg/, so Packages/ need not be read)
     await removeTemporaries([kpkgDir(repo), segmentsDir(repo), join(repo, 'repodata')]);
+    await rm(incomingDir(repo), { recursive: true, force: true }).catch((e: unknown) => {
+      throw ioError('remove', incomingDir(repo), e);
+    });
     // a run that fails leaves the repository as it found it (undo.ts)
     const undo = await prepareUndo(repo);
     try {
@@ -248,28 +253,33 @@ export async function collectGarbage(s: Session): Promise<void> {
   s.state = state;
 }
 
-/** A package to copy into the repository: the file, and its place (relative path). */
+/**
+ * A package to copy into the repository: the file, and its place (relative path); `staged`, when
+ * its bytes are already in a temporary file of the repository (read.ts Candidate.staged).
+ */
 export interface CopyItem {
   from: string;
   href: string;
+  staged?: string;
 }
 
-/** Files copied or fsynced at once: enough to keep libuv's 4 threads and the disk's queue busy. */
+/** Files copied at once: enough to keep libuv's 4 threads and the disk's queue busy. */
 const COPY_CONCURRENCY = 8;
 
 /**
  * Copies every item into the repository at its href, durably, paying for durability once per
- * run rather than per package: each file is copied to a temporary name in `.kpkg/` (where a
- * killed publisher's leftovers are swept), with the source's times; then every temporary file is
- * fsynced, several at once, so the file system commits them together instead of one journal
- * commit per package; then all are renamed into place and each directory touched is fsynced
- * once (with the parents of directories this run made). Only then may metadata name them
- * (commit): nothing is listed that is not on disk. `progress` is told each file copied.
+ * run rather than per package: each file not staged yet is copied to a temporary name in `.kpkg/`
+ * (where a killed publisher's leftovers are swept), with the source's times; then all temporary
+ * files are made durable together (syncFiles: one syncfs for many, else an fsync each, several
+ * at once so the file system commits them together); then all are renamed into place and each
+ * directory touched is fsynced once (with the parents of directories this run made). Only then
+ * may metadata name them (commit): nothing is listed that is not on disk. `progress` is told
+ * each file copied.
  */
 export async function copyIn(s: Session, items: readonly CopyItem[], progress?: (copied: number) => void): Promise<void> {
-  const targets = items.map(({ from, href }) => {
+  const targets = items.map(({ from, href, staged }) => {
     const to = join(s.repo, ...href.split('/'));
-    return { from, to, tmp: tempName(join(kpkgDir(s.repo), basename(to))) };
+    return { from, to, tmp: staged ?? tempName(join(kpkgDir(s.repo), basename(to))), copy: staged === undefined };
   });
   const syncDirs = new Set<string>();
   // what is there already (a file left by a run killed before its commit): one listing per
@@ -292,26 +302,31 @@ export async function copyIn(s: Session, items: readonly CopyItem[], progress?: 
   }
   const made: string[] = [];
   let copied = 0;
-  const step = (t: { to: string }, action: string, op: () => Promise<void>): Promise<void> =>
-    op().catch((e: unknown) => {
-      throw ioError(action, t.to, e);
-    });
   try {
     await eachLimit(targets, COPY_CONCURRENCY, async (t) => {
-      made.push(t.tmp);
-      await step(t, 'copy into the repository', async () => {
-        await copyFile(t.from, t.tmp);
-        // keep the source's mtime: the record's file time, as `cp -p`
-        await copyTimes(await stat(t.from), t.tmp);
-      });
+      if (t.copy) {
+        made.push(t.tmp);
+        await copyFile(t.from, t.tmp)
+          // keep the source's mtime: the record's file time, as `cp -p`
+          .then(async () => copyTimes(await stat(t.from), t.tmp))
+          .catch((e: unknown) => {
+            throw ioError('copy into the repository', t.to, e);
+          });
+      }
       progress?.(++copied);
     });
-    // all written before any fsync: the kernel writes them back together
-    await eachLimit(targets, COPY_CONCURRENCY, (t) => step(t, 'copy into the repository', () => fsyncFile(t.tmp)));
-    await eachLimit(targets, COPY_CONCURRENCY, async (t) => {
+    // all written before any is synced: the kernel writes them back together
+    await syncFiles(targets.map((t) => t.tmp));
+    // renames are quick metadata operations: one after the other, without a thread-pool round
+    // trip each
+    for (const t of targets) {
       if (!present.has(t.to)) s.undo.creating(t.to);
-      await step(t, 'copy into the repository', () => rename(t.tmp, t.to));
-    });
+      try {
+        renameSync(t.tmp, t.to);
+      } catch (e) {
+        throw ioError('copy into the repository', t.to, e);
+      }
+    }
   } catch (e) {
     await Promise.all(made.map((tmp) => rm(tmp, { force: true })));
     throw e;

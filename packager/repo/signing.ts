@@ -6,7 +6,8 @@
  * Unsigned packages: the caller's file is never touched. A copy is made in a private temporary
  * directory, signed there (signRpm: only the signature header changes, the main header and the
  * payload are kept byte for byte), and that signed copy is what is read, checksummed and copied
- * into the repository. This happens before the lock is taken, as the reading does.
+ * into the repository. The signing happens before the lock is taken; the reading, with it held
+ * (publish.ts).
  *
  * Immutability with signing: an OpenPGP signature carries its creation time, so signing the same
  * file twice gives two different files. The same unsigned package published twice with the same

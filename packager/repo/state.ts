@@ -52,6 +52,13 @@ export interface RepoState {
 export function kpkgDir(repo: string): string {
   return join(repo, '.kpkg');
 }
+/**
+ * Where publish writes the packages it reads (read.ts Candidate.staged) before renaming them into
+ * place: inside the repository (same file system, so a rename), swept by the next holder of the lock.
+ */
+export function incomingDir(repo: string): string {
+  return join(repo, '.kpkg', 'incoming');
+}
 export function segmentsDir(repo: string): string {
   return join(repo, '.kpkg', 'segments');
 }

@@ -1,6 +1,7 @@
 /**
  * Fault injection for the unit tests: the functions of node:fs/promises and node:fs that write
- * (create, write, rename, link, fsync, close a file being written, set times or modes) are wrapped
+ * (create, write, rename, link, fsync, close a file being written, set times or modes; the
+ * promise, stream and synchronous forms) are wrapped
  * so that a test counts them during an operation, then makes the n-th one fail with the system
  * error a full disk, a quota or a refused permission gives.
  *
@@ -166,7 +167,72 @@ export function faultyPromises<M extends Record<string, unknown>>(real: M): M {
   return { ...real, ...wrapped, default: { ...(real.default as object), ...wrapped } };
 }
 
-/** node:fs with createWriteStream's opens, writes and close counted and failing on demand. */
+const SYNC_WRITES = ['mkdirSync', 'renameSync', 'linkSync', 'symlinkSync', 'copyFileSync', 'writeFileSync', 'appendFileSync', 'utimesSync', 'truncateSync', 'chmodSync'] as const;
+
+/**
+ * The synchronous calls of node:fs that write, counted and failing on demand as the promise ones:
+ * the path-taking ones by name (`renameSync` counts as `rename`), and per descriptor the writes,
+ * times, fsync and close of a file opened for writing (a directory opened read-only: its fsync).
+ */
+function faultySync(real: Record<string, unknown>): Record<string, unknown> {
+  const wrapped: Record<string, unknown> = {};
+  for (const name of SYNC_WRITES) {
+    const fn = real[name] as AnyFn | undefined;
+    if (!fn) continue;
+    wrapped[name] = (...args: unknown[]) => {
+      hit(name.slice(0, -'Sync'.length), args[0]);
+      return fn(...args);
+    };
+  }
+  const { openSync, writeSync, futimesSync, fsyncSync, closeSync } = real as Record<'openSync' | 'writeSync' | 'futimesSync' | 'fsyncSync' | 'closeSync', AnyFn>;
+  /** The path of each descriptor opened while armed, and whether it was opened to write. */
+  const open = new Map<unknown, { path: unknown; write: boolean }>();
+  const written = (fd: unknown) => {
+    const o = open.get(fd);
+    return o?.write === true ? o : undefined;
+  };
+  wrapped.openSync = (...args: unknown[]) => {
+    const write = writes(args[1]);
+    if (write) hit('open', args[0]);
+    const fd = openSync(...args);
+    if (plan.armed) open.set(fd, { path: args[0], write });
+    return fd;
+  };
+  wrapped.writeSync = (...args: unknown[]) => {
+    const o = written(args[0]);
+    if (!o) return writeSync(...args);
+    if (plan.armed && plan.full === o.path) throw systemError(plan.code, 'write');
+    if (plan.armed && plan.code !== 'EACCES' && ArrayBuffer.isView(args[1]) && plan.calls.length + 1 === plan.failAt) {
+      // a short write, then errors (as write(2) does when the disk fills during it)
+      plan.calls.push(`write ${String(o.path)}`);
+      plan.failed = `write ${String(o.path)} (short)`;
+      plan.full = o.path;
+      const [fd, data, offset = 0, length = data.byteLength - offset, position = null] = args as [unknown, Uint8Array, number?, number?, (number | null)?];
+      return writeSync(fd, data, offset, Math.floor(length / 2), position);
+    }
+    hit('write', o.path);
+    return writeSync(...args);
+  };
+  wrapped.futimesSync = (...args: unknown[]) => {
+    const o = written(args[0]);
+    if (o) hit('utimes', o.path);
+    return futimesSync(...args);
+  };
+  wrapped.fsyncSync = (...args: unknown[]) => {
+    const o = open.get(args[0]);
+    if (!o) return fsyncSync(...args);
+    hit('fsync', o.path); // counted, never done (see the top of this file)
+  };
+  wrapped.closeSync = (...args: unknown[]) => {
+    const o = written(args[0]);
+    open.delete(args[0]);
+    closeSync(...args); // close(2) releases the descriptor even when it reports an error
+    if (o) hit('close', o.path);
+  };
+  return wrapped;
+}
+
+/** node:fs with its synchronous writing calls and createWriteStream's opens, writes and close counted and failing on demand. */
 export function faultyFs<M extends Record<string, unknown>>(real: M): M {
   const { open, write, writev, close } = real as unknown as Record<'open' | 'write' | 'writev' | 'close', AnyFn>;
   const later = (cb: AnyFn, e: unknown) => process.nextTick(() => cb(e));
@@ -198,6 +264,7 @@ export function faultyFs<M extends Record<string, unknown>>(real: M): M {
   });
   const createWriteStream = real.createWriteStream as AnyFn;
   const wrapped = {
+    ...faultySync(real),
     createWriteStream: (path: unknown, options?: unknown) => {
       const opts = typeof options === 'string' ? { encoding: options } : { ...(options as object | undefined) };
       return createWriteStream(path, { ...opts, fs: streamFs(path) });

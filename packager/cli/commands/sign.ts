@@ -1,11 +1,10 @@
 import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { KpkgError } from '../../errors.js';
 import { readRpm } from '../../rpm/reader.js';
 import { loadSigningKey } from '../../sign/openpgp.js';
 import { signRpm, type SignResult } from '../../sign/rpm.js';
-import { fsyncDir, renameAll, tempName } from '../../util/fs.js';
+import { renameAll, tempName } from '../../util/fs.js';
 
 export interface SignOptions {
   /** secret key file, armored or binary; passphrase from KPKG_SIGN_PASSPHRASE */
@@ -32,8 +31,7 @@ export async function sign(paths: string[], options: SignOptions): Promise<SignR
   try {
     const results: SignResult[] = [];
     for (const [i, path] of paths.entries()) results.push({ ...(await signRpm(path, key, signed[i])), file: path });
-    await renameAll(paths.map((path, i) => [signed[i]!, path] as const));
-    for (const dir of new Set(paths.map((path) => dirname(path)))) await fsyncDir(dir);
+    await renameAll(paths.map((path, i) => [signed[i]!, path] as const), { syncDirs: true });
     return results;
   } finally {
     for (const tmp of signed) await rm(tmp, { force: true });

@@ -59,6 +59,17 @@ describe('kpkg publish', () => {
     expect(await openPrimary(repo)).toContain('<location href="Packages/h/hello-1.2.3-1.noarch.rpm"/>');
   });
 
+  it('the same package twice in a batch, or published already: one copy, nothing left in .kpkg/', async () => {
+    const repo = fresh('repo');
+    const a = await pkg(fresh('in'), 'twice', '1.0');
+    const again = join(fresh('in'), 'copy.rpm');
+    writeFileSync(again, readFileSync(a));
+    expect((await publish([a, again], repo, quiet)).added).toEqual(['Packages/t/twice-1.0-1.noarch.rpm']);
+    expect((await publish([again, await pkg(fresh('in'), 'other', '1.0')], repo, quiet)).unchanged).toEqual(['Packages/t/twice-1.0-1.noarch.rpm']);
+    expect(readdirSync(join(repo, '.kpkg')).sort()).toEqual(['segments', 'state.json']);
+    expect((await checkRepository(repo)).ok).toBe(true);
+  });
+
   it('the same bytes again change nothing, not even repomd.xml', async () => {
     const repo = fresh('repo');
     await publish(FIXTURES, repo, quiet);
@@ -104,6 +115,8 @@ describe('kpkg publish', () => {
     const bad = await pkg(dir, 'shop', '1.0', '1', 'second\n');
     await expect(publish([ok, bad], repo, quiet)).rejects.toMatchObject({ code: 'PACKAGE_CONFLICT' });
     expect(existsSync(join(repo, 'Packages', 'c', 'cart-1.0-1.noarch.rpm'))).toBe(false);
+    // the copies made while reading are gone too
+    expect(readdirSync(join(repo, '.kpkg')).sort()).toEqual(['segments', 'state.json']);
     expect((await loadState(repo))!.packages.map((p) => p.name)).toEqual(['shop']);
   });
 
@@ -186,7 +199,11 @@ describe('kpkg publish', () => {
     writeFileSync(join(repo, '.kpkg', 'segments', '.x.json.999.abc.tmp'), 'half');
     // a package is copied to a temporary file in .kpkg/, then renamed into Packages/
     writeFileSync(join(repo, '.kpkg', '.a-2-1.noarch.rpm.999.abc.tmp'), 'half a package');
+    // publish writes the packages it reads into .kpkg/incoming/ first
+    mkdirSync(join(repo, '.kpkg', 'incoming'));
+    writeFileSync(join(repo, '.kpkg', 'incoming', '.a-3-1.noarch.rpm.999.abc.1.tmp'), 'half another');
     await publish([await pkg(dir, 'b', '1')], repo, quiet);
+    expect(existsSync(join(repo, '.kpkg', 'incoming'))).toBe(false);
     expect(readdirSync(join(repo, 'Packages', 'a'))).toEqual(['a-1-1.noarch.rpm']);
     expect(existsSync(join(repo, '.kpkg', '.a-2-1.noarch.rpm.999.abc.tmp'))).toBe(false);
     expect(existsSync(join(repo, 'repodata', '.primary.999.abc.tmp'))).toBe(false);

@@ -6,11 +6,12 @@
  * as the TypeScript sources give in this thread. (test/system/repo-threads.test.ts does the same
  * from dist/, with 3 threads and 700 packages.)
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publish } from '../../../packager/repo/publish.js';
 import { indexRepository } from '../../../packager/repo/reindex.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 
@@ -97,5 +98,37 @@ describe('reading a repository on worker threads', () => {
       expect([...other.keys()].sort()).toEqual([...(one?.keys() ?? [])].sort());
       for (const [name, bytes] of one ?? []) expect(other.get(name)?.equals(bytes)).toBe(true);
     }
+  }, 120_000);
+
+  it('kpkg publish on 2 threads of the compiled reader and in this thread: the same metadata; each package copied as read, readable, with its times; nothing left in .kpkg/incoming', async () => {
+    const files = readdirSync(packages).sort().map((n) => join(packages, n));
+    // a source only its owner may read is still published readable by the web server
+    chmodSync(files[0] as string, 0o600);
+    const results: Map<string, Buffer>[] = [];
+    for (const [label, run] of [
+      ['compiled, 2 threads', (repo: string) => compiled.publish(files, repo, { threads: 2 })],
+      ['sources, this thread', (repo: string) => publish(files, repo, {})],
+    ] as const) {
+      const repo = join(work, `publish-${results.length}`);
+      const r = await run(repo);
+      expect(r.added, label).toHaveLength(300);
+      expect(await compiled.checkRepository(repo)).toMatchObject({ ok: true, packages: 300 });
+      expect(existsSync(join(repo, '.kpkg', 'incoming')), label).toBe(false);
+      expect(readdirSync(join(repo, '.kpkg')).filter((n) => n.endsWith('.tmp')), label).toEqual([]);
+      for (const href of r.added) {
+        const source = join(packages, `${href.split('/').pop()?.split('-')[0] ?? ''}.rpm`);
+        const published = join(repo, href);
+        expect(readFileSync(published).equals(readFileSync(source)), href).toBe(true);
+        // the times as Node sets them: to the microsecond at best (a double of seconds)
+        expect(Math.abs(statSync(published).mtimeMs - statSync(source).mtimeMs), href).toBeLessThan(0.01);
+        expect(statSync(published).mode & 0o777, href).toBe(0o644);
+      }
+      results.push(metadataFiles(repo));
+    }
+    chmodSync(files[0] as string, 0o644);
+    const [threads, here] = results;
+    expect(threads?.size).toBe(3);
+    expect([...(here?.keys() ?? [])].sort()).toEqual([...(threads?.keys() ?? [])].sort());
+    for (const [name, bytes] of threads ?? []) expect(here?.get(name)?.equals(bytes), name).toBe(true);
   }, 120_000);
 });
