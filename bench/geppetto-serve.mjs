@@ -252,11 +252,11 @@ async function main() {
     const bare = await startBare(files);
     const auth = (i) => ({ authorization: `Bearer ${clients[i].token}` });
     const cases = [
-      { name: '200 (full file)', headers: auth, status: 200 },
-      { name: '304 (If-None-Match)', headers: (i) => ({ ...auth(i), 'if-none-match': clients[i].etag }), status: 304 },
-      // what Punch asks for: JSON, its last ETag (a 304 unless a publish changed the file)
-      { name: '200 JSON (Punch after a publish)', headers: (i) => ({ ...auth(i), accept: 'application/json' }), status: 200 },
-      { name: '304 JSON (Punch polling)', headers: (i) => ({ ...auth(i), accept: 'application/json', 'if-none-match': clients[i].jsonEtag }), status: 304 },
+      { name: '200 YAML (Punch after a publish)', headers: (i) => ({ ...auth(i), accept: 'application/yaml' }), status: 200 },
+      { name: '304 YAML (Punch polling)', headers: (i) => ({ ...auth(i), accept: 'application/yaml', 'if-none-match': clients[i].etag }), status: 304 },
+      // what scripts ask for: JSON, converted from the stored YAML per request
+      { name: '200 JSON (scripts)', headers: (i) => ({ ...auth(i), accept: 'application/json' }), status: 200 },
+      { name: '304 JSON (scripts, polling)', headers: (i) => ({ ...auth(i), accept: 'application/json', 'if-none-match': clients[i].jsonEtag }), status: 304 },
     ];
     // warm-up: JIT, SQLite page cache, connections
     for (const c of cases) {

@@ -104,7 +104,9 @@ export async function fetchNodeFile(client: GeppettoClient, paths: PunchPaths): 
     cache = undefined;
   }
   const etag = cache?.etag;
-  const res = await send(client, 'GET', nodePath(client.node, 'file'), { Accept: 'application/json', ...(etag !== undefined ? { 'If-None-Match': etag } : {}) });
+  // YAML: the bytes Geppetto published, sent as stored (JSON would be converted per request, and
+  // parseNodeFile reads either)
+  const res = await send(client, 'GET', nodePath(client.node, 'file'), { Accept: 'application/yaml', ...(etag !== undefined ? { 'If-None-Match': etag } : {}) });
   if (res.status === 304 && cache !== undefined) {
     return { loaded: parseNodeFile(cache.text, url), notModified: true, ...(etag !== undefined ? { etag } : {}) };
   }

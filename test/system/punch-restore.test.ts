@@ -1,15 +1,14 @@
 // `punch restore` against an HTTP server keeping Geppetto's contract (DESIGN "Geppetto's HTTP
-// surface"): GET /api/v1/nodes/{fqdn}/file with the server's Bearer token (JSON on Accept:
-// application/json, ETag, 304 on If-None-Match) and POST /api/v1/nodes/{fqdn}/reports. The server
-// here is a minimal one of the test's own; the end-to-end test against `geppetto serve` is its own
-// suite once Geppetto's server lands.
+// surface"): GET /api/v1/nodes/{fqdn}/file with the server's Bearer token (the YAML as published
+// on Accept: application/yaml, ETag, 304 on If-None-Match) and POST /api/v1/nodes/{fqdn}/reports.
+// The server here is a minimal one of the test's own; punch-geppetto.test.ts runs Punch against
+// `geppetto serve` itself.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { writeBasePackage, YumRepo } from './helpers/dnf.js';
 import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
 import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
@@ -36,7 +35,7 @@ interface Seen {
 describeAsRoot('punch restore against an HTTP back office', () => {
   let server: Server;
   let url: string;
-  let fileJson: string;
+  let fileYaml: string;
   const seen: Seen[] = [];
   const reports: unknown[] = [];
 
@@ -53,8 +52,8 @@ describeAsRoot('punch restore against an HTTP back office', () => {
     const repo = new YumRepo();
     repo.add([built.app, built.deploy, await writeBasePackage(tmpDir('base'))]);
     const yamlPath = writeNodeFile(tmpDir('punch-files'), 'web03.yaml', { revision: 7, classes: { alpha: { greeting: 'from Geppetto' } }, packages: { 'alpha-deploy': '1.0.0-1' }, repo: repo.dir });
-    fileJson = JSON.stringify(parse(readFileSync(yamlPath, 'utf8')));
-    const etag = `"${createHash('sha256').update(fileJson).digest('hex').slice(0, 16)}"`;
+    fileYaml = readFileSync(yamlPath, 'utf8');
+    const etag = `"${createHash('sha256').update(fileYaml).digest('hex').slice(0, 16)}"`;
     server = createServer((req, res) => {
       void (async () => {
         const body = await read(req);
@@ -67,7 +66,7 @@ describeAsRoot('punch restore against an HTTP back office', () => {
         if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, '{"error":"unauthorized"}', { 'Content-Type': 'application/json' });
         if (req.method === 'GET' && req.url === `/api/v1/nodes/${NODE}/file`) {
           if (req.headers['if-none-match'] === etag) return answer(304, '', { ETag: etag });
-          return answer(200, fileJson, { 'Content-Type': 'application/json', ETag: etag });
+          return answer(200, fileYaml, { 'Content-Type': 'application/yaml; charset=utf-8', ETag: etag });
         }
         if (req.method === 'POST' && req.url === `/api/v1/nodes/${NODE}/reports`) {
           record.body = JSON.parse(body);
@@ -103,7 +102,7 @@ describeAsRoot('punch restore against an HTTP back office', () => {
     expect(root.installed()).toContain('alpha-deploy-1.0.0-1');
     expect(root.config('alpha')).toMatchObject({ greeting: 'from Geppetto' });
     const get = seen.find((s) => s.method === 'GET');
-    expect(get).toMatchObject({ authorization: `Bearer ${TOKEN}`, accept: 'application/json', status: 200 });
+    expect(get).toMatchObject({ authorization: `Bearer ${TOKEN}`, accept: 'application/yaml', status: 200 });
     expect(reports).toHaveLength(1);
     // one package installed, two resources changed (the configuration directory's mode, config.json)
     expect(reports[0]).toMatchObject({ revision: 7, status: 'changed', changes: 3 });
