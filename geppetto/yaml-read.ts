@@ -1,7 +1,7 @@
 /**
- * Reads back the YAML that yaml-emit.ts writes (the per-server file), for the file's JSON form:
- * Punch asks for JSON, and the `yaml` package takes over a millisecond to parse a 2 KB file,
- * fifty times the cost of the rest of the request. yaml-emit.ts writes a small, fixed subset
+ * Reads back the YAML that yaml-emit.ts writes (the per-server file), for the file's JSON form
+ * (scripts and the API ask for it; Punch takes the YAML as stored): the `yaml` package takes over
+ * a millisecond to parse a 2 KB file, fifty times the cost of the rest of the request. yaml-emit.ts writes a small, fixed subset
  * (block mappings and sequences indented by two spaces, plain words, double-quoted strings with
  * JSON's escapes, numbers, booleans, `[]` and `{}`), read here line by line. Anything outside that
  * subset is not guessed at: `readYamlFile` hands the text to the `yaml` package instead.
