@@ -17,8 +17,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { prereleaseMarker } from '../../packager/assemble/semver-range.js';
 import { rpmVersionFromSemver } from '../../packager/assemble/semver-version.js';
 import { copyComponent, editJson, EXAMPLES, kpkgBuild, type Built } from './helpers/components.js';
-import { BASE_PACKAGE, canRunDnf, InstallRoot, writeBasePackage, writeStubPackage, YumRepo } from './helpers/dnf.js';
-import { describeWithTools, runOk, systemTestsRequired, tmpDir } from './tools.js';
+import { BASE_PACKAGE, describeAsRoot, InstallRoot, writeBasePackage, writeStubPackage, YumRepo } from './helpers/dnf.js';
+import { runOk, tmpDir } from './tools.js';
 
 const TOOLS = ['rpm', 'createrepo_c', 'dnf', 'tar'];
 
@@ -40,18 +40,7 @@ function hello(version = '1.0.0', name?: string): string {
   return dir;
 }
 
-/** dnf changes even an installroot only as root: elsewhere the suite is skipped (or fails when required). */
-function describeAsRoot(name: string, fn: () => void): void {
-  if (canRunDnf) return describeWithTools(TOOLS, name, fn);
-  if (systemTestsRequired) {
-    describe(name, () => it('needs root (dnf install)', () => expect.fail('dnf --installroot needs root (KPKG_SYSTEM_TESTS=required)')));
-  } else {
-    console.warn(`skipping "${name}": dnf --installroot needs root`);
-    describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
-  }
-}
-
-describeAsRoot('kpkg build, published with createrepo_c, installed by dnf', () => {
+describeAsRoot(TOOLS, 'kpkg build, published with createrepo_c, installed by dnf', () => {
   let v1: Built;
   let base: string;
 

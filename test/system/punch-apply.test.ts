@@ -5,21 +5,15 @@
 // then does; a value the class refuses fails the run after the packages, which stay consistent.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { writeBasePackage, YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, parseReport, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
-import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
-
-function describeAsRoot(name: string, fn: () => void): void {
-  if (canRunPunch) return describeWithTools(TOOLS, name, fn);
-  if (systemTestsRequired) describe(name, () => it('needs root', () => expect.fail('punch (dnf --installroot) needs root (KPKG_SYSTEM_TESTS=required)')));
-  else describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
-}
+import { beforeAll, expect, it } from 'vitest';
+import { describeAsRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, parseReport, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
+import { tmpDir } from './tools.js';
 
 const SECRET = 'S3CR3T-%{x}-do-not-log';
 const HOSTILE = "it's ${x} %{facts.os.family} $(id) \"q\" \\ ü";
 
-describeAsRoot('punch apply and plan on an image root', () => {
+describeAsRoot(TOOLS, 'punch apply and plan on an image root', () => {
   let repo: YumRepo;
   let files: string;
 

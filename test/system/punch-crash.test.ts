@@ -3,16 +3,10 @@
 // Two runs at once: the second waits for the first (never interleaves), or refuses with --wait 0.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { writeBasePackage, YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, exited, parseReport, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
-import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
-
-function describeAsRoot(name: string, fn: () => void): void {
-  if (canRunPunch) return describeWithTools(TOOLS, name, fn);
-  if (systemTestsRequired) describe(name, () => it('needs root', () => expect.fail('punch (dnf --installroot) needs root (KPKG_SYSTEM_TESTS=required)')));
-  else describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
-}
+import { beforeAll, expect, it } from 'vitest';
+import { describeAsRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, exited, parseReport, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
+import { tmpDir } from './tools.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +27,7 @@ function childRecord(root: PunchRoot): { cmd: string; pid: number } | undefined 
   }
 }
 
-describeAsRoot('punch killed, and punch twice at once', () => {
+describeAsRoot(TOOLS, 'punch killed, and punch twice at once', () => {
   let files: string;
   let a: string;
   let b: string;

@@ -5,24 +5,18 @@
 // damaged one is read again from the repository.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { serveDirectory, type TestServer } from '../unit/repo/http-server.js';
-import { writeBasePackage, YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
+import { describeAsRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, exited, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
 import { REPO_ROOT } from './helpers/components.js';
-import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
-
-function describeAsRoot(name: string, fn: () => void): void {
-  if (canRunPunch) return describeWithTools(TOOLS, name, fn);
-  if (systemTestsRequired) describe(name, () => it('needs root', () => expect.fail('punch (dnf --installroot) needs root (KPKG_SYSTEM_TESTS=required)')));
-  else describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
-}
+import { tmpDir } from './tools.js';
 
 const TLS = join(REPO_ROOT, 'test', 'fixtures', 'tls');
 const CA = join(TLS, 'localhost.crt');
 
-describeAsRoot('punch apply from a repository on https', () => {
+describeAsRoot(TOOLS, 'punch apply from a repository on https', () => {
   let repo: YumRepo;
   let server: TestServer;
   let files: string;

@@ -8,16 +8,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeBasePackage, YumRepo } from './helpers/dnf.js';
-import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
-import { describeWithTools, systemTestsRequired, tmpDir } from './tools.js';
-
-function describeAsRoot(name: string, fn: () => void): void {
-  if (canRunPunch) return describeWithTools(TOOLS, name, fn);
-  if (systemTestsRequired) describe(name, () => it('needs root', () => expect.fail('punch (dnf --installroot) needs root (KPKG_SYSTEM_TESTS=required)')));
-  else describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
-}
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeAsRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
+import { buildComponent, exited, PunchRoot, TOOLS, writeNodeFile } from './helpers/punch.js';
+import { tmpDir } from './tools.js';
 
 const NODE = 'web03.example.com';
 const TOKEN = 'token-of-web03';
@@ -32,7 +26,7 @@ interface Seen {
   body?: unknown;
 }
 
-describeAsRoot('punch restore against an HTTP back office', () => {
+describeAsRoot(TOOLS, 'punch restore against an HTTP back office', () => {
   let server: Server;
   let url: string;
   let fileYaml: string;

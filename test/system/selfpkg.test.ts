@@ -8,23 +8,13 @@
 // packaged sources copied, node_modules hard-linked (same file system) or copied.
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { kpkgBuild, REPO_ROOT, type Built } from './helpers/components.js';
-import { canRunDnf, InstallRoot, writeBasePackage, writeStubPackage, YumRepo } from './helpers/dnf.js';
-import { describeWithTools, run, runOk, systemTestsRequired, tmpDir } from './tools.js';
+import { describeAsRoot, InstallRoot, writeBasePackage, writeStubPackage, YumRepo } from './helpers/dnf.js';
+import { run, runOk, systemTestsRequired, tmpDir } from './tools.js';
 
 const TOOLS = ['rpm', 'dnf', 'createrepo_c'];
 const PACKAGED = ['component.json', 'package.json', 'package-lock.json', 'dist', 'templates', 'schema', 'packaging'];
-
-function describeAsRoot(name: string, fn: () => void): void {
-  if (canRunDnf) return describeWithTools(TOOLS, name, fn);
-  if (systemTestsRequired) {
-    describe(name, () => it('needs root (dnf install)', () => expect.fail('dnf --installroot needs root (KPKG_SYSTEM_TESTS=required)')));
-  } else {
-    console.warn(`skipping "${name}": dnf --installroot needs root`);
-    describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
-  }
-}
 
 /** The directory kpkg builds: the repository itself, or a staged copy when node_modules is a link. */
 function buildDir(): string {
@@ -39,7 +29,7 @@ function buildDir(): string {
   return stage;
 }
 
-describeAsRoot('this repository, built by its own kpkg and installed by dnf', () => {
+describeAsRoot(TOOLS, 'this repository, built by its own kpkg and installed by dnf', () => {
   let built: Built;
   let root: InstallRoot;
   const nodeDir = realpathSync(process.execPath).replace(/\/node$/, '');

@@ -17,13 +17,28 @@ import { basename, join } from 'node:path';
 import { RPMSENSE_EQUAL } from '../../../packager/rpm/dependency.js';
 import { writeRpm } from '../../../packager/rpm/writer.js';
 import { packageFileName, type DependencySpec, type PackageFile, type PackageSpec } from '../../../packager/rpm/spec.js';
-import { commandLine, run, runOk, tmpDir, type RunResult } from '../tools.js';
+import { describe, expect, it } from 'vitest';
+import { commandLine, describeWithTools, run, runOk, systemTestsRequired, tmpDir, type RunResult } from '../tools.js';
 
 export const BASE_PACKAGE = 'kpkg-test-base';
 export const REPO_ID = 'kpkg';
 
 /** Whether dnf can install here: it refuses to change even an installroot unless run as root. */
 export const canRunDnf = process.getuid?.() === 0;
+
+/**
+ * A suite that installs with dnf (or runs Punch, which does): it needs root and `tools`; without
+ * root it is skipped with a message, or fails when system tests are required.
+ */
+export function describeAsRoot(tools: readonly string[], name: string, fn: () => void): void {
+  if (canRunDnf) return describeWithTools(tools, name, fn);
+  if (systemTestsRequired) {
+    describe(name, () => it('needs root (dnf --installroot)', () => expect.fail('dnf --installroot needs root (KPKG_SYSTEM_TESTS=required)')));
+  } else {
+    console.warn(`skipping "${name}": dnf --installroot needs root`);
+    describe.skip(`${name} [skipped: needs root]`, () => it('needs root', () => {}));
+  }
+}
 
 let home: string | undefined;
 
