@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { kpkg, kpkgBuild, REPO_ROOT, writeTree } from './helpers/components.js';
 import { freePort } from './helpers/postgres.js';
@@ -112,6 +112,26 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
   });
 
   /** Stages one edit with the form labelled `form` on the changeset page, and waits for the page to come back. */
+  /** A new browser context and page, with the console errors and page errors it shows collected. */
+  async function openPage(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+    if (!browser) throw new Error('no browser');
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    return { context, page, problems };
+  }
+
+  /** Logs in as the admin on the login page the browser is at, and waits for the home page. */
+  async function logIn(page: Page): Promise<void> {
+    await page.getByLabel('Name').fill('ada');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Log in' }).click()]);
+  }
+
   async function stage(page: Page, form: string, fields: Record<string, string>, selects: Record<string, string> = {}): Promise<void> {
     const f = page.getByRole('form', { name: form, exact: true });
     // a select's accessible name includes its chosen option ("Environment production"): not exact
@@ -122,20 +142,11 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
   }
 
   it('logs in, stages a role, sees a conflict block publishing, settles it on the server, publishes; the file has the value', async () => {
-    if (!browser) throw new Error('no browser');
-    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    const { context, page, problems } = await openPage();
 
     await page.goto(`${base}/`);
     expect(new URL(page.url()).pathname).toBe('/login');
-    await page.getByLabel('Name').fill('ada');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Log in' }).click()]);
+    await logIn(page);
     await page.getByRole('link', { name: FQDN }).first().waitFor({ state: 'visible' });
     await expect.poll(() => text(page.locator('#servers'))).toContain('web02.example.com');
     await page.screenshot({ path: join(shots, 'servers.png'), fullPage: true });
@@ -226,18 +237,9 @@ describeWithTools([CHROMIUM], 'Geppetto web UI in Chromium', () => {
   });
 
   it('an admin makes an API token, sees it once, uses it against the API, revokes it: it stops working', async () => {
-    if (!browser) throw new Error('no browser');
-    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    const { context, page, problems } = await openPage();
     await page.goto(`${base}/login`);
-    await page.getByLabel('Name').fill('ada');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Log in' }).click()]);
+    await logIn(page);
 
     await Promise.all([page.waitForURL(`${base}/tokens`), page.getByRole('navigation').getByRole('link', { name: 'Tokens' }).click()]);
     const form = page.getByRole('form', { name: 'New API token' });
