@@ -83,6 +83,19 @@ function hit(syscall: string, path: unknown): void {
   }
 }
 
+/**
+ * Whether a write of `data` to `path` is the call to fail, as write(2) does when the disk fills
+ * during it: part of the data is written, later writes to the file fail. Records it if so (the
+ * caller then writes half of the data).
+ */
+function shortWriteDue(path: unknown, data: unknown): boolean {
+  if (!plan.armed || plan.code === 'EACCES' || !ArrayBuffer.isView(data) || plan.calls.length + 1 !== plan.failAt) return false;
+  plan.calls.push(`write ${String(path)}`);
+  plan.failed = `write ${String(path)} (short)`;
+  plan.full = path;
+  return true;
+}
+
 /** Whether open() flags write: a string with w, a, x or +, or O_WRONLY (1) / O_RDWR (2) set. */
 function writes(flags: unknown): boolean {
   if (typeof flags === 'number') return (flags & 3) !== 0;
@@ -115,12 +128,8 @@ function faultyHandle<H extends object>(fh: H, path: unknown): H {
           return;
         }
         if (prop === 'write' && plan.armed && plan.full === path) throw systemError(plan.code, 'write');
-        if (prop === 'write' && plan.code !== 'EACCES' && ArrayBuffer.isView(args[0]) && plan.calls.length + 1 === plan.failAt) {
-          // as write(2) does when the disk fills during a write: part of it, then errors
-          plan.calls.push(`write ${String(path)}`);
-          plan.failed = `write ${String(path)} (short)`;
-          const [data, offset = 0, length = (data).byteLength - (offset), position = null] = args as [Uint8Array, number?, number?, (number | null)?];
-          plan.full = path;
+        if (prop === 'write' && shortWriteDue(path, args[0])) {
+          const [data, offset = 0, length = data.byteLength - offset, position = null] = args as [Uint8Array, number?, number?, (number | null)?];
           return fn.call(target, data, offset, Math.floor(length / 2), position);
         }
         hit(prop, path);
@@ -202,11 +211,7 @@ function faultySync(real: Record<string, unknown>): Record<string, unknown> {
     const o = written(args[0]);
     if (!o) return writeSync(...args);
     if (plan.armed && plan.full === o.path) throw systemError(plan.code, 'write');
-    if (plan.armed && plan.code !== 'EACCES' && ArrayBuffer.isView(args[1]) && plan.calls.length + 1 === plan.failAt) {
-      // a short write, then errors (as write(2) does when the disk fills during it)
-      plan.calls.push(`write ${String(o.path)}`);
-      plan.failed = `write ${String(o.path)} (short)`;
-      plan.full = o.path;
+    if (shortWriteDue(o.path, args[1])) {
       const [fd, data, offset = 0, length = data.byteLength - offset, position = null] = args as [unknown, Uint8Array, number?, number?, (number | null)?];
       return writeSync(fd, data, offset, Math.floor(length / 2), position);
     }
