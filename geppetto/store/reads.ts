@@ -16,17 +16,10 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
+import type { Database } from './schema.js';
 
 /** A token's row as authentication needs it. */
-export interface TokenRow {
-  id: string;
-  hash: string;
-  kind: string;
-  fqdn: string | null;
-  name: string;
-  role: string;
-  revoked_at: string | null;
-}
+export type TokenRow = Pick<Database['tokens'], 'id' | 'hash' | 'kind' | 'fqdn' | 'name' | 'role' | 'revoked_at'>;
 
 /** The current revision of a server's file and its ETag. */
 export interface HeadRow {
