@@ -10,7 +10,11 @@
 // stringify of the same files.
 // `npm run build` first (`npm run bench` does).
 //
+// The last line is a sha256 over every server's name and YAML, in order: any change meant to make
+// this faster must leave it as it was (the generated state is the same every run).
+//
 //   node bench/geppetto-resolve.mjs [--reps N] [--servers N]
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -266,6 +270,13 @@ for (let rep = 0; rep < REPS; rep++) {
   yardstick.push((cpu.user + cpu.system) / 1000 + kept * 0);
 }
 
+// Untimed: what the files are, to check that a faster way writes the same bytes.
+const digest = createHash('sha256');
+{
+  const resolver = new Resolver(state, catalog);
+  for (const fqdn of Object.keys(state.servers).sort()) digest.update(`${fqdn}\n${fileOf(resolver.resolve(fqdn))}\0`);
+}
+
 const total = median(times.total);
 const lines = [
   `geppetto resolve: ${stats.servers} servers, ${ROLES} roles in ${LEVELS} levels, ${COMPONENTS} components x ${KEYS} keys; ` +
@@ -279,6 +290,7 @@ const lines = [
   `  yardstick (${stats.settings.toLocaleString('en')} small objects in per-server maps): ${fmt(median(yardstick))} CPU; resolve + files = ${(median(times.cpu) / median(yardstick)).toFixed(1)} yardsticks`,
   `  load average when done: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores (wall times stretch when other work shares them)`,
   `  YAML of 1,000 files: ours ${fmt(median(ours))} vs yaml.stringify ${fmt(median(lib))}: ratio ${(median(ours) / median(lib)).toFixed(3)}`,
+  `  sha256 of every server's name and file: ${digest.digest('hex')}`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (stats.problems > 0) {
