@@ -9,6 +9,7 @@ import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { KpkgError, oneLine } from '../packager/errors.js';
 import type { ParameterDefinition, ResolvedServer, SecretRef, State, Value } from './model.js';
 import { ENVIRONMENT_PATTERN, FQDN_PATTERN, compareStrings } from './resolve/keys.js';
+import { type FileClass, fileClasses } from './resolve/resolve.js';
 import { parsePuppetType, valueMatches, wantsFloat } from './resolve/puppet-type.js';
 import { isSecretRef } from './resolve/values.js';
 import { type FloatTree, yamlDocument, type YamlData } from './yaml-emit.js';
@@ -111,7 +112,19 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
   const classes: Record<string, Record<string, Value>> = {};
   const sensitive: Record<string, string[]> = {};
   const packages: NodePackage[] = [];
-  for (const component of Object.keys(resolved.components).sort(compareStrings)) {
+  const fast = fileClasses(resolved);
+  if (fast !== undefined) {
+    for (const c of fast) {
+      const { version } = c;
+      packages.push({ name: version.package, evr: version.evr });
+      const { params, secret } = classOf(c, fqdn, reveal);
+      classes[version.class] = params;
+      // a copy: the list may be shared, the file's is its own
+      if (secret.length > 0) sensitive[version.class] = [...secret];
+    }
+  }
+  // A resolution from elsewhere (a copy, a hand-made one): its settings, by key.
+  else for (const component of Object.keys(resolved.components).sort(compareStrings)) {
     const version = resolved.components[component]?.version;
     if (version === undefined) continue;
     packages.push({ name: version.package, evr: version.evr });
@@ -146,13 +159,54 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
   };
 }
 
+/** A class's parameters and sensitive ones (sorted; `secret` is read-only, maybe shared). */
+interface ClassParams {
+  params: Record<string, Value>;
+  secret: readonly string[];
+}
+
+/**
+ * Shared resolutions (fileClasses) make the same class for every server with the same roles and
+ * environment: made once, frozen, unless a value is a secret, revealed for each file.
+ */
+const sharedClasses = new WeakMap<FileClass['defined'], ClassParams>();
+
+/** The class of a component as buildNodeFile's general path makes it, from the values set by definitions. */
+function classOf(c: FileClass, fqdn: string, reveal: (ref: SecretRef) => Value): ClassParams {
+  if (c.shared) {
+    const known = sharedClasses.get(c.defined);
+    if (known !== undefined) return known;
+  }
+  const parameters = c.version.parameters;
+  const params: Record<string, Value> = {};
+  const secret: string[] = [];
+  let revealedAny = false;
+  for (let i = 0; i < parameters.length; i++) {
+    const p = parameters[i];
+    const v = c.defined[i];
+    if (p === undefined || v === undefined) continue;
+    if (isSecretRef(v)) {
+      revealedAny = true;
+      params[p.name] = revealed(reveal(v), p.type, `${fqdn}: ${c.component}.${p.name}`);
+    } else params[p.name] = v;
+    if (p.secret) secret.push(p.name);
+  }
+  const out = { params, secret: secret.sort(compareStrings) };
+  if (c.shared && !revealedAny) {
+    Object.freeze(params);
+    Object.freeze(secret);
+    sharedClasses.set(c.defined, out);
+  }
+  return out;
+}
+
 /** Per catalog version, its Float parameters (parsing every type of every server's file costs). */
 const floatNames = new WeakMap<readonly ParameterDefinition[], { length: number; names: readonly string[] }>();
 
 /** The parameters of a server's classes whose numbers must be written as Floats. */
 export function floatParameters(resolved: ResolvedServer): FloatParameters {
   const out: Record<string, readonly string[]> = {};
-  for (const { version } of Object.values(resolved.components)) {
+  for (const { version } of fileClasses(resolved) ?? Object.values(resolved.components)) {
     let known = floatNames.get(version.parameters);
     if (known === undefined || known.length !== version.parameters.length) {
       const names = version.parameters

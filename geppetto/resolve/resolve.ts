@@ -45,8 +45,13 @@ interface ParameterInfo {
 }
 
 interface VersionInfo {
+  /** Sorted by name. */
   parameters: ParameterInfo[];
   names: ReadonlySet<string>;
+  /** For each of the version's parameters in its own order, its index in `parameters`. */
+  order: readonly number[];
+  /** No two parameters of the same name (a file's values can then be read by index). */
+  unique: boolean;
 }
 
 /** A scope's definitions by key (settings, then `unset`), and its keys set per component. */
@@ -184,6 +189,116 @@ interface SlotNode {
   slot: Slot | undefined;
 }
 
+/** How a parameter resolves for a server: a slot without problem (its setting made when read), or the setting. */
+type Cell = Slot | ResolvedSetting;
+
+/** A component a server has, at its version, and the role definitions that pinned it. */
+interface Pin {
+  component: string;
+  version: ComponentVersion;
+  entry: Entry;
+}
+
+/** What the file needs of a component: its version and, per parameter in the version's order, the value a definition gives it. */
+export interface FileClass {
+  component: string;
+  version: ComponentVersion;
+  /** Aligned with `version.parameters`: the value set by a definition, or undefined (class default, unset, conflict). */
+  defined: readonly (Value | SecretRef | undefined)[];
+  /** The same `defined` array serves every server with the same roles and environment that sets nothing of the component. */
+  shared: boolean;
+}
+
+interface ResolvedClass extends FileClass {
+  info: VersionInfo;
+  /** Aligned with `info.parameters`. */
+  cells: readonly Cell[];
+}
+
+interface SharedCells {
+  cells: readonly Cell[];
+  defined: readonly (Value | SecretRef | undefined)[];
+}
+
+/** Shared cells by the environment's slots, then the slots of each role that defines a key of the version. */
+interface CellNode {
+  next: Map<readonly (Slot | undefined)[], CellNode>;
+  /** null: some key takes the full way, nothing is shared. */
+  cells: SharedCells | null | undefined;
+}
+
+/** A role's slots for a version none of whose keys its closure defines. */
+const NO_SLOTS: readonly (Slot | undefined)[] = [];
+
+/** The values of the file, in the version's order, from cells in the order of `info.parameters`. */
+function definedValues(info: VersionInfo, cells: readonly Cell[]): (Value | SecretRef | undefined)[] {
+  return info.order.map((i) => {
+    const c = cells[i];
+    return c !== undefined && c.origin === 'definition' ? c.value : undefined;
+  });
+}
+
+const FILE_CLASSES = new WeakMap<ResolvedServer, readonly FileClass[]>();
+
+/**
+ * A resolution's components as the file needs them, sorted by name, without making its settings:
+ * undefined for a resolution this module did not make (a copy, a hand-made one), or when a
+ * version has two parameters of one name. For buildNodeFile: read `settings` otherwise.
+ */
+export function fileClasses(resolved: ResolvedServer): readonly FileClass[] | undefined {
+  return FILE_CLASSES.get(resolved);
+}
+
+/**
+ * A server's resolution whose `components` (with their chains) and `settings` are made when first
+ * read: publishing reads neither (fileClasses), explain and the API read them. Both are own
+ * enumerable properties, as in a plain resolution (spread, JSON and structuredClone see them).
+ */
+function lazyResolution(view: ServerView, pins: readonly Pin[], classes: readonly ResolvedClass[], problems: Problem[]): ResolvedServer {
+  const makeComponents = (): ResolvedServer['components'] => {
+    const components: ResolvedServer['components'] = {};
+    for (const { component, version, entry } of pins) components[component] = { version, chain: view.roleDefinitions(entry.all) };
+    return components;
+  };
+  const makeSettings = (): ResolvedServer['settings'] => {
+    // Hundreds of keys differing from server to server: a dictionary-mode object from the start,
+    // or V8 builds a hidden class for every key sequence.
+    const settings = Object.create(null) as Record<string, ResolvedSetting>;
+    for (const { info, cells } of classes) {
+      for (let i = 0; i < cells.length; i++) {
+        const c = cells[i];
+        const p = info.parameters[i];
+        if (c === undefined || p === undefined) continue;
+        settings[p.key] = 'fast' in c ? (c.shared ?? new LazySetting(view, p.key, p.parameter.secret, c.origin, c.value, c.entry)) : c;
+      }
+    }
+    return settings;
+  };
+  const keep = <K extends 'components' | 'settings'>(key: K, value: ResolvedServer[K]): ResolvedServer[K] => {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    return value;
+  };
+  const out: ResolvedServer = {
+    fqdn: view.fqdn,
+    environment: view.env,
+    get components() {
+      return keep('components', makeComponents());
+    },
+    set components(value) {
+      keep('components', value);
+    },
+    get settings() {
+      return keep('settings', makeSettings());
+    },
+    set settings(value) {
+      keep('settings', value);
+    },
+    problems,
+  };
+  if (classes.every((c) => c.info.unique)) FILE_CLASSES.set(out, classes);
+  return out;
+}
+
 /** What every server with the same roles shares. */
 interface RoleSetInfo {
   /** The roles, deduplicated, existing, sorted. */
@@ -192,6 +307,8 @@ interface RoleSetInfo {
   problems: readonly Problem[];
   /** The components the roles and their ancestors pin, sorted. */
   components: readonly string[];
+  /** Their pins, once resolved without a problem. */
+  pins?: readonly Pin[];
 }
 
 /**
@@ -302,6 +419,7 @@ export class Resolver {
   private readonly roleSlots = new Map<string, Map<VersionInfo, readonly (Slot | undefined)[]>>();
   private readonly envSlots = new Map<string, Map<VersionInfo, readonly Slot[]>>();
   private readonly comboSlots = new Map<ParameterInfo, SlotNode>();
+  private readonly cellTrie = new Map<readonly Slot[], CellNode>();
 
   constructor(
     private readonly state: State,
@@ -366,7 +484,9 @@ export class Resolver {
           const defaultOnly = required ? undefined : deepFreeze<ResolvedSetting>({ key, origin, secret: parameter.secret, chain: [] });
           return { key, parameter, type, required, defaultOnly };
         });
-      info = { parameters, names: new Set(v.parameters.map((p) => p.name)) };
+      const index = new Map(parameters.map((p, i) => [p.parameter, i]));
+      const names = new Set(v.parameters.map((p) => p.name));
+      info = { parameters, names, order: v.parameters.map((p) => index.get(p) ?? -1), unique: names.size === v.parameters.length };
       this.versions.set(v, info);
     }
     return info;
@@ -469,6 +589,7 @@ export class Resolver {
         const entry = this.settings.entry(role, p.key);
         return entry === undefined ? undefined : Resolver.slotOf(p, entry, undefined, undefined);
       });
+      if (slots.every((s) => s === undefined)) slots = NO_SLOTS;
       perRole.set(info, slots);
     }
     return slots;
@@ -609,72 +730,42 @@ export class Resolver {
     const serverScope = view.serverScope;
     const envScope = view.envScope;
 
-    // Components: the union of the pins of the roles and their ancestors, each resolved.
-    const components: ResolvedServer['components'] = {};
-    for (const component of roleSet.components) {
-      const entry = Resolver.inherited(this.pins, roles, component);
-      if (entry === undefined) continue;
-      const chain = view.roleDefinitions(entry.all);
-      const winners = chain.slice(0, entry.winners.length);
-      const first = winners[0];
-      if (first === undefined) continue;
-      if (winners.some((w) => w.value !== first.value)) {
-        problems.push({
-          kind: 'version-conflict',
-          server: fqdn,
-          key: component,
-          message: `${fqdn}: ${component} is pinned to different versions by roles neither overrides: ${winners.map(describe).join(' and ')}; pin it on a role or server that inherits both`,
-          definitions: winners,
-        });
-        continue;
-      }
-      const evr = typeof first.value === 'string' ? first.value : JSON.stringify(first.value);
-      const versions = Object.prototype.hasOwnProperty.call(this.catalog.components, component) ? this.catalog.components[component] : undefined;
-      const version = versions !== undefined && Object.prototype.hasOwnProperty.call(versions, evr) ? versions[evr] : undefined;
-      if (version === undefined) {
-        const known = versions !== undefined;
-        problems.push({
-          kind: 'unknown-component',
-          server: fqdn,
-          key: component,
-          message: known
-            ? `${fqdn}: ${component} ${evr} (pinned at ${joinPath(first.source.path)}) is not in any repository`
-            : `${fqdn}: component ${component} (pinned at ${joinPath(first.source.path)}) is not in any repository`,
-          definitions: [first],
-        });
-        continue;
-      }
-      components[component] = { version, chain };
-    }
+    // Components: the union of the pins of the roles and their ancestors, each resolved (without
+    // a problem, the same for every server with these roles).
+    const pins = roleSet.pins ?? this.pinsOf(roleSet, view, problems);
 
-    // Settings: every parameter of every component the server has.
-    // Hundreds of keys differing from server to server: a dictionary-mode object from the start,
-    // or V8 builds a hidden class for every key sequence (seconds of CPU over 10,000 servers).
-    const settings = Object.create(null) as Record<string, ResolvedSetting>;
-    for (const component of Object.keys(components)) {
-      const version = components[component]?.version;
-      if (version === undefined) continue;
+    // Settings: every parameter of every component the server has, as cells (below). A component
+    // the server sets nothing of resolves as it does for every server with the same roles and
+    // environment, unless a key of it makes a problem: its cells are shared.
+    const classes: ResolvedClass[] = [];
+    for (const pin of pins) {
+      const { component, version } = pin;
       const info = this.versionInfo(version);
       const own = serverScope.touched.has(component);
       const envSlots = this.envSlotsOf(env, envScope, info);
       const roleSlots = roles.map((r) => this.roleSlotsOf(r, info));
+      if (!own && !this.rolesSetUnknownKey(roles, component, info) && !this.scopeSetsUnknownKey(envScope, component, info)) {
+        const shared = this.sharedCells(roles, roleSlots, envSlots, info);
+        if (shared !== undefined) {
+          classes.push({ component, version, cells: shared.cells, defined: shared.defined, shared: true, info });
+          continue;
+        }
+      }
       const params = info.parameters;
+      const cells: Cell[] = [];
       for (let i = 0; i < params.length; i++) {
         const p = params[i];
         if (p === undefined) continue;
         if (own && serverScope.defs.get(p.key) !== undefined) {
-          settings[p.key] = this.resolveSetting(view, p, problems, this.inheritedSetting(roles, p.key));
+          cells.push(this.resolveSetting(view, p, problems, this.inheritedSetting(roles, p.key)));
           continue;
         }
         const slot = this.slotFor(roles, roleSlots, i, p) ?? envSlots[i];
-        if (slot === undefined || !slot.fast) settings[p.key] = this.resolveSetting(view, p, problems, slot?.entry);
-        else settings[p.key] = slot.shared ?? new LazySetting(view, p.key, p.parameter.secret, slot.origin, slot.value, slot.entry);
+        cells.push(slot === undefined || !slot.fast ? this.resolveSetting(view, p, problems, slot?.entry) : slot);
       }
+      classes.push({ component, version, cells, defined: definedValues(info, cells), shared: false, info });
       // Keys set for this component that its version does not have: rare, so first a cheap test.
-      const scopeUnknown = [serverScope, envScope, this.global].some((scope) =>
-        (scope.byComponent.get(component) ?? []).some((k) => !info.names.has(k.slice(component.length + 1))),
-      );
-      if (!scopeUnknown && !this.rolesSetUnknownKey(roles, component, info)) continue;
+      if (!this.rolesSetUnknownKey(roles, component, info) && ![serverScope, envScope, this.global].some((scope) => this.scopeSetsUnknownKey(scope, component, info))) continue;
       const unknown = new Set<string>();
       for (const scope of [serverScope, envScope, this.global]) for (const k of scope.byComponent.get(component) ?? []) unknown.add(k);
       for (const r of roles) for (const k of this.keysBy(r, component)) unknown.add(k);
@@ -694,7 +785,100 @@ export class Resolver {
         });
       }
     }
-    return { fqdn, environment: env, components, settings, problems };
+    return lazyResolution(view, pins, classes, problems);
+  }
+
+  /**
+   * The pins of servers with these roles, each with its version: memoized on the role set when
+   * none makes a problem; otherwise made again for each server, its problems added.
+   */
+  private pinsOf(roleSet: RoleSetInfo, view: ServerView, problems: Problem[]): readonly Pin[] {
+    const { roles } = roleSet;
+    const fqdn = view.fqdn;
+    const pins: Pin[] = [];
+    let clean = true;
+    for (const component of roleSet.components) {
+      const entry = Resolver.inherited(this.pins, roles, component);
+      if (entry === undefined) continue;
+      const first = entry.winners[0];
+      if (first === undefined) continue;
+      if (entry.winners.some((w) => w.value !== first.value)) {
+        clean = false;
+        const winners = view.roleDefinitions(entry.winners);
+        problems.push({
+          kind: 'version-conflict',
+          server: fqdn,
+          key: component,
+          message: `${fqdn}: ${component} is pinned to different versions by roles neither overrides: ${winners.map(describe).join(' and ')}; pin it on a role or server that inherits both`,
+          definitions: winners,
+        });
+        continue;
+      }
+      const evr = typeof first.value === 'string' ? first.value : JSON.stringify(first.value);
+      const versions = Object.prototype.hasOwnProperty.call(this.catalog.components, component) ? this.catalog.components[component] : undefined;
+      const version = versions !== undefined && Object.prototype.hasOwnProperty.call(versions, evr) ? versions[evr] : undefined;
+      if (version === undefined) {
+        clean = false;
+        const known = versions !== undefined;
+        const [pin] = view.roleDefinitions([first]);
+        const at = joinPath(pin?.source.path ?? []);
+        problems.push({
+          kind: 'unknown-component',
+          server: fqdn,
+          key: component,
+          message: known ? `${fqdn}: ${component} ${evr} (pinned at ${at}) is not in any repository` : `${fqdn}: component ${component} (pinned at ${at}) is not in any repository`,
+          ...(pin === undefined ? {} : { definitions: [pin] }),
+        });
+        continue;
+      }
+      pins.push({ component, version, entry });
+    }
+    if (clean) roleSet.pins = pins;
+    return pins;
+  }
+
+  /** Whether the scope sets a key of the component its version does not have. */
+  private scopeSetsUnknownKey(scope: ScopeIndex, component: string, info: VersionInfo): boolean {
+    const keys = scope.byComponent.get(component);
+    if (keys === undefined) return false;
+    for (const k of keys) if (!info.names.has(k.slice(component.length + 1))) return true;
+    return false;
+  }
+
+  /**
+   * The cells of a component version for servers that set none of its keys, by the slots of
+   * their roles (those whose closure defines one of its keys) and environment; undefined when a
+   * key takes the full way (a conflict, a missing value, a type error: the problem names the server).
+   */
+  private sharedCells(roles: readonly string[], roleSlots: readonly (readonly (Slot | undefined)[])[], envSlots: readonly Slot[], info: VersionInfo): SharedCells | undefined {
+    let root = this.cellTrie.get(envSlots);
+    if (root === undefined) {
+      root = { next: new Map(), cells: undefined };
+      this.cellTrie.set(envSlots, root);
+    }
+    let node: CellNode = root;
+    for (const slots of roleSlots) {
+      if (slots === NO_SLOTS) continue;
+      let next: CellNode | undefined = node.next.get(slots);
+      if (next === undefined) {
+        next = { next: new Map(), cells: undefined };
+        node.next.set(slots, next);
+      }
+      node = next;
+    }
+    if (node.cells === undefined) {
+      const cells: Slot[] = [];
+      let fast = true;
+      for (let i = 0; i < info.parameters.length && fast; i++) {
+        const p = info.parameters[i];
+        if (p === undefined) continue;
+        const slot = this.slotFor(roles, roleSlots, i, p) ?? envSlots[i];
+        if (slot === undefined || !slot.fast) fast = false;
+        else cells.push(slot);
+      }
+      node.cells = fast ? { cells, defined: definedValues(info, cells) } : null;
+    }
+    return node.cells ?? undefined;
   }
 
   /**
