@@ -10,9 +10,9 @@ import { KpkgError, oneLine } from '../packager/errors.js';
 import type { ParameterDefinition, ResolvedServer, SecretRef, State, Value } from './model.js';
 import { ENVIRONMENT_PATTERN, FQDN_PATTERN, compareStrings } from './resolve/keys.js';
 import { type FileClass, fileClasses } from './resolve/resolve.js';
-import { parsePuppetType, valueMatches, wantsFloat } from './resolve/puppet-type.js';
+import { parsePuppetType, type PuppetType, valueMatches, wantsFloat } from './resolve/puppet-type.js';
 import { isSecretRef } from './resolve/values.js';
-import { type FloatTree, yamlDocument, type YamlData } from './yaml-emit.js';
+import { type FloatTree, writeOnce, yamlDocument, type YamlData } from './yaml-emit.js';
 
 /** A repository dnf may install from (schema `definitions.repository`). */
 export interface NodeRepository {
@@ -63,10 +63,10 @@ function fail(message: string): never {
  * A revealed secret as the parameter's type wants it: the value as stored, or, for text that the
  * type refuses, the JSON it holds (a secret Integer kept as "42").
  */
-function revealed(secret: Value, type: string, key: string): Value {
-  const t = parsePuppetType(type);
+function revealed(secret: Value, type: string, key: () => string): Value {
+  const t = typeOf(type);
   if (t === undefined || valueMatches(secret, t)) return secret;
-  if (typeof secret !== 'string') return fail(`${key}: the secret's value is not a value of type ${type}`);
+  if (typeof secret !== 'string') return fail(`${key()}: the secret's value is not a value of type ${type}`);
   const text = secret;
   let parsed: unknown;
   try {
@@ -75,7 +75,18 @@ function revealed(secret: Value, type: string, key: string): Value {
     parsed = undefined;
   }
   if (parsed !== null && parsed !== undefined && valueMatches(parsed as Value, t)) return parsed as Value;
-  return fail(`${key}: the secret's value is not a value of type ${type}`);
+  return fail(`${key()}: the secret's value is not a value of type ${type}`);
+}
+
+/** Parameter types, parsed once each (every secret of every file is checked against its type). */
+const types = new Map<string, PuppetType | undefined>();
+
+function typeOf(type: string): PuppetType | undefined {
+  if (types.has(type)) return types.get(type);
+  const t = parsePuppetType(type);
+  if (types.size >= 1024) types.clear();
+  types.set(type, t);
+  return t;
 }
 
 /**
@@ -128,7 +139,7 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
     const version = resolved.components[component]?.version;
     if (version === undefined) continue;
     packages.push({ name: version.package, evr: version.evr });
-    const params: Record<string, Value> = {};
+    const params = classParameters();
     const secret: string[] = [];
     const keys = keysOf(component, version.parameters);
     for (let i = 0; i < version.parameters.length; i++) {
@@ -138,7 +149,7 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
       const setting = resolved.settings[key];
       if (setting === undefined || setting.origin !== 'definition' || setting.value === undefined) continue;
       const v = setting.value;
-      params[p.name] = isSecretRef(v) ? revealed(reveal(v), p.type, `${fqdn}: ${key}`) : v;
+      params[p.name] = isSecretRef(v) ? revealed(reveal(v), p.type, () => `${fqdn}: ${key}`) : v;
       if (p.secret) secret.push(p.name);
     }
     classes[version.class] = params;
@@ -157,6 +168,18 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
     parameters: { kelkoo_node: fqdn, kelkoo_revision: revision },
     kelkoo: { node: fqdn, revision, repositories, packages, sensitive },
   };
+}
+
+/**
+ * An empty mapping of class parameters, in V8's dictionary mode. A class's parameters differ from
+ * server to server in which are set and in the types of their values (`key_3` a number in one
+ * class, text in another): as ordinary objects, V8 made a hidden class for every such shape and
+ * moved objects between them as a field changed type, which cost more than the rest of building a
+ * file. A null prototype gives a dictionary from the start; `JSON.stringify`, `Object.keys` and
+ * spreading see the same keys in the same order.
+ */
+function classParameters(): Record<string, Value> {
+  return Object.create(null) as Record<string, Value>;
 }
 
 /** A class's parameters and sensitive ones (sorted; `secret` is read-only, maybe shared). */
@@ -178,7 +201,7 @@ function classOf(c: FileClass, fqdn: string, reveal: (ref: SecretRef) => Value):
     if (known !== undefined) return known;
   }
   const parameters = c.version.parameters;
-  const params: Record<string, Value> = {};
+  const params = classParameters();
   const secret: string[] = [];
   let revealedAny = false;
   for (let i = 0; i < parameters.length; i++) {
@@ -187,7 +210,7 @@ function classOf(c: FileClass, fqdn: string, reveal: (ref: SecretRef) => Value):
     if (p === undefined || v === undefined) continue;
     if (isSecretRef(v)) {
       revealedAny = true;
-      params[p.name] = revealed(reveal(v), p.type, `${fqdn}: ${c.component}.${p.name}`);
+      params[p.name] = revealed(reveal(v), p.type, () => `${fqdn}: ${c.component}.${p.name}`);
     } else params[p.name] = v;
     if (p.secret) secret.push(p.name);
   }
@@ -195,6 +218,7 @@ function classOf(c: FileClass, fqdn: string, reveal: (ref: SecretRef) => Value):
   if (c.shared && !revealedAny) {
     Object.freeze(params);
     Object.freeze(secret);
+    writeOnce(params);
     sharedClasses.set(c.defined, out);
   }
   return out;
@@ -223,10 +247,20 @@ export function floatParameters(resolved: ResolvedServer): FloatParameters {
   return out;
 }
 
+/** A class's Float subtree, one per list of names (floatParameters shares them): the YAML of a shared class is kept per subtree (yaml-emit.ts writeOnce). */
+const classFloats = new WeakMap<readonly string[], FloatTree>();
+
 function floatTree(floats: FloatParameters | undefined): FloatTree | undefined {
   if (floats === undefined) return undefined;
   const classes = new Map<string, FloatTree | true>();
-  for (const [cls, params] of Object.entries(floats)) classes.set(cls, new Map(params.map((p) => [p, true as const])));
+  for (const [cls, params] of Object.entries(floats)) {
+    let tree = classFloats.get(params);
+    if (tree === undefined) {
+      tree = new Map(params.map((p) => [p, true as const]));
+      classFloats.set(params, tree);
+    }
+    classes.set(cls, tree);
+  }
   return new Map([['classes', classes]]);
 }
 

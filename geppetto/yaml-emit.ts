@@ -104,6 +104,37 @@ function hasNoKeys(o: object): boolean {
 /** Which values are Floats: a tree of mapping keys whose leaves (`true`) mark a Float subtree. */
 export type FloatTree = ReadonlyMap<string, FloatTree | true>;
 
+/** A mapping's YAML as written at one indent with one Float subtree. */
+interface Written {
+  indent: string;
+  float: boolean;
+  floats: FloatTree | undefined;
+  text: string;
+}
+
+/**
+ * Mappings that many documents share (a class's parameters, the same for every server with the
+ * same roles: file.ts) are written once per indent and Float subtree, then reused. Only those
+ * given to `writeOnce`, which must never change afterwards (nor anything in them); the Float
+ * subtree is told apart by identity, so a caller wanting hits passes the same one each time.
+ */
+const writtenOnce = new WeakMap<object, Written[]>();
+
+/** Marks a mapping, never to be changed again, whose YAML is kept once written (see writtenOnce). */
+export function writeOnce(mapping: { readonly [key: string]: YamlData }): void {
+  if (!writtenOnce.has(mapping)) writtenOnce.set(mapping, []);
+}
+
+/** `emit` of a mapping, from writtenOnce when it is there. */
+function emitMapping(v: YamlData & object, indent: string, float: boolean, floats: FloatTree | undefined, depth: number): string {
+  const known = writtenOnce.get(v);
+  if (known === undefined) return emit(v, indent, float, floats, depth);
+  for (const w of known) if (w.indent === indent && w.float === float && w.floats === floats) return w.text;
+  const text = emit(v, indent, float, floats, depth);
+  known.push({ indent, float, floats, text });
+  return text;
+}
+
 /**
  * `v` written at `indent`, as one string (appended pieces; V8 joins them once when it is read);
  * every number under a `true` of `floats` (or when `float`) is a Float. `depth` counts the mappings
@@ -140,7 +171,7 @@ function emit(v: YamlData, indent: string, float: boolean, floats: FloatTree | u
       // Sequences under a key are indented too: every reader accepts it and it reads better.
       out += item.length === 0 ? `${indent}${k}: []\n` : `${indent}${k}:\n${emit(item, `${indent}  `, f, sub === true ? undefined : sub, depth + 1)}`;
     } else {
-      out += hasNoKeys(item) ? `${indent}${k}: {}\n` : `${indent}${k}:\n${emit(item, `${indent}  `, f, sub === true ? undefined : sub, depth + 1)}`;
+      out += hasNoKeys(item) ? `${indent}${k}: {}\n` : `${indent}${k}:\n${emitMapping(item, `${indent}  `, f, sub === true ? undefined : sub, depth + 1)}`;
     }
   }
   return out;
