@@ -4,7 +4,8 @@
 // servers have the same roles in different environments and with settings of their own.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ScopeDefinitions, State, Value } from '../../../geppetto/model.js';
+import { buildNodeFile, floatParameters, nodeFileYaml } from '../../../geppetto/file.js';
+import type { ResolvedServer, ScopeDefinitions, SecretRef, State, Value } from '../../../geppetto/model.js';
 import { explain, resolveServers, Resolver } from '../../../geppetto/resolve/index.js';
 import { CACHE, catalog, must, role, server, SHOP, SHOP_15, state } from './helpers.js';
 import { materialized, plainResolution, referenceResolve } from './resolve-reference.js';
@@ -20,31 +21,43 @@ const KEYS: [string, fc.Arbitrary<Value>][] = [
   ['shop.db_password', fc.constantFrom('plain', 'other')],
   ['cache.size_mb', fc.constantFrom(1, 2)],
 ];
+// For files: values of the right types (a Float among them), secrets where the catalog has them.
+const FILE_KEYS: [string, fc.Arbitrary<Value | SecretRef>][] = [
+  ['shop.listen_port', fc.constantFrom(1, 2)],
+  ['shop.banner', fc.constantFrom('a', 'b', 'yes')],
+  ['shop.ratio', fc.constantFrom(1, 0.25)],
+  ['shop.features', fc.constantFrom(['x'], ['x', 'y'])],
+  ['shop.db_password', fc.constantFrom('plain', { secret: 'pw' }, { secret: 'other' })],
+  ['cache.size_mb', fc.constantFrom(1, 2)],
+];
 const keyName = fc.constantFrom(...KEYS.map(([k]) => k));
-const settings = (freq: number): fc.Arbitrary<ScopeDefinitions['settings']> =>
+const settingsOf = (keys: [string, fc.Arbitrary<Value | SecretRef>][], freq: number): fc.Arbitrary<ScopeDefinitions['settings']> =>
   fc
-    .tuple(...KEYS.map(([k, v]) => fc.option(fc.oneof({ weight: 6, arbitrary: v }, { weight: 1, arbitrary: fc.constant({ secret: 'pw' }) }), { nil: undefined, freq }).map((x) => [k, x] as const)))
+    .tuple(...keys.map(([k, v]) => fc.option(v, { nil: undefined, freq }).map((x) => [k, x] as const)))
     .map((pairs) => Object.fromEntries(pairs.filter(([, x]) => x !== undefined)) as ScopeDefinitions['settings']);
+const withSecrets = KEYS.map(([k, v]): [string, fc.Arbitrary<Value | SecretRef>] => [k, fc.oneof({ weight: 6, arbitrary: v }, { weight: 1, arbitrary: fc.constant({ secret: 'pw' }) })]);
+const settings = (freq: number): fc.Arbitrary<ScopeDefinitions['settings']> => settingsOf(withSecrets, freq);
 const scope = (freq: number): fc.Arbitrary<ScopeDefinitions> => fc.record({ settings: settings(freq), unset: fc.uniqueArray(keyName, { maxLength: 1 }) });
+const fileScope = (freq: number): fc.Arbitrary<ScopeDefinitions> => fc.record({ settings: settingsOf(FILE_KEYS, freq), unset: fc.constant([]) });
 
-const stateArb: fc.Arbitrary<State> = fc
+const states = (scopeOf: (freq: number) => fc.Arbitrary<ScopeDefinitions>): fc.Arbitrary<State> => fc
   .tuple(
-    scope(2),
-    scope(2),
-    scope(2),
+    scopeOf(2),
+    scopeOf(2),
+    scopeOf(2),
     fc.tuple(
       ...ROLES.map((_, i) =>
         fc.record({
           parents: fc.shuffledSubarray(ROLES.slice(0, i), { maxLength: Math.min(3, i) }),
           components: fc.record({ shop: fc.constantFrom('1.4.0-1', '1.5.0-1'), cache: fc.constant('2.0.0-3') }, { requiredKeys: [] }),
-          settings: settings(2),
-          unset: fc.uniqueArray(keyName, { maxLength: 1 }),
+          settings: scopeOf(2).map((x) => x.settings),
+          unset: scopeOf(2).map((x) => x.unset),
         }),
       ),
     ),
     // Few role lists for many servers: servers share them, in either environment, with or without settings of their own.
     fc.array(fc.shuffledSubarray(ROLES, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
-    fc.tuple(...SERVERS.map(() => fc.record({ list: fc.nat(), environment: fc.constantFrom('production', 'staging'), own: scope(6) }))),
+    fc.tuple(...SERVERS.map(() => fc.record({ list: fc.nat(), environment: fc.constantFrom('production', 'staging'), own: scopeOf(6) }))),
   )
   .map(([global, production, staging, roles, lists, servers]) => ({
     repositories: [],
@@ -55,6 +68,12 @@ const stateArb: fc.Arbitrary<State> = fc
       servers.map((s, i) => [SERVERS[i] ?? '', { environment: s.environment, roles: [...(lists[s.list % lists.length] ?? [])], ...s.own }]),
     ),
   }));
+const stateArb = states(scope);
+// The keys without default set globally, so that most servers get a file.
+const fileStateArb = states(fileScope).map((s) => ({
+  ...s,
+  global: { settings: { 'shop.catalog_url': 'http://global', 'shop.db_password': { secret: 'pw' }, ...s.global.settings }, unset: [] },
+}));
 
 describe('shared resolution', () => {
   it('gives every server what a literal reading of the rules gives it, chains included', () => {
@@ -135,5 +154,75 @@ describe('shared resolution', () => {
     expect(r.problems).toEqual([]);
     const json = JSON.parse(JSON.stringify(r.settings['shop.catalog_url'])) as unknown;
     expect(json).toEqual({ key: 'shop.catalog_url', value: 'http://c', origin: 'definition', secret: false, chain: [{ source: { scope: 'role', name: 'base', path: ['web01', 'base'] }, value: 'http://c' }] });
+  });
+
+  // Publishing builds a file from what the resolution shares (fileClasses, classes made once per
+  // role set and environment, their YAML kept): a copy of the resolution takes the general way,
+  // through its settings. Both must give the same file, the same JSON (publish hashes it, key
+  // order included) and the same bytes, or the same refusal.
+  it('builds every file from a shared resolution as from a copy of it: same object, JSON, YAML and errors', () => {
+    const reveal = (ref: SecretRef): Value => (ref.secret === 'pw' ? 'revealed pw' : 'x');
+    const outcome = (r: ResolvedServer, s: State) => {
+      try {
+        const file = buildNodeFile(r, s, 3, reveal);
+        const floats = floatParameters(r);
+        return { file, json: `${JSON.stringify(file)}\n${JSON.stringify(floats)}`, yaml: nodeFileYaml(file, { floats }) };
+      } catch (err) {
+        return { error: String(err) };
+      }
+    };
+    let built = 0;
+    fc.assert(
+      fc.property(fileStateArb, (s) => {
+        const resolver = new Resolver(s, CATALOG);
+        // twice round: the second time, shared classes and their YAML come from what was kept
+        for (let round = 0; round < 2; round++) {
+          for (const fqdn of SERVERS) {
+            const r = resolver.resolve(fqdn);
+            const fast = outcome(r, s);
+            expect(fast, fqdn).toEqual(outcome({ ...r }, s));
+            if ('file' in fast) built++;
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+    // Weak if most states were refused.
+    expect(built).toBeGreaterThan(500);
+  });
+
+  it('gives a later state its own files, never a class or YAML kept from an earlier one', () => {
+    const at = (banner: string, port: number): State =>
+      state({
+        roles: { base: role({ components: { shop: '1.4.0-1' }, settings: { 'shop.catalog_url': 'http://c', 'shop.db_password': 'p', 'shop.banner': banner, 'shop.listen_port': port } }) },
+        servers: { a: server({ roles: ['base'] }), b: server({ roles: ['base'] }) },
+      });
+    const yamlOf = (s: State, fqdn: string) => {
+      const r = new Resolver(s, CATALOG).resolve(fqdn);
+      return nodeFileYaml(buildNodeFile(r, s, 1, () => 'x'), { floats: floatParameters(r) });
+    };
+    const one = at('one', 1);
+    expect(yamlOf(one, 'a')).toMatch(/^ {4}banner: one\n(?:.*\n)* {4}listen_port: 1\n/m);
+    expect(yamlOf(one, 'b')).toMatch(/^ {4}banner: one\n(?:.*\n)* {4}listen_port: 1\n/m);
+    expect(yamlOf(at('two', 2), 'a')).toMatch(/^ {4}banner: two\n(?:.*\n)* {4}listen_port: 2\n/m);
+  });
+
+  it('reads as a plain resolution: JSON, spread and assignment see components and settings', () => {
+    fc.assert(
+      fc.property(stateArb, (s) => {
+        const resolver = new Resolver(s, CATALOG);
+        for (const fqdn of SERVERS) {
+          const r = resolver.resolve(fqdn);
+          const json = JSON.stringify(r);
+          const plain = { fqdn: r.fqdn, environment: r.environment, components: r.components, settings: r.settings, problems: r.problems };
+          expect(json).toBe(JSON.stringify(plain));
+          expect(Object.keys(r)).toEqual(['fqdn', 'environment', 'components', 'settings', 'problems']);
+          const other = resolver.resolve(fqdn);
+          other.settings = {};
+          expect(other.settings).toEqual({});
+        }
+      }),
+      { numRuns: 50 },
+    );
   });
 });

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { yamlDocument, yamlScalarString, type YamlData } from '../../../geppetto/yaml-emit.js';
+import { type FloatTree, writeOnce, yamlDocument, yamlScalarString, type YamlData } from '../../../geppetto/yaml-emit.js';
 import { yamlString } from '../../../packager/puppet/escape.js';
 import { carriable, YAML_HOSTILE } from './arbitraries.js';
 
@@ -58,4 +58,26 @@ describe('the YAML writer', () => {
     expect(yamlDocument(doc)).toBe(first);
     expect(yamlDocument({ yes: { on: 'off' } })).toBe('---\n"yes":\n  "on": "off"\n');
   }, 30_000);
+
+  it('writes a mapping marked writeOnce as it writes a copy never marked, wherever it recurs and whatever its Floats', () => {
+    const key = fc.oneof(fc.constantFrom(...YAML_HOSTILE), edgy);
+    const leaf: fc.Arbitrary<YamlData> = fc.oneof(key, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }));
+    const mapping = fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 2 })), { minKeys: 1, maxKeys: 4 });
+    fc.assert(
+      fc.property(mapping, fc.boolean(), (m, floatA) => {
+        fc.pre(carriable(m));
+        const names = Object.keys(m);
+        // the same Float subtree object each time, as file.ts hands it (a hit needs the same one)
+        const some: FloatTree = new Map(names.slice(0, 1).map((n) => [n, true as const]));
+        const floats: FloatTree = new Map([['a', floatA ? some : true], ['b', new Map([['c', some]])]]);
+        const doc = (x: YamlData) => ({ a: x, b: { c: x, d: x }, e: [x] });
+        const copy = structuredClone(m);
+        const expected = [yamlDocument(doc(copy)), yamlDocument(doc(copy), floats)];
+        writeOnce(m);
+        // twice: written, then from what was kept
+        for (let round = 0; round < 2; round++) expect([yamlDocument(doc(m)), yamlDocument(doc(m), floats)]).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
