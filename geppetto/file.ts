@@ -120,8 +120,8 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
   if (!ENVIRONMENT_PATTERN.test(resolved.environment)) fail(`${fqdn}: environment ${JSON.stringify(resolved.environment)} is not a Puppet environment name (^[a-z0-9_]{1,64}$)`);
   if (!Number.isSafeInteger(revision) || revision < 0) fail(`${fqdn}: revision ${revision} is not a whole number >= 0`);
 
-  const classes: Record<string, Record<string, Value>> = {};
-  const sensitive: Record<string, string[]> = {};
+  const classes = dictionary<Record<string, Value>>();
+  const sensitive = dictionary<string[]>();
   const packages: NodePackage[] = [];
   const fast = fileClasses(resolved);
   if (fast !== undefined) {
@@ -139,7 +139,7 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
     const version = resolved.components[component]?.version;
     if (version === undefined) continue;
     packages.push({ name: version.package, evr: version.evr });
-    const params = classParameters();
+    const params = dictionary<Value>();
     const secret: string[] = [];
     const keys = keysOf(component, version.parameters);
     for (let i = 0; i < version.parameters.length; i++) {
@@ -171,15 +171,16 @@ export function buildNodeFile(resolved: ResolvedServer, state: State, revision: 
 }
 
 /**
- * An empty mapping of class parameters, in V8's dictionary mode. A class's parameters differ from
- * server to server in which are set and in the types of their values (`key_3` a number in one
- * class, text in another): as ordinary objects, V8 made a hidden class for every such shape and
- * moved objects between them as a field changed type, which cost more than the rest of building a
- * file. A null prototype gives a dictionary from the start; `JSON.stringify`, `Object.keys` and
- * spreading see the same keys in the same order.
+ * An empty mapping in V8's dictionary mode, for the file's mappings whose keys vary from server to
+ * server (classes, their parameters, `sensitive`). A class's parameters differ in which are set
+ * and in the types of their values (`key_3` a number in one class, text in another): as ordinary
+ * objects, V8 made a hidden class for every such shape and moved objects between them as a field
+ * changed type, which cost more than the rest of building a file. A null prototype gives a
+ * dictionary from the start; `JSON.stringify`, `Object.keys` and spreading see the same keys in
+ * the same order.
  */
-function classParameters(): Record<string, Value> {
-  return Object.create(null) as Record<string, Value>;
+function dictionary<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** A class's parameters and sensitive ones (sorted; `secret` is read-only, maybe shared). */
@@ -201,7 +202,7 @@ function classOf(c: FileClass, fqdn: string, reveal: (ref: SecretRef) => Value):
     if (known !== undefined) return known;
   }
   const parameters = c.version.parameters;
-  const params = classParameters();
+  const params = dictionary<Value>();
   const secret: string[] = [];
   let revealedAny = false;
   for (let i = 0; i < parameters.length; i++) {
@@ -229,7 +230,7 @@ const floatNames = new WeakMap<readonly ParameterDefinition[], { length: number;
 
 /** The parameters of a server's classes whose numbers must be written as Floats. */
 export function floatParameters(resolved: ResolvedServer): FloatParameters {
-  const out: Record<string, readonly string[]> = {};
+  const out = dictionary<readonly string[]>();
   for (const { version } of fileClasses(resolved) ?? Object.values(resolved.components)) {
     let known = floatNames.get(version.parameters);
     if (known === undefined || known.length !== version.parameters.length) {

@@ -171,7 +171,9 @@ function emit(v: YamlData, indent: string, float: boolean, floats: FloatTree | u
       // Sequences under a key are indented too: every reader accepts it and it reads better.
       out += item.length === 0 ? `${indent}${k}: []\n` : `${indent}${k}:\n${emit(item, `${indent}  `, f, sub === true ? undefined : sub, depth + 1)}`;
     } else {
-      out += hasNoKeys(item) ? `${indent}${k}: {}\n` : `${indent}${k}:\n${emitMapping(item, `${indent}  `, f, sub === true ? undefined : sub, depth + 1)}`;
+      // written first: only an empty text needs the (slower, on dictionary-mode objects) test for no keys
+      const text = emitMapping(item, `${indent}  `, f, sub === true ? undefined : sub, depth + 1);
+      out += text === '' && hasNoKeys(item) ? `${indent}${k}: {}\n` : `${indent}${k}:\n${text}`;
     }
   }
   return out;
