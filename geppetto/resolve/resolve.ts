@@ -420,6 +420,7 @@ export class Resolver {
   private readonly envSlots = new Map<string, Map<VersionInfo, readonly Slot[]>>();
   private readonly comboSlots = new Map<ParameterInfo, SlotNode>();
   private readonly cellTrie = new Map<readonly Slot[], CellNode>();
+  private readonly unknownByEnv = new Map<ScopeIndex, Map<VersionInfo, boolean>>();
 
   constructor(
     private readonly state: State,
@@ -744,7 +745,7 @@ export class Resolver {
       const own = serverScope.touched.has(component);
       const envSlots = this.envSlotsOf(env, envScope, info);
       const roleSlots = roles.map((r) => this.roleSlotsOf(r, info));
-      if (!own && !this.rolesSetUnknownKey(roles, component, info) && !this.scopeSetsUnknownKey(envScope, component, info)) {
+      if (!own && !this.rolesSetUnknownKey(roles, component, info) && !this.sharedScopesSetUnknownKey(envScope, component, info)) {
         const shared = this.sharedCells(roles, roleSlots, envSlots, info);
         if (shared !== undefined) {
           classes.push({ component, version, cells: shared.cells, defined: shared.defined, shared: true, info });
@@ -835,6 +836,21 @@ export class Resolver {
     }
     if (clean) roleSet.pins = pins;
     return pins;
+  }
+
+  /** Whether the environment or global scope sets a key of the component its version does not have: memoized per environment. */
+  private sharedScopesSetUnknownKey(envScope: ScopeIndex, component: string, info: VersionInfo): boolean {
+    let perEnv = this.unknownByEnv.get(envScope);
+    if (perEnv === undefined) {
+      perEnv = new Map();
+      this.unknownByEnv.set(envScope, perEnv);
+    }
+    let unknown = perEnv.get(info);
+    if (unknown === undefined) {
+      unknown = this.scopeSetsUnknownKey(envScope, component, info) || this.scopeSetsUnknownKey(this.global, component, info);
+      perEnv.set(info, unknown);
+    }
+    return unknown;
   }
 
   /** Whether the scope sets a key of the component its version does not have. */

@@ -20,6 +20,8 @@ const KEYS: [string, fc.Arbitrary<Value>][] = [
   ['shop.features', fc.constantFrom(['x'], ['x', 'y'])],
   ['shop.db_password', fc.constantFrom('plain', 'other')],
   ['cache.size_mb', fc.constantFrom(1, 2)],
+  // shop 1.4.0-1 has it, 1.5.0-1 does not: an unknown key wherever that version is pinned
+  ['shop.ratio', fc.constantFrom(0.25, 1)],
 ];
 // For files: values of the right types (a Float among them), secrets where the catalog has them.
 const FILE_KEYS: [string, fc.Arbitrary<Value | SecretRef>][] = [

@@ -267,6 +267,24 @@ describe('missing, types, unknown keys', () => {
     expect(r.problems[0]?.message).toBe('web03: shop.colour: shop 1.4.0-1 has no parameter colour (set at web03 > shop-front, web03 > production > global)');
   });
 
+  it('a key the version lacks set only globally or only by the environment is unknown-key for every server, whatever it shares', () => {
+    for (const where of ['global', 'environment'] as const) {
+      const defs = { settings: { 'shop.colour': 'red' }, unset: [] };
+      const s = shopState({
+        ...(where === 'global' ? { global: defs } : { environments: { production: defs } }),
+        roles: { 'shop-front': role({ components: { shop: '1.4.0-1' }, settings: { 'shop.catalog_url': 'http://c', 'shop.db_password': 'p' } }) },
+        // two servers with the same roles: the second is resolved from what the first left
+        servers: { web03: server({ roles: ['shop-front'] }), web04: server({ roles: ['shop-front'] }) },
+      });
+      const all = resolveServers(s, catalog(SHOP));
+      for (const fqdn of ['web03', 'web04']) {
+        expect(all.get(fqdn)?.problems.map((p) => p.message), where).toEqual([
+          `${fqdn}: shop.colour: shop 1.4.0-1 has no parameter colour (set at ${where === 'global' ? `${fqdn} > production > global` : `${fqdn} > production`})`,
+        ]);
+      }
+    }
+  });
+
   it('a type the resolver cannot read is reported, not guessed', () => {
     const odd = version('odd', '1-1', { x: { type: 'Sensitive[Frobnicate]', default: 'a' } });
     const s = state({ roles: { r: role({ components: { odd: '1-1' } }) }, servers: { h: server({ roles: ['r'], settings: { 'odd.x': 'b' } }) } });
