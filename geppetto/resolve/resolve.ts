@@ -414,6 +414,8 @@ export class Resolver {
   private readonly roleKeys = new Map<string, Map<string, ReadonlySet<string>>>();
   /** Entries of keys several of a server's roles define, by those roles and the key. */
   private readonly combined = new Map<string, Entry | null>();
+  /** The same for version pins. */
+  private readonly combinedPins = new Map<string, Entry | null>();
   private readonly roleSets = new Map<string, RoleSetInfo>();
   private readonly unknownByRole = new Map<string, Map<VersionInfo, boolean>>();
   private readonly roleSlots = new Map<string, Map<VersionInfo, readonly (Slot | undefined)[]>>();
@@ -421,6 +423,8 @@ export class Resolver {
   private readonly comboSlots = new Map<ParameterInfo, SlotNode>();
   private readonly cellTrie = new Map<readonly Slot[], CellNode>();
   private readonly unknownByEnv = new Map<ScopeIndex, Map<VersionInfo, boolean>>();
+  /** Whether any role has a problem of its own (then each role set gathers those of its closure). */
+  private readonly roleProblems: boolean;
 
   constructor(
     private readonly state: State,
@@ -442,6 +446,7 @@ export class Resolver {
       (role) => Object.keys(this.state.roles[role]?.components ?? {}),
     );
     for (const sp of checkScopes(state, this.graph)) this.scopeProblems(sp).push(sp.problem);
+    this.roleProblems = [...this.problemsByScope.keys()].some((id) => id.startsWith('role\0'));
   }
 
   private scopeProblems(sp: Pick<ScopedProblem, 'scope' | 'name'>): Problem[] {
@@ -525,12 +530,6 @@ export class Resolver {
     return set;
   }
 
-  /** What the server's roles inherit together for a pin (one role: its memoized entry). */
-  private static inherited(layer: Layer, roles: readonly string[], key: string): Entry | undefined {
-    const only = roles.length === 1 ? roles[0] : undefined;
-    return only !== undefined ? layer.entry(only, key) : layer.combine(roles, key);
-  }
-
   /**
    * What the server's roles inherit together for a setting key. Only the roles whose closure
    * defines the key take part (combining the others adds nothing), so most keys of a server with
@@ -538,21 +537,26 @@ export class Resolver {
    * memoized by those roles, which servers with different role lists share.
    */
   private inheritedSetting(roles: readonly string[], key: string): Entry | undefined {
+    return Resolver.inheritedBy(this.settings, this.combined, roles, key);
+  }
+
+  /** inheritedSetting for a layer, its combinations memoized in `combined`. */
+  private static inheritedBy(layer: Layer, combined: Map<string, Entry | null>, roles: readonly string[], key: string): Entry | undefined {
     let first: string | undefined;
     let several: string[] | undefined;
     for (const r of roles) {
-      if (!this.settings.keysOf(r).has(key)) continue;
+      if (!layer.keysOf(r).has(key)) continue;
       if (first === undefined) first = r;
       else if (several === undefined) several = [first, r];
       else several.push(r);
     }
     if (first === undefined) return undefined;
-    if (several === undefined) return this.settings.entry(first, key);
+    if (several === undefined) return layer.entry(first, key);
     const id = `${several.join('\0')}\n${key}`;
-    const known = this.combined.get(id);
+    const known = combined.get(id);
     if (known !== undefined) return known ?? undefined;
-    const entry = this.settings.combine(several, key);
-    this.combined.set(id, entry ?? null);
+    const entry = layer.combine(several, key);
+    combined.set(id, entry ?? null);
     return entry;
   }
 
@@ -673,9 +677,10 @@ export class Resolver {
     const id = roles.join('\0');
     let info = this.roleSets.get(id);
     if (info === undefined) {
-      const closure = new Set<string>(roles);
-      for (const r of roles) for (const a of this.graph.ancestors(r)) closure.add(a);
       const problems: Problem[] = [];
+      // the roles' closure only when some role has a problem (usually none has)
+      const closure = new Set<string>(this.roleProblems ? roles : []);
+      if (this.roleProblems) for (const r of roles) for (const a of this.graph.ancestors(r)) closure.add(a);
       const seen = new Set<Problem>();
       for (const r of [...closure].sort(compareStrings)) {
         for (const p of this.problemsByScope.get(`role\0${r}`) ?? []) {
@@ -799,7 +804,7 @@ export class Resolver {
     const pins: Pin[] = [];
     let clean = true;
     for (const component of roleSet.components) {
-      const entry = Resolver.inherited(this.pins, roles, component);
+      const entry = Resolver.inheritedBy(this.pins, this.combinedPins, roles, component);
       if (entry === undefined) continue;
       const first = entry.winners[0];
       if (first === undefined) continue;
