@@ -152,6 +152,17 @@ export async function recordPublishedCatalog(db: Kysely<Database>, change: Catal
   }
 }
 
+/** `<component>.<key>` of every key some version in the catalog marks secret. */
+export async function catalogSecretKeys(db: Kysely<Database>): Promise<Set<string>> {
+  const rows = await db.selectFrom('catalog_packages').select(['component', 'description']).execute();
+  const out = new Set<string>();
+  for (const r of rows) {
+    const d = JSON.parse(r.description) as { parameters?: { name: string; secret?: boolean }[] };
+    for (const p of d.parameters ?? []) if (p.secret) out.add(`${r.component}.${p.name}`);
+  }
+  return out;
+}
+
 const checksumText = (c: RepoPackageEntry['checksum']): string => `${c.type === 'sha' ? 'sha1' : c.type}:${c.value.toLowerCase()}`;
 
 /** Reads every repository's metadata and the deployment packages not read before. */
