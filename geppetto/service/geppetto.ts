@@ -18,7 +18,7 @@ import { openStore, type Store } from '../store/index.js';
 import { authorizeNode, type Principal, type Role } from './access.js';
 import { auditLog, type AuditEntry } from './audit.js';
 import * as catalogs from './catalog-refresh.js';
-import type { RefreshResult } from './catalog.js';
+import type { RefreshResult } from './catalog-refresh.js';
 import * as changesets from './changesets.js';
 import type { ChangesetInfo } from './changesets.js';
 import { ServiceContext, type Db, type ServiceSettings } from './context.js';

@@ -13,7 +13,7 @@ export type { ChangesetInfo } from './changesets.js';
 export type { Preview, ServerPreview } from './preview.js';
 export type { PublishResult } from './publish.js';
 export { maskNodeFile, type ChangesetRevisions, type NodeFileAnswer } from './revisions.js';
-export type { RefreshResult } from './catalog.js';
+export type { RefreshResult, UnpublishedVersion } from './catalog-refresh.js';
 export { componentVersionsView, type ComponentVersionView } from './catalog-view.js';
 export type { ReportInput, ServerHealth, ServerStatus } from './reports.js';
 export type { AuditEntry } from './audit.js';
