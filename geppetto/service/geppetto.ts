@@ -75,8 +75,8 @@ export class Geppetto {
   // the published state (state.ts) and the state file (import-export.ts)
 
   /** The published state; secrets as references. */
-  async state(db: Db = this.db): Promise<State> {
-    return (await states.loadState(db)).state;
+  async state(): Promise<State> {
+    return (await states.loadState(this.db)).state;
   }
 
   entity(ref: EntityRef): Promise<{ body: EntityBody | null; version: number }> {
