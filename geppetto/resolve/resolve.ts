@@ -11,7 +11,11 @@
  * role, set of roles or environment and parameter, so most of a server's keys cost a few array
  * reads; a key that only its class default sets is one frozen ResolvedSetting shared by every
  * server; and a chain of definitions is built only when read (explain, the API) or when the key
- * makes a problem, whose message names the paths. Resolutions are read-only: do not edit them.
+ * makes a problem, whose message names the paths. A component the server sets nothing of resolves
+ * as for every server of its environment with the same roles defining its keys: its cells are
+ * shared, and a resolution's `components` and `settings` are made when first read, since
+ * publishing reads only `fileClasses` (docs/decisions.md). Resolutions are read-only: do not edit
+ * them.
  */
 import type {
   Catalog,
