@@ -427,6 +427,7 @@ export class Resolver {
   private readonly comboSlots = new Map<ParameterInfo, SlotNode>();
   private readonly cellTrie = new Map<readonly Slot[], CellNode>();
   private readonly unknownByEnv = new Map<ScopeIndex, Map<VersionInfo, boolean>>();
+  private readonly unknownInAnyRole = new Map<VersionInfo, boolean>();
   /** Whether any role has a problem of its own (then each role set gathers those of its closure). */
   private readonly roleProblems: boolean;
 
@@ -703,6 +704,13 @@ export class Resolver {
 
   /** Whether one of the roles (or their ancestors) sets a key of the component its version does not have. */
   private rolesSetUnknownKey(roles: readonly string[], component: string, info: VersionInfo): boolean {
+    // Usually no role at all sets such a key: decided once per version, over every role.
+    let any = this.unknownInAnyRole.get(info);
+    if (any === undefined) {
+      any = Object.keys(this.state.roles).some((r) => this.scopeSetsUnknownKey(this.roleScope(r), component, info));
+      this.unknownInAnyRole.set(info, any);
+    }
+    if (!any) return false;
     for (const r of roles) {
       let perRole = this.unknownByRole.get(r);
       if (perRole === undefined) {
