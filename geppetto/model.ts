@@ -130,7 +130,10 @@ export interface Problem {
 /**
  * A server's resolution: the components at their versions, every parameter of them as a setting
  * with its chain (keyed `<component>.<key>`), and problems. Read-only: parts are shared between
- * servers (a key only its class default sets is one frozen object for all).
+ * servers (a key only its class default sets is one frozen object for all). From the Resolver,
+ * `components` and `settings` are made when first read (each setting's `chain` too): publishing
+ * reads neither, it builds the file from `fileClasses` (resolve/resolve.ts). Both are still own
+ * enumerable properties, so spread, JSON and structuredClone see them as in a plain object.
  */
 export interface ResolvedServer {
   fqdn: string;
