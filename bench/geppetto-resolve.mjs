@@ -13,7 +13,11 @@
 // The last line is a sha256 over every server's name and YAML, in order: any change meant to make
 // this faster must leave it as it was (the generated state is the same every run).
 //
-//   node bench/geppetto-resolve.mjs [--reps N] [--servers N]
+// With `--compare DIR` (another checkout, built), only the one-by-one round, of this build and of
+// DIR's alternately in this one process, REPS rounds each: on a shared machine, separate runs
+// differ more than most changes do; alternated rounds see the same load.
+//
+//   node bench/geppetto-resolve.mjs [--reps N] [--servers N] [--compare DIR]
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -32,7 +36,11 @@ const { buildNodeFile, floatParameters, nodeFileYaml } = await import(join(DIST,
 const { stringify } = await import('yaml');
 
 const { values: args } = parseArgs({
-  options: { reps: { type: 'string', default: process.env.BENCH_REPS ?? '5' }, servers: { type: 'string', default: '10000' } },
+  options: {
+    reps: { type: 'string', default: process.env.BENCH_REPS ?? '5' },
+    servers: { type: 'string', default: '10000' },
+    compare: { type: 'string' },
+  },
 });
 const REPS = Math.max(1, Number(args.reps) || 5);
 const SERVERS = Math.max(1, Number(args.servers) || 10_000);
@@ -175,6 +183,46 @@ const reveal = (ref) => `s3cr3t-${ref.secret}`;
 // (Publish also hashes each file's JSON to skip unchanged ones, and seals and stores the changed:
 // not measured here.)
 const fileOf = (res) => nodeFileYaml(buildNodeFile(res, state, 42, reveal), { floats: floatParameters(res) });
+
+if (args.compare !== undefined) {
+  const other = join(args.compare, 'dist', 'geppetto');
+  if (!existsSync(join(other, 'resolve', 'index.js'))) {
+    process.stderr.write(`bench/geppetto-resolve: ${other} is missing: build that checkout first\n`);
+    process.exit(1);
+  }
+  const builds = [
+    { name: 'this build', Resolver, buildNodeFile, floatParameters, nodeFileYaml, cpu: [] },
+    { name: args.compare, ...(await import(join(other, 'resolve', 'index.js'))), ...(await import(join(other, 'file.js'))), cpu: [] },
+  ];
+  // One round as a publisher does it; the digest of every server's name and file when asked.
+  const round = (b, digest) => {
+    const c0 = process.cpuUsage();
+    const resolver = new b.Resolver(state, catalog);
+    for (const fqdn of Object.keys(state.servers).sort()) {
+      const res = resolver.resolve(fqdn);
+      const yaml = b.nodeFileYaml(b.buildNodeFile(res, state, 42, reveal), { floats: b.floatParameters(res) });
+      digest?.update(`${fqdn}\n${yaml}\0`);
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
+  // a warm-up round each (not counted), then rounds alternated, each build first in turn
+  for (let rep = 0; rep < REPS + 1; rep++) {
+    for (const b of rep % 2 === 0 ? builds : [...builds].reverse()) {
+      const ms = round(b);
+      if (rep > 0) b.cpu.push(ms);
+    }
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const [a, b] = builds;
+  for (const x of builds) {
+    const digest = createHash('sha256');
+    round(x, digest);
+    process.stdout.write(`  ${x.name}: one by one ${(med(x.cpu) / 1000).toFixed(2)} s CPU (median of ${REPS}: ${x.cpu.map((ms) => (ms / 1000).toFixed(2)).join(' ')}), sha256 ${digest.digest('hex')}\n`);
+  }
+  process.stdout.write(`  this build / ${b.name}: ${(med(a.cpu) / med(b.cpu)).toFixed(3)} of the CPU; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
+  process.exit(0);
+}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
