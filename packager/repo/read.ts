@@ -156,8 +156,22 @@ export async function readCandidate(path: string, href?: string, stage?: string)
   }
 }
 
-/** `Packages/<first letter>/<name>-<version>-<release>.<arch>.rpm`, the name rpmbuild gives. */
+/**
+ * `Packages/<first letter>/<name>-<version>-<release>.<arch>.rpm`, the name rpmbuild gives. The
+ * four come from the package's header, which anyone can write (its digests are no signature):
+ * each must stay one part of one file name, or a package named `x/../../../etc/cron.d/job` would
+ * be written outside the repository. rpmbuild refuses a `/` in any of them and a name that does
+ * not start with a letter, a digit, `_` or `%`: a package with one was not made by rpmbuild.
+ * Throws KpkgError('BAD_PACKAGE').
+ */
 export function packageHref(p: Pick<RepoPackage, 'name' | 'version' | 'release' | 'arch'>): string {
+  for (const field of ['name', 'version', 'release', 'arch'] as const) {
+    const value = p[field];
+    if (value === '' || value.includes('/') || value.includes('\0')) {
+      throw new KpkgError('BAD_PACKAGE', `its ${field} ${JSON.stringify(value)} cannot be part of a file name (${value === '' ? 'empty' : 'it holds a / or NUL'}): rpmbuild makes no such package`);
+    }
+  }
+  if (p.name.startsWith('.')) throw new KpkgError('BAD_PACKAGE', `its name ${JSON.stringify(p.name)} starts with a dot (a hidden file name): rpmbuild makes no such package`);
   const file = `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`;
   return `Packages/${p.name.charAt(0).toLowerCase()}/${file}`;
 }
