@@ -6,7 +6,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, futimesSync, openSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { inputError, ioError, KpkgError, type ErrorCode } from '../errors.js';
@@ -67,7 +67,7 @@ let stagedCount = 0;
  */
 function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string {
   // unique without random bytes per file (tempName's): this thread's token and a counter
-  const tmp = join(dir, `.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`);
+  const tmp = `${dir}${sep}.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`; // join() normalises: dear per package
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {
