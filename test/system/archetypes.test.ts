@@ -29,14 +29,13 @@
 // migrations in order, each recorded in the history table; a second run changes nothing. The
 // unpacked tree's launcher is checked the same way against that PostgreSQL (another database).
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { canRunDnf, InstallRoot, writeBasePackage, YumRepo } from './helpers/dnf.js';
-import { describeWithTools, missingTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
+import { chownTree, describeWithTools, freePort, missingTools, postgresTool, run, runOk, systemTestsRequired, tmpDir, type RunOptions } from './tools.js';
 import { listFiles as files } from '../helpers/files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -52,26 +51,6 @@ function testUser(): { uid: number; gid: number } | undefined | 'missing' {
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-function chownTree(path: string, user: { uid: number; gid: number } | undefined): void {
-  if (!user) return;
-  chownSync(path, user.uid, user.gid);
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    if (e.isDirectory()) chownTree(join(path, e.name), user);
-    else lchownSync(join(path, e.name), user.uid, user.gid); // the plugin link dangles outside an install root
-  }
-}
-
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** What config.json holds for a run of `type` in this test: a free port, private directories, thresholds that cannot fire. */
 async function settingsFor(type: Type, runDir: string): Promise<Record<string, string | number>> {

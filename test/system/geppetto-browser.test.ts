@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { kpkg, kpkgBuild, REPO_ROOT, writeTree } from './helpers/components.js';
-import { freePort } from './helpers/postgres.js';
-import { describeWithTools, run, tmpDir, type RunResult } from './tools.js';
+import { describeWithTools, freePort, run, tmpDir, type RunResult } from './tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const GEPPETTO = join(REPO_ROOT, 'dist', 'bin', 'geppetto.js');

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { packageRoot } from '../../packager/util/paths.js';
-import { freePort } from './helpers/postgres.js';
-import { tmpDir } from './tools.js';
+import { freePort, tmpDir } from './tools.js';
 
 const GEPPETTO = join(packageRoot(), 'dist', 'bin', 'geppetto.js');
 

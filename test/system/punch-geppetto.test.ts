@@ -5,14 +5,13 @@
 // changes nothing; a wrong token is refused and changes nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from './helpers/components.js';
 import { writeBasePackage, YumRepo } from './helpers/dnf.js';
 import { buildComponent, canRunPunch, exited, PunchRoot, TOOLS } from './helpers/punch.js';
-import { describeWithTools, run, runOk, tmpDir } from './tools.js';
+import { describeWithTools, freePort, run, runOk, tmpDir } from './tools.js';
 
 const GEPPETTO = join(REPO_ROOT, 'dist', 'bin', 'geppetto.js');
 const NODE = 'web03.example.com';
@@ -20,17 +19,6 @@ const NODE = 'web03.example.com';
 /** Whether this build has Geppetto's server (`geppetto serve`). */
 function haveGeppettoServe(): boolean {
   return existsSync(GEPPETTO) && /\bserve\b/.test(run(process.execPath, [GEPPETTO, '--help']).stdout);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const suite = 'punch restore against geppetto serve';

@@ -2,7 +2,8 @@
 // are the oracles. A suite declares the tools it needs; where one is missing the suite is skipped
 // with a message naming it, unless KPKG_SYSTEM_TESTS=required (CI), where it fails instead.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, chownSync, constants as fsConstants, lchownSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
@@ -244,4 +245,26 @@ export function tmpDir(prefix: string): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), `kpkg-${safe}-`)));
   tmpDirs.add(dir);
   return dir;
+}
+
+/** A TCP port free on 127.0.0.1 just now, for a server a test starts. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Gives a tree to `owner` (nothing when undefined); links are changed, not what they point to. */
+export function chownTree(path: string, owner: { uid: number; gid: number } | undefined): void {
+  if (!owner) return;
+  chownSync(path, owner.uid, owner.gid);
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    if (e.isDirectory()) chownTree(join(path, e.name), owner);
+    else lchownSync(join(path, e.name), owner.uid, owner.gid); // a link may dangle outside an install root
+  }
 }

@@ -1,11 +1,10 @@
 // A private PostgreSQL cluster for one test file: initdb into a temporary directory, pg_ctl start
 // on a free loopback port with its socket in that directory, scram-sha-256 passwords. PostgreSQL
 // refuses to run as root: as root, the cluster runs as the unprivileged user kpkgtest.
-import { chownSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { postgresTool, run, runOk, tmpDir, type RunOptions } from '../tools.js';
+import { chownTree, freePort, postgresTool, run, runOk, tmpDir, type RunOptions } from '../tools.js';
 
 export const POSTGRES_TOOLS = [postgresTool('initdb'), postgresTool('pg_ctl')];
 
@@ -14,25 +13,6 @@ export interface Postgres {
   /** A new empty database, returned as its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): void;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function chownTree(path: string, uid: number, gid: number): void {
-  chownSync(path, uid, gid);
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    if (e.isDirectory()) chownTree(join(path, e.name), uid, gid);
-    else chownSync(join(path, e.name), uid, gid);
-  }
 }
 
 /** The uid/gid to run PostgreSQL as: ours, or kpkgtest's when we are root. */
@@ -51,7 +31,7 @@ export async function startPostgres(): Promise<Postgres> {
   const password = 'pw-geppetto-test';
   writeFileSync(join(dir, 'pw'), `${password}\n`);
   mkdirSync(join(dir, 'run'));
-  if (as.uid !== undefined && as.gid !== undefined) chownTree(dir, as.uid, as.gid);
+  if (as.uid !== undefined && as.gid !== undefined) chownTree(dir, { uid: as.uid, gid: as.gid });
   const data = join(dir, 'data');
   const port = await freePort();
   const env = { HOME: dir };

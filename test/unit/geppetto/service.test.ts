@@ -1,30 +1,13 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openGeppetto, type Geppetto } from '../../../geppetto/service/index.js';
+import { describe, expect, it } from 'vitest';
 import { putInCatalog, standardPackages } from './catalog-fixture.js';
 import { REPO, SECRET, STATE, serviceSuite } from './service-suite.js';
-import { admin, type Harness } from './store-suite.js';
+import { sqliteHarness } from './sqlite-harness.js';
+import { admin } from './store-suite.js';
 
-const root = mkdtempSync(join(tmpdir(), 'geppetto-service-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const dirs = new WeakMap<Geppetto, string>();
-const sqlite: Harness = {
-  async open(clock) {
-    const dataDir = join(root, `d${n++}`);
-    const g = await openGeppetto({ dataDir, ...(clock ? { now: () => clock.now } : {}) });
-    dirs.set(g, dataDir);
-    return g;
-  },
-  async reopen(g, clock) {
-    const dataDir = dirs.get(g) as string;
-    const g2 = await openGeppetto({ dataDir, ...(clock ? { now: () => clock.now } : {}) });
-    dirs.set(g2, dataDir);
-    return g2;
-  },
-};
+const sqlite = sqliteHarness('service');
+const root = sqlite.root;
 
 describe('Geppetto service on SQLite', () => {
   serviceSuite(sqlite);
@@ -34,7 +17,7 @@ describe('Geppetto service on SQLite', () => {
     await putInCatalog(g, REPO, await standardPackages(join(root, 'pkgs')));
     await g.importState(admin, STATE);
     await g.nodeFile(admin, 'web01.example.com');
-    const dataDir = dirs.get(g) as string;
+    const dataDir = sqlite.dataDir(g);
     await g.close();
     const files = readdirSync(dataDir).filter((f) => f.startsWith('geppetto.db'));
     expect(files).toContain('geppetto.db');

@@ -1,39 +1,21 @@
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openGeppetto, type Geppetto } from '../../../geppetto/service/index.js';
+import { describe, expect, it } from 'vitest';
+import { openGeppetto } from '../../../geppetto/service/index.js';
 import { migrate } from '../../../geppetto/store/migrations.js';
-import { admin, storeSuite, type Harness } from './store-suite.js';
+import { sqliteHarness } from './sqlite-harness.js';
+import { admin, storeSuite } from './store-suite.js';
 
-const root = mkdtempSync(join(tmpdir(), 'geppetto-store-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const dirs = new WeakMap<Geppetto, string>();
-// low scrypt cost: these tests are about storage, not hashing speed (crypto.test.ts checks the real cost)
-const cost = { N: 1024, r: 8, p: 1 };
-
-const sqlite: Harness = {
-  async open(clock) {
-    const dataDir = join(root, `d${n++}`);
-    const g = await openGeppetto({ dataDir, scryptCost: cost, ...(clock ? { now: () => clock.now } : {}) });
-    dirs.set(g, dataDir);
-    return g;
-  },
-  async reopen(g, clock) {
-    const dataDir = dirs.get(g) as string;
-    const g2 = await openGeppetto({ dataDir, scryptCost: cost, ...(clock ? { now: () => clock.now } : {}) });
-    dirs.set(g2, dataDir);
-    return g2;
-  },
-};
+// low scrypt cost: these tests are about storage, not hashing speed (the last one checks the real cost)
+const sqlite = sqliteHarness('store', { scryptCost: { N: 1024, r: 8, p: 1 } });
+const root = sqlite.root;
 
 describe('Geppetto store on SQLite', () => {
   storeSuite(sqlite);
 
   it('the database is WAL with synchronous FULL; the key file is made 0600', async () => {
     const g = await sqlite.open();
-    const dataDir = dirs.get(g) as string;
+    const dataDir = sqlite.dataDir(g);
     expect(statSync(join(dataDir, 'secrets.key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'secrets.key')).size).toBe(32);
     const { sql } = await import('kysely');
@@ -62,7 +44,7 @@ describe('Geppetto store on SQLite', () => {
 
   it('hashes passwords with scrypt N=2^17 by default (maxmem raised for Node 20)', async () => {
     const g = await sqlite.open();
-    const g2 = await openGeppetto({ dataDir: dirs.get(g) as string });
+    const g2 = await openGeppetto({ dataDir: sqlite.dataDir(g) });
     await g2.addUser(admin, 'erin', 'a long enough password', 'admin');
     const row = await g2.db.selectFrom('users').select('password_hash').where('name', '=', 'erin').executeTakeFirstOrThrow();
     expect(row.password_hash.startsWith('scrypt$131072$8$1$')).toBe(true);
