@@ -23,7 +23,7 @@
 // The packages (small, a few files, dependencies and a changelog, written by our writer) are made
 // once and cached under bench/.work/repo-packages/ (package-set.mjs).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -119,14 +119,23 @@ const plus = (a, b) => ({ wall: a.wall + b.wall, cpu: a.cpu + b.cpu });
 // removal of 10,000 files, creating 5,000 in that part of the disk cost 1.3-1.6 s of system time
 // more (perf: find_get_block under recently_deleted), and it fell on whichever command ran first
 // after the removal: kpkg, in every round, while cp found the inodes kpkg had taken. So the bench
-// notes when it removes many files, and rounds that create many wait until that is old news.
+// notes when it removes many files (in bench/.work/, for the next run of the bench too), and
+// rounds that create many wait until that is old news.
 const RECENT_MS = 36_000;
+const REMOVAL_NOTE = join(WORK, 'last-removal');
 let lastRemoval = 0;
+try {
+  lastRemoval = Number(readFileSync(REMOVAL_NOTE, 'utf8')) || 0;
+} catch {
+  // no bench removed anything here yet
+}
 /** Removes `path` (a tree of many files, maybe), noting when. */
 function remove(path) {
   if (!existsSync(path)) return;
   rmSync(path, { recursive: true, force: true });
   lastRemoval = Date.now();
+  mkdirSync(WORK, { recursive: true });
+  writeFileSync(REMOVAL_NOTE, String(lastRemoval));
 }
 /** Waits until the bench's last large removal is no longer recent to the file system. */
 function settle() {
