@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { KpkgError, ioError } from '../../packager/errors.js';
-import type { Geppetto, Principal, PublishResult, Role } from '../service/index.js';
+import type { Geppetto, Principal, PublishResult, RefreshResult, Role } from '../service/index.js';
 import type { ServerDefinition } from '../model.js';
 
 export async function userAdd(g: Geppetto, actor: Principal, name: string, password: string, role: Role): Promise<string> {
@@ -73,12 +73,30 @@ export async function repoRefresh(g: Geppetto, actor: Principal, options: { caFi
   const out = options.json
     ? `${JSON.stringify(result, null, 2)}\n`
     : result.repositories.map((r) => `${r.id}: ${r.packages} deployment package(s), ${r.read} read now${r.errors.length ? `, ${r.errors.length} unreadable` : ''}\n`).join('') +
-      failed.map((f) => `  ${f}\n`).join('');
+      failed.map((f) => `  ${f}\n`).join('') +
+      renderUnpublished(result);
   if (failed.length > 0) {
     process.stdout.write(out);
     throw new KpkgError('BAD_PACKAGE', `${failed.length} package(s) could not be read: ${failed[0]}`);
   }
   return out;
+}
+
+/** Servers named in a line before the rest are counted (the JSON form lists them all). */
+const NAMED_SERVERS = 10;
+
+/** What a refresh leaves to publish: the pinned versions changed or gone since the last publish, and their servers. */
+export function renderUnpublished(r: RefreshResult): string {
+  if (r.unpublished.length === 0) return 'no pinned version changed since the last publish\n';
+  const names = (servers: string[]) => `${servers.slice(0, NAMED_SERVERS).join(', ')}${servers.length > NAMED_SERVERS ? `, and ${servers.length - NAMED_SERVERS} more` : ''}`;
+  const lines = ['pinned versions changed since the last publish:'];
+  for (const v of r.unpublished) {
+    const what = v.change === 'removed' ? 'gone from the repositories' : 'changed';
+    lines.push(`  ${v.component} ${v.evr}: ${what}; pinned by ${v.roles.join(', ')}; ${v.servers.length} server(s)${v.servers.length > 0 ? `: ${names(v.servers)}` : ''}`);
+  }
+  lines.push(`${r.servers.length} server(s) pin them: the next publish (an empty changeset will do) builds their files again${r.servers.length > 0 ? `: ${names(r.servers)}` : ''}`);
+  if (r.publishBlocked) lines.push('publishing is refused until the roles pinning a version gone from the repositories pin one they have');
+  return `${lines.join('\n')}\n`;
 }
 
 export async function revert(g: Geppetto, actor: Principal, changeset: string): Promise<string> {

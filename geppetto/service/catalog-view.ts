@@ -5,7 +5,7 @@
  */
 import { compareEVR, parseEVR } from '../../packager/rpm/version.js';
 import type { ComponentVersion, Value } from '../model.js';
-import { SECRET_MASK } from './geppetto.js';
+import { SECRET_MASK } from './secrets.js';
 
 export interface ComponentVersionView {
   evr: string;

@@ -17,7 +17,8 @@ export const DEPLOYMENT_CAPABILITY = 'kelkoo-deployment';
 const DESCRIPTION_PATH = /^\.?\/?etc\/puppetlabs\/code\/modules\/([a-z][a-z0-9_]*)\/kelkoo\.json$/;
 const MAX_DESCRIPTION = 4 << 20;
 
-export interface RefreshResult {
+/** What reading the repositories found, repository by repository. */
+export interface RepositoriesRead {
   repositories: {
     id: string;
     /** Deployment packages the repository holds. */
@@ -125,19 +126,46 @@ export async function catalogChange(db: Kysely<Database>, catalog: Catalog, stat
 
 /** Servers whose roles, or the roles they inherit, pin one of `versions` (`component@evr`). */
 export function serversPinning(state: Pick<State, 'roles' | 'servers'>, versions: ReadonlySet<string>): string[] {
-  if (versions.size === 0) return [];
-  const pinning = new Set(Object.entries(state.roles).filter(([, r]) => Object.entries(r.components).some(([c, evr]) => versions.has(`${c}@${evr}`))).map(([name]) => name));
-  if (pinning.size === 0) return [];
+  const servers = new Set<string>();
+  for (const p of pinning(state, versions).values()) for (const fqdn of p.servers) servers.add(fqdn);
+  return [...servers].sort();
+}
+
+/**
+ * Of `versions` (`component@evr`), those some role pins: each with the roles that pin it
+ * themselves and the servers whose roles, or the roles they inherit, do (both sorted).
+ */
+export function pinning(state: Pick<State, 'roles' | 'servers'>, versions: ReadonlySet<string>): Map<string, { roles: string[]; servers: string[] }> {
+  const out = new Map<string, { roles: string[]; servers: string[] }>();
+  if (versions.size === 0) return out;
+  const pinsOf = new Map<string, string[]>();
+  for (const [name, r] of Object.entries(state.roles).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const pins = Object.entries(r.components)
+      .map(([c, evr]) => `${c}@${evr}`)
+      .filter((k) => versions.has(k));
+    if (pins.length === 0) continue;
+    pinsOf.set(name, pins);
+    for (const k of pins) {
+      let p = out.get(k);
+      if (!p) out.set(k, (p = { roles: [], servers: [] }));
+      p.roles.push(name);
+    }
+  }
+  if (out.size === 0) return out;
   const graph = new RoleGraph(state.roles);
-  const reaches = (role: string): boolean => {
-    if (pinning.has(role)) return true;
-    for (const a of graph.ancestors(role)) if (pinning.has(a)) return true;
-    return false;
+  const reached = new Map<string, readonly string[]>();
+  const reaches = (role: string): readonly string[] => {
+    let r = reached.get(role);
+    if (r === undefined) {
+      r = [role, ...graph.ancestors(role)].flatMap((a) => pinsOf.get(a) ?? []);
+      reached.set(role, r);
+    }
+    return r;
   };
-  return Object.entries(state.servers)
-    .filter(([, s]) => s.roles.some(reaches))
-    .map(([fqdn]) => fqdn)
-    .sort();
+  for (const [fqdn, s] of Object.entries(state.servers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const k of new Set(s.roles.flatMap(reaches))) out.get(k)?.servers.push(fqdn);
+  }
+  return out;
 }
 
 /** Records the catalog the files were just published from (in the publish's transaction). */
@@ -152,11 +180,22 @@ export async function recordPublishedCatalog(db: Kysely<Database>, change: Catal
   }
 }
 
+/** `<component>.<key>` of every key some version in the catalog marks secret. */
+export async function catalogSecretKeys(db: Kysely<Database>): Promise<Set<string>> {
+  const rows = await db.selectFrom('catalog_packages').select(['component', 'description']).execute();
+  const out = new Set<string>();
+  for (const r of rows) {
+    const d = JSON.parse(r.description) as { parameters?: { name: string; secret?: boolean }[] };
+    for (const p of d.parameters ?? []) if (p.secret) out.add(`${r.component}.${p.name}`);
+  }
+  return out;
+}
+
 const checksumText = (c: RepoPackageEntry['checksum']): string => `${c.type === 'sha' ? 'sha1' : c.type}:${c.value.toLowerCase()}`;
 
 /** Reads every repository's metadata and the deployment packages not read before. */
-export async function refreshCatalog(db: Kysely<Database>, repositories: RepositoryDefinition[], now: string, options: { caFile?: string } = {}): Promise<RefreshResult> {
-  const result: RefreshResult = { repositories: [] };
+export async function readRepositories(db: Kysely<Database>, repositories: RepositoryDefinition[], now: string, options: { caFile?: string } = {}): Promise<RepositoriesRead> {
+  const result: RepositoriesRead = { repositories: [] };
   for (const repo of repositories) {
     const source = { baseurl: repo.baseurl, ...(options.caFile !== undefined ? { caFile: options.caFile } : {}) };
     let deployments: RepoPackageEntry[];

@@ -18,6 +18,11 @@ export type EntityBody = ScopeDefinitions | RoleDefinition | ServerDefinition | 
 
 export const entityKey = (ref: EntityRef): string => `${ref.kind}:${ref.name}`;
 
+/** An entity as messages and the audit log name it: `role shop-front`, `global`. */
+export function describeRef(ref: EntityRef): string {
+  return ref.name === '' ? ref.kind : `${ref.kind} ${ref.name}`;
+}
+
 export function parseEntityKey(key: string): EntityRef {
   const colon = key.indexOf(':');
   const kind = key.slice(0, colon);

@@ -4,11 +4,20 @@ import { storeError } from '../store/index.js';
 
 export { storeError } from '../store/index.js';
 
-export * from './geppetto.js';
-export type { EntityBody, EntityKind, EntityRef } from './entities.js';
-export type { RefreshResult } from './catalog.js';
+export { Geppetto, openGeppetto, type GeppettoOptions } from './geppetto.js';
+export { cliPrincipal, principalName, ROLES, type Principal, type Role } from './access.js';
+export { ProblemsError } from './problems.js';
+export { SECRET_MASK } from './secrets.js';
+export { describeRef, type EntityBody, type EntityKind, type EntityRef } from './entities.js';
+export type { ChangesetInfo } from './changesets.js';
+export type { Preview, ServerPreview } from './preview.js';
+export type { PublishResult } from './publish.js';
+export { maskNodeFile, type ChangesetRevisions, type NodeFileAnswer } from './revisions.js';
+export type { RefreshResult, UnpublishedVersion } from './catalog-refresh.js';
 export { componentVersionsView, type ComponentVersionView } from './catalog-view.js';
-export type { ChangesetRevisions } from './revisions.js';
+export type { ReportInput, ServerHealth, ServerStatus } from './reports.js';
+export type { AuditEntry } from './audit.js';
+export type { SessionInfo, UserInfo } from './users.js';
 export type { NodeFile } from './engine.js';
 
 /** The HTTP status of an error the service threw (the HTTP layer's one mapping). */

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { componentVersionsView, type Geppetto, type Role } from '../../service/index.js';
 import { principalOf, requireAuthenticated, requireRole } from '../auth.js';
-import { anyValue, errorResponses, userSchema } from './schemas.js';
+import { anyValue, catalogChangeProperties, errorResponses, userSchema } from './schemas.js';
 
 const ROLE = { type: 'string', enum: ['viewer', 'editor', 'admin'] } as const;
 
@@ -79,6 +79,20 @@ export async function adminRoutes(app: FastifyInstance, opts: { geppetto: Geppet
                 type: 'array',
                 items: { type: 'object', properties: { id: { type: 'string' }, packages: { type: 'integer' }, read: { type: 'integer' }, errors: { type: 'array', items: { type: 'string' } } } },
               },
+              unpublished: {
+                type: 'array',
+                description: 'pinned component versions changed or removed since the last publish (by this refresh or an earlier one): the next publish, even of an empty changeset, builds their servers\' files again',
+                items: {
+                  type: 'object',
+                  properties: {
+                    ...catalogChangeProperties,
+                    roles: { type: 'array', items: { type: 'string' }, description: 'the roles pinning it themselves' },
+                    servers: { type: 'array', items: { type: 'string' }, description: 'the servers whose roles, or the roles they inherit, pin it' },
+                  },
+                },
+              },
+              servers: { type: 'array', items: { type: 'string' }, description: 'every server of `unpublished`, once' },
+              publishBlocked: { type: 'boolean', description: 'a pinned version is gone from the repositories: publishing is refused until its roles pin another' },
             },
           },
           ...errorResponses(401, 403),

@@ -9,7 +9,7 @@ import type { Value } from '../../model.js';
 import type { EntityKind, EntityRef, Geppetto } from '../../service/index.js';
 import { getEntity } from '../../service/entities.js';
 import { principalOf, requireRole } from '../auth.js';
-import { errorResponses, problemSchema } from './schemas.js';
+import { catalogChangeProperties, errorResponses, problemSchema } from './schemas.js';
 
 const KINDS: EntityKind[] = ['global', 'repositories', 'environment', 'role', 'server'];
 
@@ -265,7 +265,7 @@ export async function changesetRoutes(app: FastifyInstance, opts: { geppetto: Ge
               catalog: {
                 type: 'array',
                 description: 'pinned component versions a catalog refresh changed or removed since the last publish: the servers pinning them are in the preview too',
-                items: { type: 'object', properties: { component: { type: 'string' }, evr: { type: 'string' }, change: { type: 'string', enum: ['changed', 'removed'] } } },
+                items: { type: 'object', properties: catalogChangeProperties },
               },
             },
           },

@@ -77,3 +77,10 @@ export const problemSchema = {
     definitions: { type: 'array', items: { type: 'object', additionalProperties: true } },
   },
 } as const;
+
+/** A pinned component version the catalog changed or removed since the last publish (preview, refresh). */
+export const catalogChangeProperties = {
+  component: { type: 'string' },
+  evr: { type: 'string' },
+  change: { type: 'string', enum: ['changed', 'removed'], description: '`changed`: rebuilt, or now from another repository; `removed`: no repository has it any more' },
+} as const;

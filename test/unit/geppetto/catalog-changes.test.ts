@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { serversPinning } from '../../../geppetto/service/catalog.js';
+import { pinning, serversPinning } from '../../../geppetto/service/catalog.js';
 import { openGeppetto, ProblemsError, type Geppetto } from '../../../geppetto/service/index.js';
 import { buildServer } from '../../../geppetto/web/server.js';
 import { buildDeployment, putInCatalog, standardPackages, type BuiltDeployment, type KeySpec } from './catalog-fixture.js';
@@ -175,5 +175,23 @@ describe('serversPinning', () => {
     expect(serversPinning(s, new Set(['cache@2.0.0-1']))).toEqual(['a.example.com', 'c.example.com']);
     expect(serversPinning(s, new Set(['shop@1.5.0-1', 'shop@9-1']))).toEqual(['b.example.com']);
     expect(serversPinning(s, new Set())).toEqual([]);
+  });
+
+  it('pinning: per version, the roles pinning it themselves and the servers reaching it, each once, even by two paths', () => {
+    const s = state({
+      roles: {
+        base: role({ components: { cache: '2.0.0-1' } }),
+        edge: role({ components: { cache: '2.0.0-1' } }),
+        front: role({ parents: ['base', 'edge'], components: { shop: '1.4.0-1' } }),
+        other: role({ components: { shop: '1.5.0-1' } }),
+      },
+      servers: { 'b.example.com': server({ roles: ['front', 'edge'] }), 'a.example.com': server({ roles: ['base'] }), 'c.example.com': server({ roles: ['other'] }) },
+    });
+    expect(pinning(s, new Set(['cache@2.0.0-1', 'shop@1.4.0-1', 'shop@9-1']))).toEqual(
+      new Map([
+        ['cache@2.0.0-1', { roles: ['base', 'edge'], servers: ['a.example.com', 'b.example.com'] }],
+        ['shop@1.4.0-1', { roles: ['front'], servers: ['b.example.com'] }],
+      ]),
+    );
   });
 });

@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { main } from '../../../geppetto/cli/index.js';
 import { openGeppetto } from '../../../geppetto/service/index.js';
 import { putInCatalog, standardPackages } from './catalog-fixture.js';
+import { refreshPackages, remakeRepository, stateAt } from './refresh-suite.js';
 import { REPO, SECRET, STATE } from './service-suite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'geppetto-cli-'));
@@ -86,4 +87,34 @@ describe('geppetto CLI', () => {
     expect((await geppetto(['import', join(root, 'missing.yaml'), '--data', data])).stderr).toMatch(/^geppetto: cannot read .*missing\.yaml: no such file or directory \(ENOENT\)\n$/);
     expect((await geppetto(['frobnicate', '--data', data])).code).toBe(2);
   });
+
+  it('repo refresh says which pinned versions changed or went away since the last publish, and which servers pin them', async () => {
+    const p = await refreshPackages(join(root, 'refresh'));
+    const repo = join(root, 'refresh', 'repo');
+    const own = join(root, 'refresh', 'data');
+    const baseurl = await remakeRepository(repo, [p.shop140, p.shop150, p.cache]);
+    writeFileSync(join(root, 'refresh', 'repos.yaml'), `repositories: [{ id: kelkoo, baseurl: "${baseurl}" }]\n`);
+    writeFileSync(join(root, 'refresh', 'state.yaml'), stateAt(baseurl));
+    expect((await geppetto(['import', join(root, 'refresh', 'repos.yaml'), '--data', own])).code).toBe(0);
+    expect(await geppetto(['repo', 'refresh', '--data', own])).toEqual({ code: 0, stdout: 'kelkoo: 3 deployment package(s), 3 read now\nno pinned version changed since the last publish\n', stderr: '' });
+    expect((await geppetto(['import', join(root, 'refresh', 'state.yaml'), '--data', own])).code).toBe(0);
+    await remakeRepository(repo, [p.shop150, p.cacheRebuilt]);
+    const r = await geppetto(['repo', 'refresh', '--data', own]);
+    // a gone pin blocks publishing, but the refresh itself succeeded
+    expect(r).toEqual({
+      code: 0,
+      stdout: [
+        'kelkoo: 2 deployment package(s), 1 read now',
+        'pinned versions changed since the last publish:',
+        '  cache 2.0.0-1: changed; pinned by base; 3 server(s): cache01.example.com, web01.example.com, web02.example.com',
+        '  shop 1.4.0-1: gone from the repositories; pinned by shop-front; 2 server(s): web01.example.com, web02.example.com',
+        '3 server(s) pin them: the next publish (an empty changeset will do) builds their files again: cache01.example.com, web01.example.com, web02.example.com',
+        'publishing is refused until the roles pinning a version gone from the repositories pin one they have',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    const asJson = await geppetto(['repo', 'refresh', '--json', '--data', own]);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ servers: ['cache01.example.com', 'web01.example.com', 'web02.example.com'], publishBlocked: true, unpublished: [{ component: 'cache' }, { component: 'shop', change: 'removed' }] });
+  }, 120_000);
 });
