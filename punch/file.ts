@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { explain, pointerSegment } from '../packager/descriptor/explain.js';
-import { ioError, KpkgError, oneLine } from '../packager/errors.js';
+import { inputError, KpkgError, oneLine } from '../packager/errors.js';
 // schema/node.schema.json compiled ahead of time (scripts/generate-node-validator.mjs): loading
 // and running ajv's compiler took ~0.4 s of every run
 import validateNodeSchema from './generated/node-schema.js';
@@ -77,13 +77,13 @@ export function validateNodeFile(data: unknown, source: string): NodeFile {
   return file;
 }
 
-/** Reads and validates the file at `path`. */
+/** Reads and validates the file at `path` (a path that names no file is bad input, exit 2). */
 export async function loadNodeFile(path: string): Promise<LoadedFile> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw ioError('read', path, e);
+    throw inputError('read', path, e);
   }
   return parseNodeFile(decodeUtf8(bytes, path), path);
 }

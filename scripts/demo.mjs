@@ -149,7 +149,8 @@ process.on('exit', stopAll);
 const waitFor = async (u, what) => {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await globalThis.fetch(u).then((r) => r.ok).catch(() => false);
+    // the body read to its end: an answer left unread keeps its request in flight on the server
+    const ok = await globalThis.fetch(u).then(async (r) => (await r.arrayBuffer(), r.ok)).catch(() => false);
     if (ok) return;
     if (Date.now() > deadline) { console.error(`demo: ${what} did not answer ${u} within 60 s`); process.exit(1); }
     await new Promise((r) => setTimeout(r, 200));

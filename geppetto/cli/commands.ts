@@ -3,7 +3,7 @@
  * return what to print and throw KpkgError; only the CLI entry turns that into an exit status.
  */
 import { readFile } from 'node:fs/promises';
-import { KpkgError, ioError } from '../../packager/errors.js';
+import { KpkgError, inputError } from '../../packager/errors.js';
 import type { Geppetto, Principal, PublishResult, RefreshResult, Role } from '../service/index.js';
 import type { ServerDefinition } from '../model.js';
 
@@ -42,7 +42,7 @@ export async function importFile(g: Geppetto, actor: Principal, file: string, st
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw ioError('read', file, err);
+      throw inputError('read', file, err);
     }
   }
   return renderPublish(await g.importState(actor, text, { title: `import ${file === '-' ? '(stdin)' : file}` }));

@@ -63,16 +63,10 @@ function buildProgram(io: CliIo): Command {
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8420')
     .action(async (options: { listen: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
-      // the web layer is loaded only for `serve`
-      // geppetto/web/serve.ts (the HTTP layer) exports serve(); loaded by name until it is on main
-      type Web = { serve?: (o: { dataDir: string; database?: string; listen: string }) => Promise<void> };
-      const web = (await import(['..', 'web', 'serve.js'].join('/')).catch((err: unknown) => {
-        if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') return {};
-        throw err;
-      })) as Web;
-      if (!web.serve) throw new KpkgError('INTERNAL', 'this build has no web server');
+      // the web layer (fastify and its plugins) is loaded only for `serve`
+      const { serve, stopTimeoutFromEnv } = await import('../web/serve.js');
       const database = opts.database ?? process.env.GEPPETTO_DATABASE;
-      await web.serve({ dataDir: dataDirOf(opts), ...(database !== undefined ? { database } : {}), listen: options.listen });
+      await serve({ dataDir: dataDirOf(opts), ...(database !== undefined ? { database } : {}), listen: options.listen, stopTimeoutMs: stopTimeoutFromEnv() });
     });
 
   const user = program.command('user').description('people who log in to the web UI');

@@ -1,7 +1,8 @@
 /**
  * `geppetto serve`: opens the service, builds the server, listens on HOST:PORT, and closes
  * cleanly on SIGTERM or SIGINT (stops accepting, lets requests in flight finish, closes the
- * database). Resolves once closed.
+ * database). Resolves once closed. A client that stops reading an answer keeps its request in
+ * flight: after the stop timeout its connection is cut, so that a stop never waits on a client.
  */
 import { KpkgError } from '../../packager/errors.js';
 import { openGeppetto } from '../service/index.js';
@@ -15,6 +16,20 @@ export interface ServeOptions {
   server?: ServerOptions;
   /** Called once listening, with the address (tests and the CLI's message). */
   onListening?: (address: string) => void;
+  /** How long a stop waits for requests in flight before cutting their connections (ms). */
+  stopTimeoutMs?: number;
+}
+
+/** The default stop timeout; GEPPETTO_STOP_TIMEOUT (seconds) changes it. */
+export const STOP_TIMEOUT_MS = 10_000;
+
+/** GEPPETTO_STOP_TIMEOUT=SECONDS (a number, 0 included), or the default. */
+export function stopTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.GEPPETTO_STOP_TIMEOUT;
+  if (v === undefined || v === '') return STOP_TIMEOUT_MS;
+  const seconds = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(seconds)) throw new KpkgError('USAGE', `GEPPETTO_STOP_TIMEOUT=${v}: expected a number of seconds`);
+  return Math.round(seconds * 1000);
 }
 
 /** Parses HOST:PORT (IPv6 in brackets). */
@@ -46,6 +61,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
 
 export async function serve(options: ServeOptions): Promise<void> {
   const { host, port } = parseListen(options.listen);
+  const timeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
   const geppetto = await openGeppetto({ dataDir: options.dataDir, ...(options.database !== undefined ? { database: options.database } : {}) });
   let app;
   try {
@@ -67,8 +83,13 @@ export async function serve(options: ServeOptions): Promise<void> {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       server.log.info({ signal }, 'stopping');
+      const cut = setTimeout(() => {
+        server.log.warn({ timeoutMs }, 'requests still in flight after the stop timeout: closing their connections');
+        server.server.closeAllConnections();
+      }, timeoutMs);
       server
         .close()
+        .finally(() => clearTimeout(cut))
         .then(() => geppetto.close())
         .then(resolve, reject);
     };

@@ -223,7 +223,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     try {
       loaded = await loadNodeFile(paths.previousFile);
     } catch (e) {
-      if (e instanceof KpkgError && e.code === 'IO') throw new KpkgError('USAGE', `nothing to roll back to: no previously applied file (${paths.previousFile})`);
+      if (e instanceof KpkgError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new KpkgError('USAGE', `nothing to roll back to: no previously applied file (${paths.previousFile})`);
       throw e;
     }
     setExit(await deployCommand(loaded, flags, 'rollback', undefined, await repositoryCa(flags, paths)));

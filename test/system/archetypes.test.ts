@@ -10,8 +10,8 @@
 // The unpacked db-schema fails clearly (exit 1) with no database at its port.
 //
 // The install is the README's: `npm install -g --allow-scripts=better-sqlite3 <tarball>` (npm 11
-// builds better-sqlite3 only when allowed), into a prefix, so the system npmrc is not read (hence
-// --cafile). Before `npm install`, `kpkg build` says the dependencies are missing (not "tsc: not
+// warns about, or under strict-allow-scripts refuses, an install script nobody approved), into a
+// prefix, so the system npmrc is not read (hence --cafile). Before `npm install`, `kpkg build` says the dependencies are missing (not "tsc: not
 // found"); `npm test` lints; a file left in dist/ by an earlier build never reaches the RPM; rpmlint
 // finds no description line over 79 columns and no cron table without crontabs; the deployment RPM
 // requires Puppet, and dnf refuses it on a system that has none.

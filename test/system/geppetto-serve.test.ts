@@ -2,6 +2,7 @@
 // on 127.0.0.1, answering a server's file over HTTP, stopping cleanly on SIGTERM and SIGINT.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -17,9 +18,9 @@ function geppetto(data: string, args: string[], input?: string): string {
 }
 
 /** Starts `geppetto serve`, resolves once it answers HTTP. */
-async function start(data: string): Promise<{ child: ChildProcess; base: string; output: () => string; exited: Promise<number | null> }> {
+async function start(data: string, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; base: string; output: () => string; exited: Promise<number | null> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [GEPPETTO, '--data', data, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GEPPETTO, '--data', data, 'serve', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -87,6 +88,30 @@ describe('geppetto serve', () => {
     const s = await start(data);
     s.child.kill('SIGINT');
     expect(await s.exited).toBe(0);
+  });
+
+  it('a stop does not wait on a client that stalls: its connection is cut after GEPPETTO_STOP_TIMEOUT', async () => {
+    const s = await start(data, { GEPPETTO_STOP_TIMEOUT: '1' });
+    const port = Number(new URL(s.base).port);
+    // a request whose body never comes: in flight until the server gives up on it
+    const socket = connect(port, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST /api/v1/session HTTP/1.1\r\nHost: geppetto\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const t0 = Date.now();
+      s.child.kill('SIGTERM');
+      const deadline = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 30_000).unref());
+      expect(await Promise.race([s.exited, deadline])).toBe(0);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900); // it did wait for the request first
+      expect(s.output()).toMatch(/requests still in flight after the stop timeout: closing their connections/);
+      await closed;
+    } finally {
+      socket.destroy();
+      if (s.child.exitCode === null) s.child.kill('SIGKILL');
+    }
   });
 
   it('refuses a bad --listen with exit 2', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KpkgError } from '../../../packager/errors.js';
-import { parseListen, serverOptionsFromEnv } from '../../../geppetto/web/serve.js';
+import { parseListen, serverOptionsFromEnv, STOP_TIMEOUT_MS, stopTimeoutFromEnv } from '../../../geppetto/web/serve.js';
 import { etagMatches, wantsJson } from '../../../geppetto/web/api/nodes.js';
 
 describe('geppetto serve options', () => {
@@ -20,6 +20,15 @@ describe('geppetto serve options', () => {
     expect(serverOptionsFromEnv({ GEPPETTO_TRUST_PROXY: '10.0.0.1, 10.0.0.2' })).toEqual({ trustProxy: ['10.0.0.1', '10.0.0.2'] });
     expect(serverOptionsFromEnv({ GEPPETTO_TRUST_PROXY: 'false' })).toEqual({});
     expect(() => serverOptionsFromEnv({ GEPPETTO_LOG_LEVEL: 'loud' })).toThrow(/GEPPETTO_LOG_LEVEL/);
+  });
+
+  it('GEPPETTO_STOP_TIMEOUT: seconds (fractions and 0 allowed), the default when unset; anything else is a usage error', () => {
+    expect(stopTimeoutFromEnv({})).toBe(STOP_TIMEOUT_MS);
+    expect(stopTimeoutFromEnv({ GEPPETTO_STOP_TIMEOUT: '' })).toBe(STOP_TIMEOUT_MS);
+    expect(stopTimeoutFromEnv({ GEPPETTO_STOP_TIMEOUT: '30' })).toBe(30_000);
+    expect(stopTimeoutFromEnv({ GEPPETTO_STOP_TIMEOUT: '0.5' })).toBe(500);
+    expect(stopTimeoutFromEnv({ GEPPETTO_STOP_TIMEOUT: '0' })).toBe(0);
+    for (const bad of ['-1', '1e3', 'ten', '5s', 'Infinity']) expect(() => stopTimeoutFromEnv({ GEPPETTO_STOP_TIMEOUT: bad }), bad).toThrow(/GEPPETTO_STOP_TIMEOUT=.*expected a number of seconds/);
   });
 
   it('content negotiation and If-None-Match as HTTP has them', () => {

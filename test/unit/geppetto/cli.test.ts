@@ -84,7 +84,7 @@ describe('geppetto CLI', () => {
     expect(r.stderr).toMatch(/^geppetto: cannot publish: web0\d\.example\.com shop\.listen_port: .*\n$/);
     expect((await geppetto(['export', '--data', data])).stdout).toBe(before);
     expect((await geppetto(['server', 'add', 'x..y', '--environment', 'production', '--data', data])).code).toBe(2);
-    expect((await geppetto(['import', join(root, 'missing.yaml'), '--data', data])).stderr).toMatch(/^geppetto: cannot read .*missing\.yaml: no such file or directory \(ENOENT\)\n$/);
+    expect(await geppetto(['import', join(root, 'missing.yaml'), '--data', data])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^geppetto: cannot read .*missing\.yaml: no such file or directory \(ENOENT\)\n$/) });
     expect((await geppetto(['frobnicate', '--data', data])).code).toBe(2);
   });
 

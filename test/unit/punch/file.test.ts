@@ -1,7 +1,11 @@
 // The per-server file: what the schema accepts, and hostile files refused with exit 2 naming the field.
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { exitCodeFor, KpkgError } from '../../../packager/errors.js';
+import { main } from '../../../punch/cli/index.js';
 import { parseNodeFile } from '../../../punch/file.js';
 
 const GOOD = {
@@ -90,5 +94,36 @@ describe('the per-server file', () => {
 
   it('refuses a file too large to be a per-server file, without parsing it', () => {
     expect(refused(`# ${'x'.repeat(17 * 1024 * 1024)}\n`).message).toMatch(/larger than/);
+  });
+});
+
+describe('a path that names no file', () => {
+  const stderrOf = async (argv: string[]): Promise<{ code: number; stderr: string }> => {
+    let stderr = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      return { code: await main(['node', 'punch', ...argv]), stderr };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('is bad input (exit 2) for punch apply and punch plan, naming the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'punch-missing-'));
+    try {
+      for (const argv of [['apply', join(dir, 'web03.yaml')], ['plan', join(dir, 'web03.yaml')], ['apply', dir]]) {
+        const r = await stderrOf(argv);
+        expect(r.code, argv.join(' ')).toBe(2);
+        expect(r.stderr).toMatch(new RegExp(`^punch: cannot read ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      }
+      const back = await stderrOf(['rollback', '--root', dir]);
+      expect(back.code).toBe(2);
+      expect(back.stderr).toMatch(/nothing to roll back to: no previously applied file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
