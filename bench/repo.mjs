@@ -10,16 +10,20 @@
 //   - one more package into that repository: `kpkg publish one.rpm --repo DIR` vs copying it in
 //     and `createrepo_c --update --no-database --workers 2 DIR`; a different package each round;
 //   - bulk publish of N packages into a new repository: `kpkg publish` of all N in one run vs `cp`
-//     of the N files into a new directory + `createrepo_c --no-database --workers 2` of it (both
-//     directories removed before each round; kpkg's durability included, as users pay it: one
-//     syncfs of the file system on Linux 5.8+ (util/fs.ts syncFiles) and a few fsyncs; cp and
-//     createrepo_c sync nothing).
+//     of the N files into a new directory + `createrepo_c --no-database --workers 2` of it (each
+//     round into new directories, all removed after the last round, and the rounds started once
+//     the file system no longer treats the bench's earlier deletions as recent: see settle();
+//     kpkg's durability included, as users pay it: one syncfs of the file system on Linux 5.8+
+//     (util/fs.ts syncFiles) and a few fsyncs; cp and createrepo_c sync nothing).
 // Every timed command is a fresh process timed from spawn to exit; medians over the rounds. kpkg
 // is run as users run it: its program (dist/bin/kpkg.js, executable, with its launcher line).
+// Beside the wall time, the CPU time (user + system) of each command and what it waited for, read
+// from /proc/self/stat (Linux; the figure to compare on a shared machine, where wall time counts
+// the wait for a core).
 // The packages (small, a few files, dependencies and a changelog, written by our writer) are made
 // once and cached under bench/.work/repo-packages/ (package-set.mjs).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -85,12 +89,60 @@ const specOf = (count) => (i) => {
   };
 };
 
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+/** CPU time (ms, user + system) of this process's children that have been waited for; NaN off Linux. */
+function childrenCpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // after "pid (comm) ": field 3 (state) onwards; cutime and cstime are fields 16 and 17
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[13]) + Number(f[14])) * 1000) / TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs a command to its end: its wall time and CPU time (ms). */
 function timed(cmd, argv, opts = {}) {
+  const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...opts });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) die(`${cmd} ${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
+  return { wall, cpu: childrenCpuMs() - cpu0 };
+}
+const plus = (a, b) => ({ wall: a.wall + b.wall, cpu: a.cpu + b.cpu });
+
+// ext4 without a journal (this machine's file systems) does not reuse an inode freed in the last
+// 30-35 s if it can help it (recently_deleted() in fs/ext4/ialloc.c): each file created then
+// scans, from the start of its block group, every such free inode, a buffer lookup each. After a
+// removal of 10,000 files, creating 5,000 in that part of the disk cost 1.3-1.6 s of system time
+// more (perf: find_get_block under recently_deleted), and it fell on whichever command ran first
+// after the removal: kpkg, in every round, while cp found the inodes kpkg had taken. So the bench
+// notes when it removes many files (in bench/.work/, for the next run of the bench too), and
+// rounds that create many wait until that is old news.
+const RECENT_MS = 36_000;
+const REMOVAL_NOTE = join(WORK, 'last-removal');
+let lastRemoval = 0;
+try {
+  lastRemoval = Number(readFileSync(REMOVAL_NOTE, 'utf8')) || 0;
+} catch {
+  // no bench removed anything here yet
+}
+/** Removes `path` (a tree of many files, maybe), noting when. */
+function remove(path) {
+  if (!existsSync(path)) return;
+  rmSync(path, { recursive: true, force: true });
+  lastRemoval = Date.now();
+  mkdirSync(WORK, { recursive: true });
+  writeFileSync(REMOVAL_NOTE, String(lastRemoval));
+}
+/** Waits until the bench's last large removal is no longer recent to the file system. */
+function settle() {
+  const wait = lastRemoval + RECENT_MS - Date.now();
+  if (wait <= 0) return;
+  log(`waiting ${(wait / 1000).toFixed(0)} s: files removed in the last ${RECENT_MS / 1000} s make file creation slower for whoever runs first`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
 }
 
 const median = (xs) => {
@@ -101,14 +153,20 @@ const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(
 
 /** A fresh directory holding copies of packages 0..n-1. */
 function populate(dir, n) {
-  rmSync(dir, { recursive: true, force: true });
+  remove(dir);
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) copyFileSync(join(PKGS, fileOf(i)), join(dir, fileOf(i)));
 }
 
 const results = [];
-const ratio = (a, b) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
-const show = (ms) => (ms === undefined ? '-' : fmt(ms));
+// of the wall times (the targets); ratioCpu of the CPU times
+const ratio = (a, b) => (a === undefined || b === undefined ? '-' : (a.wall / b.wall).toFixed(2));
+const ratioCpu = (a, b) => (a === undefined || b === undefined || !(a.cpu > 0 && b.cpu > 0) ? '-' : (a.cpu / b.cpu).toFixed(2));
+const show = (t) => (t === undefined ? '-' : fmt(t.wall));
+const showCpu = (t) => (t === undefined || !(t.cpu >= 0) ? '-' : fmt(t.cpu));
+const both = (t) => (t === undefined ? '-' : `${show(t)} (CPU ${showCpu(t)})`);
+/** Medians of wall and CPU times. */
+const medians = (runs) => ({ wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)) });
 const COUNT = Math.max(...SIZES) + EXTRA;
 await writePackageSet({ dir: PKGS, count: COUNT, fileOf, spec: specOf(COUNT), log });
 for (const n of SIZES) {
@@ -133,7 +191,7 @@ for (const n of SIZES) {
         cIndex.push(c);
       }
     }
-    if (CASES.has('index')) Object.assign(row, { kIndex: median(kIndex), cIndex: median(cIndex) });
+    if (CASES.has('index')) Object.assign(row, { kIndex: medians(kIndex), cIndex: medians(cIndex) });
   }
   if (CASES.has('add')) {
     // one more package, REPS times
@@ -151,45 +209,58 @@ for (const n of SIZES) {
     }
     const check = spawnSync(KPKG, ['repo', 'check', kdir], { encoding: 'utf8' });
     if (check.status !== 0) die(`kpkg repo check ${kdir} failed: ${check.stdout}${check.stderr}`);
-    Object.assign(row, { kAdd: median(kAdd), cAdd: median(cAdd) });
+    Object.assign(row, { kAdd: medians(kAdd), cAdd: medians(cAdd) });
   }
   if (CASES.has('bulk')) {
     // N packages into a new repository in one run
     const files = Array.from({ length: n }, (_, i) => join(PKGS, fileOf(i)));
-    const kbulk = join(WORK, `bulk-kpkg-${n}`);
-    const cbulk = join(WORK, `bulk-createrepo-${n}`);
+    // round r into bulk-kpkg-N-r and bulk-createrepo-N-r, removed after the last round (settle())
+    const bulkDir = (who, r) => join(WORK, `bulk-${who}-${n}-${r}`);
+    const bulkDirs = () => readdirSync(WORK).filter((d) => d.startsWith(`bulk-kpkg-${n}`) || d.startsWith(`bulk-createrepo-${n}`));
+    for (const d of bulkDirs()) remove(join(WORK, d)); // a killed run's
+    settle();
     const kBulk = [];
     const cBulk = [];
     for (let r = 0; r <= REPS; r++) {
-      rmSync(kbulk, { recursive: true, force: true });
-      rmSync(cbulk, { recursive: true, force: true });
+      const kbulk = bulkDir('kpkg', r);
+      const cbulk = bulkDir('createrepo', r);
       const k = timed(KPKG, ['publish', '-q', '--repo', kbulk, ...files]);
       mkdirSync(cbulk);
-      const c = timed('cp', ['-t', cbulk, ...files]) + timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cbulk]);
+      const c = plus(timed('cp', ['-t', cbulk, ...files]), timed('createrepo_c', ['--quiet', '--no-database', '--workers', '2', cbulk]));
       if (r > 0) {
         kBulk.push(k);
         cBulk.push(c);
       }
     }
+    const kbulk = bulkDir('kpkg', REPS);
     const check = spawnSync(KPKG, ['repo', 'check', kbulk], { encoding: 'utf8' });
     if (check.status !== 0 || !check.stdout.includes(`${n} packages, OK`)) die(`kpkg repo check ${kbulk} failed: ${check.stdout}${check.stderr}`);
-    rmSync(kbulk, { recursive: true, force: true });
-    rmSync(cbulk, { recursive: true, force: true });
-    Object.assign(row, { kBulk: median(kBulk), cBulk: median(cBulk) });
+    for (const d of bulkDirs()) remove(join(WORK, d));
+    Object.assign(row, { kBulk: medians(kBulk), cBulk: medians(cBulk) });
   }
   results.push(row);
   log(
-    `N=${n}: full index kpkg ${show(row.kIndex)} vs createrepo_c ${show(row.cIndex)} (ratio ${ratio(row.kIndex, row.cIndex)}, target <= 2); ` +
-      `add one kpkg ${show(row.kAdd)} vs createrepo_c --update ${show(row.cAdd)} (ratio ${ratio(row.kAdd, row.cAdd)}, target <= 1, aim 0.5); ` +
-      `bulk publish kpkg ${show(row.kBulk)} vs cp + createrepo_c ${show(row.cBulk)} (ratio ${ratio(row.kBulk, row.cBulk)}, target <= 2)`,
+    `N=${n}: full index kpkg ${both(row.kIndex)} vs createrepo_c ${both(row.cIndex)} (ratio ${ratio(row.kIndex, row.cIndex)}, CPU ${ratioCpu(row.kIndex, row.cIndex)}, target <= 2); ` +
+      `add one kpkg ${both(row.kAdd)} vs createrepo_c --update ${both(row.cAdd)} (ratio ${ratio(row.kAdd, row.cAdd)}, CPU ${ratioCpu(row.kAdd, row.cAdd)}, target <= 1, aim 0.5); ` +
+      `bulk publish kpkg ${both(row.kBulk)} vs cp + createrepo_c ${both(row.cBulk)} (ratio ${ratio(row.kBulk, row.cBulk)}, CPU ${ratioCpu(row.kBulk, row.cBulk)}, target <= 2)`,
   );
 }
 log();
+log('Wall-time medians and their ratios (the targets); the CPU times (user + system) below.');
 log('| N | index kpkg | index createrepo_c | ratio | add one kpkg | add one createrepo_c --update | ratio | bulk publish kpkg | cp + createrepo_c | ratio |');
 log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of results) {
   log(
     `| ${r.n} | ${show(r.kIndex)} | ${show(r.cIndex)} | ${ratio(r.kIndex, r.cIndex)} | ${show(r.kAdd)} | ${show(r.cAdd)} | ${ratio(r.kAdd, r.cAdd)} | ` +
       `${show(r.kBulk)} | ${show(r.cBulk)} | ${ratio(r.kBulk, r.cBulk)} |`,
+  );
+}
+log();
+log('| N | index kpkg CPU | index createrepo_c CPU | ratio | add one kpkg CPU | add one createrepo_c CPU | ratio | bulk publish kpkg CPU | cp + createrepo_c CPU | ratio |');
+log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results) {
+  log(
+    `| ${r.n} | ${showCpu(r.kIndex)} | ${showCpu(r.cIndex)} | ${ratioCpu(r.kIndex, r.cIndex)} | ${showCpu(r.kAdd)} | ${showCpu(r.cAdd)} | ${ratioCpu(r.kAdd, r.cAdd)} | ` +
+      `${showCpu(r.kBulk)} | ${showCpu(r.cBulk)} | ${ratioCpu(r.kBulk, r.cBulk)} |`,
   );
 }

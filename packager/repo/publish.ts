@@ -5,7 +5,7 @@ import { ioError, KpkgError } from '../errors.js';
 import { blocksFor, readMany, type Candidate } from './read.js';
 import { findPackages, reindex } from './reindex.js';
 import { collectGarbage, commit, copyIn, repomdCurrent, signing, withRepository, type PublishResult, type RepoOptions, type Session } from './session.js';
-import { incomingDir, nevraKey, storedPackage, type StoredPackage } from './state.js';
+import { incomingDir, nevraKey, storedPackage, type RepoState, type StoredPackage } from './state.js';
 import { writeSegment } from './store.js';
 import { plural } from '../util/progress.js';
 
@@ -109,15 +109,26 @@ async function publishRead(s: Session, candidates: Candidate[], read: Awaited<Re
   }
   const copying = `copying ${plural(added.length, 'package')} into ${repo}`;
   options.progress?.status(copying);
-  await copyIn(s, added.map((c) => ({ from: c.copyFrom ?? c.source, href: c.record.href, ...(c.staged === undefined ? {} : { staged: c.staged }) })), (n) => options.progress?.status(`${copying}: ${n}`));
-  const segments = [...s.state.segments];
-  const packages = [...s.state.packages];
-  if (added.length > 0) {
-    const seg = await writeSegment(repo, options.compress ?? s.state.compress, await blocksFor(read, freshIndices), s.segmentCache);
-    segments.push(seg);
-    for (const c of added) packages.push(storedPackage(c.record, seg.id));
+  // The packages are made durable and renamed into place (one syncfs, a rename each: I/O, mostly
+  // waiting) while the segment and the metadata files are written (no repomd.xml names them
+  // yet); the state and repomd.xml, which name the packages, wait for the packages (commit).
+  const placed = copyIn(s, added.map((c) => ({ from: c.copyFrom ?? c.source, href: c.record.href, ...(c.staged === undefined ? {} : { staged: c.staged }) })), (n) => options.progress?.status(`${copying}: ${n}`));
+  placed.catch(() => undefined); // awaited below: not an unhandled rejection meanwhile
+  let state: RepoState;
+  try {
+    const segments = [...s.state.segments];
+    const packages = [...s.state.packages];
+    if (added.length > 0) {
+      const seg = await writeSegment(repo, options.compress ?? s.state.compress, await blocksFor(read, freshIndices), s.segmentCache);
+      segments.push(seg);
+      for (const c of added) packages.push(storedPackage(c.record, seg.id));
+    }
+    state = await commit(s, packages, segments, [], placed);
+  } catch (e) {
+    // the copy still under way must end before the run's undo removes what it made
+    await placed.catch(() => undefined);
+    throw e;
   }
-  const state = await commit(s, packages, segments);
   return { repo, added: added.map((c) => c.record.href), unchanged, removed: [], metadataWritten: true, packages: state.packages.length };
 }
 

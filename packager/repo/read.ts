@@ -6,7 +6,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, futimesSync, openSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { inputError, ioError, KpkgError, type ErrorCode } from '../errors.js';
@@ -67,7 +67,7 @@ let stagedCount = 0;
  */
 function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string {
   // unique without random bytes per file (tempName's): this thread's token and a counter
-  const tmp = join(dir, `.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`);
+  const tmp = `${dir}${sep}.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`; // join() normalises: dear per package
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {
@@ -156,8 +156,22 @@ export async function readCandidate(path: string, href?: string, stage?: string)
   }
 }
 
-/** `Packages/<first letter>/<name>-<version>-<release>.<arch>.rpm`, the name rpmbuild gives. */
+/**
+ * `Packages/<first letter>/<name>-<version>-<release>.<arch>.rpm`, the name rpmbuild gives. The
+ * four come from the package's header, which anyone can write (its digests are no signature):
+ * each must stay one part of one file name, or a package named `x/../../../etc/cron.d/job` would
+ * be written outside the repository. rpmbuild refuses a `/` in any of them and a name that does
+ * not start with a letter, a digit, `_` or `%`: a package with one was not made by rpmbuild.
+ * Throws KpkgError('BAD_PACKAGE').
+ */
 export function packageHref(p: Pick<RepoPackage, 'name' | 'version' | 'release' | 'arch'>): string {
+  for (const field of ['name', 'version', 'release', 'arch'] as const) {
+    const value = p[field];
+    if (value === '' || value.includes('/') || value.includes('\0')) {
+      throw new KpkgError('BAD_PACKAGE', `its ${field} ${JSON.stringify(value)} cannot be part of a file name (${value === '' ? 'empty' : 'it holds a / or NUL'}): rpmbuild makes no such package`);
+    }
+  }
+  if (p.name.startsWith('.')) throw new KpkgError('BAD_PACKAGE', `its name ${JSON.stringify(p.name)} starts with a dot (a hidden file name): rpmbuild makes no such package`);
   const file = `${p.name}-${p.version}-${p.release}.${p.arch}.rpm`;
   return `Packages/${p.name.charAt(0).toLowerCase()}/${file}`;
 }

@@ -16,8 +16,10 @@
  *    valid repository, by the order of the writes: the packages are copied to temporary names in
  *    `.kpkg/` (publish writes the bytes it read and checked), made durable all at once (one
  *    syncfs for a large batch, else an fsync each), renamed into place, their directories fsynced
- *    (copyIn); then the new metadata files, under new (checksum) names beside the old ones; then `.kpkg/state.json`; then `repomd.xml`, by one rename of an fsynced
- *    temporary file, followed by an fsync of the directory. Files that the new repomd.xml no
+ *    (copyIn); meanwhile (publish), or then, the new metadata files, under new (checksum) names
+ *    beside the old ones, which nothing names yet; once both are done, `.kpkg/state.json`; then
+ *    `repomd.xml`, by one rename of an fsynced temporary file, followed by an fsync of the
+ *    directory. Files that the new repomd.xml no
  *    longer lists (old metadata, pruned packages) are deleted by a later run once they have been
  *    unlisted for the grace period (15 minutes by default), so a reader holding the previous
  *    repomd.xml still finds everything it names. A run killed before its repomd.xml rename left
@@ -25,7 +27,7 @@
  */
 import { renameSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { inputError, ioError, KpkgError } from '../errors.js';
 import type { SigningKey } from '../sign/openpgp.js';
 import { plural, type Progress } from '../util/progress.js';
@@ -165,9 +167,12 @@ export async function repomdCurrent(repo: string, state: RepoState): Promise<boo
 
 /**
  * Writes the metadata for `packages` in `segments`, the state, then repomd.xml; then deletes what
- * has been unlisted for longer than the grace period.
+ * has been unlisted for longer than the grace period. `placed`, when given, is the copy of the new
+ * packages into the repository (copyIn), under way meanwhile: the metadata files are written while
+ * it runs (no repomd.xml names them yet), and the state and repomd.xml, which name the packages,
+ * only once it has succeeded.
  */
-export async function commit(s: Session, packages: StoredPackage[], segments: SegmentRef[], unlisted: string[] = []): Promise<RepoState> {
+export async function commit(s: Session, packages: StoredPackage[], segments: SegmentRef[], unlisted: string[] = [], placed?: Promise<void>): Promise<RepoState> {
   const { repo, options } = s;
   const compress = options.compress ?? s.state.compress;
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
@@ -183,6 +188,8 @@ export async function commit(s: Session, packages: StoredPackage[], segments: Se
   options.progress?.status(`writing the metadata of ${plural(pkgs.length, 'package')}`);
   const metadata = await settled(METADATA_TYPES.map((type) => writeMetadataFromSegments(repo, compress, merged, type, s.segmentCache)));
   await fsyncDir(join(repo, 'repodata'));
+  // nothing below may name a package that is not safely in place
+  await placed;
 
   const now = Date.now();
   const listed = new Set<string>([...metadata.map((m) => m.href), ...pkgs.map((p) => p.href)]);
@@ -277,15 +284,22 @@ const COPY_CONCURRENCY = 8;
  * each file copied.
  */
 export async function copyIn(s: Session, items: readonly CopyItem[], progress?: (copied: number) => void): Promise<void> {
+  // each directory's path made once (join normalises: a few microseconds a call, per package)
+  const dirs = new Map<string, string>(); // the directory part of an href -> its path
   const targets = items.map(({ from, href, staged }) => {
-    const to = join(s.repo, ...href.split('/'));
-    return { from, to, tmp: staged ?? tempName(join(kpkgDir(s.repo), basename(to))), copy: staged === undefined };
+    const slash = href.lastIndexOf('/');
+    const rel = href.slice(0, Math.max(0, slash));
+    let dir = dirs.get(rel);
+    if (dir === undefined) dirs.set(rel, (dir = join(s.repo, ...rel.split('/'))));
+    const name = href.slice(slash + 1);
+    const to = `${dir}${sep}${name}`;
+    return { from, to, tmp: staged ?? tempName(join(kpkgDir(s.repo), name)), copy: staged === undefined };
   });
   const syncDirs = new Set<string>();
   // what is there already (a file left by a run killed before its commit): one listing per
   // directory rather than a stat per package
   const present = new Set<string>();
-  for (const dir of new Set(targets.map((t) => dirname(t.to)))) {
+  for (const dir of dirs.values()) {
     syncDirs.add(dir);
     const first = await mkdir(dir, { recursive: true }).catch((e: unknown) => {
       throw ioError('create', dir, e);
@@ -294,25 +308,25 @@ export async function copyIn(s: Session, items: readonly CopyItem[], progress?: 
       const names = await readdir(dir).catch((e: unknown) => {
         throw ioError('read', dir, e);
       });
-      for (const name of names) present.add(join(dir, name));
+      for (const name of names) present.add(`${dir}${sep}${name}`);
     } else {
       // a directory made here: its entry, and those of the directories above it made here, too
       for (let d = dir; d !== dirname(first) && d !== dirname(d); d = dirname(d)) syncDirs.add(dirname(d));
     }
   }
   const made: string[] = [];
-  let copied = 0;
+  const toCopy = targets.filter((t) => t.copy);
+  let copied = targets.length - toCopy.length; // staged already
+  if (copied > 0) progress?.(copied);
   try {
-    await eachLimit(targets, COPY_CONCURRENCY, async (t) => {
-      if (t.copy) {
-        made.push(t.tmp);
-        await copyFile(t.from, t.tmp)
-          // keep the source's mtime: the record's file time, as `cp -p`
-          .then(async () => copyTimes(await stat(t.from), t.tmp))
-          .catch((e: unknown) => {
-            throw ioError('copy into the repository', t.to, e);
-          });
-      }
+    await eachLimit(toCopy, COPY_CONCURRENCY, async (t) => {
+      made.push(t.tmp);
+      await copyFile(t.from, t.tmp)
+        // keep the source's mtime: the record's file time, as `cp -p`
+        .then(async () => copyTimes(await stat(t.from), t.tmp))
+        .catch((e: unknown) => {
+          throw ioError('copy into the repository', t.to, e);
+        });
       progress?.(++copied);
     });
     // all written before any is synced: the kernel writes them back together

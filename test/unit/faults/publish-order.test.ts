@@ -1,10 +1,12 @@
 // The order of a publish's writes, observed through the fs spy (test/helpers/faults.ts): every
 // package file is made durable before the directories it is renamed into are fsynced, and all of
-// it before the metadata naming the packages is renamed into place; and durability is paid once
-// per run: below SYNCFS_MIN_FILES packages one fsync per package and per directory, from it one
-// syncfs of the file system (a `sync -f` process, which the spy does not see) and no fsync per
-// package. The packages are written and renamed with synchronous calls, which the spy counts as
-// the others.
+// it before what names the packages (.kpkg/state.json, repodata/repomd.xml) is renamed into place;
+// the metadata files repomd.xml names are written meanwhile (nothing names them yet: session.ts
+// commit), each fsynced and renamed, and repodata/ fsynced, before repomd.xml; and durability is
+// paid once per run: below SYNCFS_MIN_FILES packages one fsync per package and per directory, from
+// it one syncfs of the file system (a `sync -f` process, which the spy does not see) and no fsync
+// per package. The packages are written and renamed with synchronous calls, which the spy counts
+// as the others.
 import { basename, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { memoryTmpDir, scratch } from '../../helpers/files.js';
@@ -18,6 +20,28 @@ vi.mock('node:fs', async (real) => (await import('../../helpers/faults.js')).fau
 const { fresh } = scratch('faults-publish-order', memoryTmpDir());
 const LETTERS = ['a', 'b', 'c', 'd', 'e', 'f'];
 
+/** Where the first rename of what names the packages is: the state's or repomd.xml's. */
+function namingRename(repo: string, calls: string[]): number {
+  return calls.findIndex((c) => c.startsWith(`rename ${join(repo, '.kpkg', '.state.json')}`) || c.startsWith(`rename ${join(repo, 'repodata', '.repomd.xml')}`));
+}
+
+/** Every metadata file fsynced, then renamed, then repodata/ fsynced, all before repomd.xml is renamed. */
+function metadataBeforeRepomd(repo: string, calls: string[]): void {
+  const repomd = calls.findIndex((c) => c.startsWith(`rename ${join(repo, 'repodata', '.repomd.xml')}`));
+  expect(repomd).toBeGreaterThan(0);
+  const renames = calls.flatMap((c, i) => (/\/repodata\/\.[0-9a-f]{64}-(primary|filelists|other)\.xml\.gz\./.test(c) && c.startsWith('rename ') ? [i] : []));
+  expect(renames).toHaveLength(3);
+  for (const i of renames) {
+    const tmp = calls[i]!.slice('rename '.length);
+    const fsync = calls.indexOf(`fsync ${tmp}`);
+    expect(fsync, tmp).toBeGreaterThanOrEqual(0);
+    expect(fsync, tmp).toBeLessThan(i);
+    expect(i, tmp).toBeLessThan(repomd);
+  }
+  const dirSync = calls.lastIndexOf(`fsync ${join(repo, 'repodata')}`, repomd);
+  expect(dirSync).toBeGreaterThan(Math.max(...renames));
+}
+
 async function publishMany(perLetter: number): Promise<{ repo: string; files: string[]; calls: string[] }> {
   const pkgs = fresh('packages');
   const files: string[] = [];
@@ -29,14 +53,15 @@ async function publishMany(perLetter: number): Promise<{ repo: string; files: st
 }
 
 describe('kpkg publish of many packages', () => {
-  it('below SYNCFS_MIN_FILES: fsyncs each package, then the directories they went into, all before the metadata', async () => {
+  it('below SYNCFS_MIN_FILES: fsyncs each package, then the directories they went into, all before the state and repomd.xml', async () => {
     const perLetter = Math.floor((SYNCFS_MIN_FILES - 1) / LETTERS.length);
     const { repo, files, calls } = await publishMany(perLetter);
     const index = (pred: (c: string) => boolean) => calls.findIndex(pred);
     const staged = (c: string, name: string) => c.startsWith(`fsync ${join(repo, '.kpkg', 'incoming', `.${name}.`)}`) && c.endsWith('.tmp');
-    // the metadata that names the packages: the metadata files, the state, repomd.xml
-    const metadataRename = index((c) => c.startsWith(`rename ${join(repo, 'repodata')}/`) || c.startsWith(`rename ${join(repo, '.kpkg', '.state.json')}`));
+    // what names the packages: the state, repomd.xml
+    const metadataRename = namingRename(repo, calls);
     expect(metadataRename).toBeGreaterThan(0);
+    metadataBeforeRepomd(repo, calls);
     const firstDirSync = index((c) => c.startsWith(`fsync ${join(repo, 'Packages')}`));
     expect(firstDirSync).toBeGreaterThan(0);
     for (const file of files) {
@@ -58,11 +83,13 @@ describe('kpkg publish of many packages', () => {
   });
 
   // where syncfs does not report write-back errors (Linux before 5.8), each package is fsynced
-  it.skipIf(!syncfsReportsErrors())('from SYNCFS_MIN_FILES: no fsync per package, the directories fsynced before the metadata', async () => {
+  it.skipIf(!syncfsReportsErrors())('from SYNCFS_MIN_FILES: no fsync per package, the directories fsynced before the state and repomd.xml', async () => {
     const { repo, files, calls } = await publishMany(Math.ceil(SYNCFS_MIN_FILES / LETTERS.length) + 2);
     expect(files.length).toBeGreaterThanOrEqual(SYNCFS_MIN_FILES);
     const index = (pred: (c: string) => boolean) => calls.findIndex(pred);
-    const metadataRename = index((c) => c.startsWith(`rename ${join(repo, 'repodata')}/`) || c.startsWith(`rename ${join(repo, '.kpkg', '.state.json')}`));
+    const metadataRename = namingRename(repo, calls);
+    expect(metadataRename).toBeGreaterThan(0);
+    metadataBeforeRepomd(repo, calls);
     for (const letter of LETTERS) expect(index((c) => c === `fsync ${join(repo, 'Packages', letter)}`)).toBeLessThan(metadataRename);
     expect(calls.filter((c) => c.startsWith('fsync ') && c.includes('.rpm.'))).toEqual([]);
     // once per run: the directories and the metadata's few

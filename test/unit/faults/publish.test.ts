@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { publish } from '../../../packager/repo/publish.js';
 import { signatureCurrent } from '../../../packager/repo/signing.js';
 import { loadSigningKey } from '../../../packager/sign/openpgp.js';
+import { SYNCFS_MIN_FILES } from '../../../packager/util/fs.js';
 import { memoryTmpDir, scratch } from '../../helpers/files.js';
 import { consistent, everyFault, report, signingKey, smallPackage } from './inject.js';
 
@@ -39,6 +40,31 @@ describe('kpkg publish that cannot write leaves the repository as it was', () =>
       check: (repo, r) => consistent(repo, r, 2),
     });
     report('publish', r);
+  });
+
+  it('many packages (one syncfs): the packages placed while the metadata is written, each of their writes failing in turn', async () => {
+    // with SYNCFS_MIN_FILES new packages, they are synced by a `sync -f` process and renamed while the
+    // segment and the metadata files are written (publish.ts): a failure on either side must wait
+    // for the other before the run is undone
+    const many = fresh('many');
+    const files: string[] = [];
+    for (let i = 0; i <= SYNCFS_MIN_FILES; i++) files.push(await smallPackage(many, `p${String(i).padStart(2, '0')}`, '1.0'));
+    const copy = await template((repo) => publish([files[0]!], repo, quiet));
+    const r = await everyFault({
+      setup: () => {
+        const repo = copy();
+        return { dir: repo, args: ['publish', ...files, '--repo', repo, '-q'] };
+      },
+      check: (repo, r) => consistent(repo, r, files.length),
+      // (bounded work: a loaded machine runs this too; the test above fails every call with two
+      // packages) the renames of a first, a middle and the last package, and the creation, fsync
+      // and rename of each segment and metadata file
+      only: (call) =>
+        (call.startsWith('rename ') && /\/\.kpkg\/incoming\/\.p(01|16|32)-/.test(call)) ||
+        (/^(open|fsync|rename) /.test(call) && (call.includes('/.kpkg/segments/') || call.includes('/repodata/'))),
+    });
+    expect(r.points.length).toBeGreaterThan(20);
+    report('publish, many packages', r);
   });
 
   it('--sign-key into a signed repository: an unsigned package signed on the way, repomd.xml.asc', async () => {
