@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import { httpStatusFor, ROLES, type Role } from '../../service/index.js';
-import { adminAction, adminPage, field, offsetParam, rawField, sendPage, type PageContext, type Ui } from './context.js';
+import { adminAction, adminPage, field, isFormRefusal, offsetParam, rawField, sendPage, type PageContext, type Ui } from './context.js';
 
 /** Server tokens a page of /tokens lists. */
 export const SERVER_TOKENS_PAGE = 100;
@@ -54,7 +54,7 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
         return await usersPage(ctx, reply, `${user.name} can log in now, as ${user.role}.`, 201);
       } catch (err) {
         // a refused account shows the list again with the reason above the form
-        if (!(err instanceof KpkgError) || err.code === 'FORBIDDEN' || err.code === 'INTERNAL') throw err;
+        if (!isFormRefusal(err)) throw err;
         return usersPage(ctx, reply, undefined, httpStatusFor(err), err.message);
       }
     }),
@@ -122,7 +122,7 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
         const t = await g.createApiToken(ctx.user, name, roleField(request.body));
         return await tokensPage(ctx, reply, { label: `API token ${name}`, token: t.token }, 201);
       } catch (err) {
-        if (!(err instanceof KpkgError) || err.code === 'FORBIDDEN' || err.code === 'INTERNAL') throw err;
+        if (!isFormRefusal(err)) throw err;
         return tokensPage(ctx, reply, undefined, httpStatusFor(err), err.message);
       }
     }),
@@ -136,7 +136,7 @@ export function registerAdmin(app: FastifyInstance, ui: Ui): void {
         const token = await g.serverToken(ctx.user, fqdn);
         return await tokensPage(ctx, reply, { label: `token of server ${fqdn} (its previous token no longer works)`, token }, 201);
       } catch (err) {
-        if (!(err instanceof KpkgError) || err.code === 'FORBIDDEN' || err.code === 'INTERNAL') throw err;
+        if (!isFormRefusal(err)) throw err;
         return tokensPage(ctx, reply, undefined, httpStatusFor(err), err.message);
       }
     }),

@@ -57,6 +57,15 @@ export function sendError(ui: Ui, reply: FastifyReply, ctx: PageContext | undefi
   return sendPage(ui, reply, 'error', { ...ctx, title: titleFor(status), status, message }, status);
 }
 
+/**
+ * Whether a form's error is a refusal to show above the form again (bad input, a conflict, a
+ * missing entity): a KpkgError other than FORBIDDEN or INTERNAL. Anything else becomes an error
+ * page.
+ */
+export function isFormRefusal(err: unknown): err is KpkgError {
+  return err instanceof KpkgError && err.code !== 'FORBIDDEN' && err.code !== 'INTERNAL';
+}
+
 function titleFor(status: number): string {
   switch (status) {
     case 400:
