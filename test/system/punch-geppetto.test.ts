@@ -4,7 +4,7 @@
 // --root, and its report is visible in Geppetto afterwards; a second restore gets a 304 and
 // changes nothing; a wrong token is refused and changes nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -62,11 +62,7 @@ describeAsRoot(TOOLS, 'punch restore against geppetto serve', () => {
     server?.kill('SIGTERM');
   });
 
-  function configure(root: PunchRoot, t: string): void {
-    mkdirSync(root.path('etc/punch'), { recursive: true });
-    writeFileSync(root.path('etc/punch/token'), `${t}\n`, { mode: 0o600 });
-    writeFileSync(root.path('etc/punch/punch.conf'), `url = ${url}\ntoken_file = ${root.path('etc/punch/token')}\nnode = ${NODE}\n`);
-  }
+  const configure = (root: PunchRoot, t: string): void => root.configure({ url, token: t, node: NODE });
 
   it('restores the server from Geppetto, reports, then gets a 304 and changes nothing', async () => {
     const root = new PunchRoot('geppetto');

@@ -5,7 +5,7 @@
 // `geppetto serve` itself.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -82,11 +82,7 @@ describeAsRoot(TOOLS, 'punch restore against an HTTP back office', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  function configure(root: PunchRoot, token: string): void {
-    mkdirSync(root.path('etc/punch'), { recursive: true });
-    writeFileSync(root.path('etc/punch/token'), `${token}\n`, { mode: 0o600 });
-    writeFileSync(root.path('etc/punch/punch.conf'), `# test\nurl = ${url}\ntoken_file = ${root.path('etc/punch/token')}\nnode = ${NODE}\n`);
-  }
+  const configure = (root: PunchRoot, token: string): void => root.configure({ url, token, node: NODE }, '# test\n');
 
   it('fetches with the token, applies, posts the report; then 304 and nothing to change', async () => {
     const root = new PunchRoot('restore');

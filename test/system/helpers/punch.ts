@@ -82,6 +82,16 @@ export class PunchRoot {
     mkdirSync(this.root);
   }
 
+  /**
+   * Points the root's Punch at Geppetto: the token in etc/punch/token (0600), and punch.conf naming
+   * the URL, the token file and the node; `preamble` goes first (a comment, to show it is read past).
+   */
+  configure(geppetto: { url: string; token: string; node: string }, preamble = ''): void {
+    mkdirSync(this.path('etc/punch'), { recursive: true });
+    writeFileSync(this.path('etc/punch/token'), `${geppetto.token}\n`, { mode: 0o600 });
+    writeFileSync(this.path('etc/punch/punch.conf'), `${preamble}url = ${geppetto.url}\ntoken_file = ${this.path('etc/punch/token')}\nnode = ${geppetto.node}\n`);
+  }
+
   /** `punch <args> --root <root>` (synchronously). */
   punch(args: readonly string[], env: Record<string, string> = {}): RunResult {
     return run(process.execPath, [PUNCH, ...args, '--root', this.root, ...ROOT_FLAGS], { env: { HOME: rpmHome(), ...env }, timeout: 240_000 });
