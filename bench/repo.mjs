@@ -246,21 +246,14 @@ for (const n of SIZES) {
   );
 }
 log();
+/** One markdown table of the results: `fmtTime` and `fmtRatio` read wall or CPU times; `suffix` names them. */
+function table(fmtTime, fmtRatio, suffix) {
+  const pairs = [['kIndex', 'cIndex'], ['kAdd', 'cAdd'], ['kBulk', 'cBulk']];
+  log(`| N | index kpkg${suffix} | index createrepo_c${suffix} | ratio | add one kpkg${suffix} | add one createrepo_c --update${suffix} | ratio | bulk publish kpkg${suffix} | cp + createrepo_c${suffix} | ratio |`);
+  log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results) log(`| ${r.n} | ${pairs.map(([k, c]) => `${fmtTime(r[k])} | ${fmtTime(r[c])} | ${fmtRatio(r[k], r[c])}`).join(' | ')} |`);
+}
 log('Wall-time medians and their ratios (the targets); the CPU times (user + system) below.');
-log('| N | index kpkg | index createrepo_c | ratio | add one kpkg | add one createrepo_c --update | ratio | bulk publish kpkg | cp + createrepo_c | ratio |');
-log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of results) {
-  log(
-    `| ${r.n} | ${show(r.kIndex)} | ${show(r.cIndex)} | ${ratio(r.kIndex, r.cIndex)} | ${show(r.kAdd)} | ${show(r.cAdd)} | ${ratio(r.kAdd, r.cAdd)} | ` +
-      `${show(r.kBulk)} | ${show(r.cBulk)} | ${ratio(r.kBulk, r.cBulk)} |`,
-  );
-}
+table(show, ratio, '');
 log();
-log('| N | index kpkg CPU | index createrepo_c CPU | ratio | add one kpkg CPU | add one createrepo_c CPU | ratio | bulk publish kpkg CPU | cp + createrepo_c CPU | ratio |');
-log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const r of results) {
-  log(
-    `| ${r.n} | ${showCpu(r.kIndex)} | ${showCpu(r.cIndex)} | ${ratioCpu(r.kIndex, r.cIndex)} | ${showCpu(r.kAdd)} | ${showCpu(r.cAdd)} | ${ratioCpu(r.kAdd, r.cAdd)} | ` +
-      `${showCpu(r.kBulk)} | ${showCpu(r.cBulk)} | ${ratioCpu(r.kBulk, r.cBulk)} |`,
-  );
-}
+table(showCpu, ratioCpu, ' CPU');
