@@ -162,18 +162,24 @@ export function puppetComment(s: string, prefix = '# ', width = 100): string {
  */
 export function yamlString(s: string): string {
   checkText(s);
+  // runs of characters kept as they are go in as slices (this runs for much of every server's file)
   let out = '"';
-  for (const ch of s) {
-    const cp = ch.codePointAt(0) as number;
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029 || cp === 0xfeff || cp === 0xfffe || cp === 0xffff) {
-      out += `\\u${hex4(cp)}`;
-    } else out += ch;
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let escaped: string;
+    if (c === 34) escaped = '\\"';
+    else if (c === 92) escaped = '\\\\';
+    else if (c === 10) escaped = '\\n';
+    else if (c === 9) escaped = '\\t';
+    else if (c === 13) escaped = '\\r';
+    // every character escaped is one UTF-16 unit: the halves of a pair (0xD800-0xDFFF) are kept
+    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || c === 0xfeff || c === 0xfffe || c === 0xffff) escaped = `\\u${hex4(c)}`;
+    else continue;
+    out += `${s.slice(from, i)}${escaped}`;
+    from = i + 1;
   }
-  return `${out}"`;
+  return `${out}${s.slice(from)}"`;
 }
 
 /**
