@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { RoleDefinition, ServerDefinition, State } from '../../model.js';
-import { componentVersionsView, ProblemsError, type ChangesetInfo, type ChangesetRevisions, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
+import { componentVersionsView, httpStatusFor, ProblemsError, type ChangesetInfo, type ChangesetRevisions, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
 import { action, field, isFormRefusal, listField, offsetParam, page, rawField, sendError, sendPage, type PageContext, type Ui } from './context.js';
 import { catalogKeys, diffLines, parseFormValue, scopeView, showDefinition } from './values.js';
 
@@ -199,9 +199,8 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
           await fn(ctx, id, request.body);
         } catch (err) {
           if (!isFormRefusal(err)) throw err;
-          const status = err instanceof ProblemsError ? 422 : err.code === 'CONFLICT' ? 409 : err.code === 'NOT_FOUND' ? 404 : 400;
           try {
-            return await changesetPage(ctx, reply, id, { status, message: err.message, ...(err instanceof ProblemsError ? { problems: err.problems } : {}) });
+            return await changesetPage(ctx, reply, id, { status: httpStatusFor(err), message: err.message, ...(err instanceof ProblemsError ? { problems: err.problems } : {}) });
           } catch (pageErr) {
             return sendError(ui, reply, ctx, pageErr);
           }
