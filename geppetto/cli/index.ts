@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../../packager/errors.js';
+import { packageVersion } from '../../packager/util/paths.js';
 import { cliPrincipal, openGeppetto, ROLES, type Geppetto, type Role } from '../service/index.js';
 import { storeError } from '../store/index.js';
 import * as commands from './commands.js';
@@ -53,6 +54,7 @@ function buildProgram(io: CliIo): Command {
     .addOption(new Option('--data <dir>', 'data directory: the SQLite database and secrets.key (default $XDG_DATA_HOME/geppetto)'))
     .addOption(new Option('--database <url>', 'postgres://... (then the data directory holds only secrets.key)'))
     .option('--debug', 'show stack traces of errors')
+    .version(packageVersion(), '-V, --version', 'print the version of geppetto')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const me = cliPrincipal();

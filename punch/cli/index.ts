@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { asKpkgError, exitCodeFor, KpkgError, oneLine } from '../../packager/errors.js';
+import { packageVersion } from '../../packager/util/paths.js';
 import type { PunchConfig } from '../config.js';
 import { loadNodeFile, type LoadedFile } from '../file.js';
 import { CONFIG_FILE, inRoot, punchPaths, type PunchPaths } from '../paths.js';
@@ -173,6 +174,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('punch')
     .description("Installs on this server what the back office (Geppetto) defines for it: deployment packages with dnf, their configuration with Puppet")
     .option('--debug', 'show stack traces of errors')
+    .version(packageVersion(), '-V, --version', 'print the version of punch')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

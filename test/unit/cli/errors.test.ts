@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KpkgError, exitCodeFor, inputError } from '../../../packager/errors.js';
-import { kpkg } from '../../helpers/cli.js';
+import { captured, kpkg } from '../../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kpkg-errors-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -48,10 +48,16 @@ describe('a repository directory that does not exist', () => {
   });
 });
 
-describe('kpkg --version', () => {
-  it('prints the version of the package, alone', async () => {
-    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
-    for (const flag of ['--version', '-V']) expect(await kpkg(flag)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+describe('--version', () => {
+  const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const mains: [string, () => Promise<(argv: string[]) => Promise<number>>][] = [
+    ['kpkg', async () => (await import('../../../packager/cli/index.js')).main],
+    ['geppetto', async () => (await import('../../../geppetto/cli/index.js')).main],
+    ['punch', async () => (await import('../../../punch/cli/index.js')).main],
+  ];
+  it.each(mains)('%s prints the version of the package, alone', async (name, load) => {
+    const main = await load();
+    for (const flag of ['--version', '-V']) expect(await captured((argv) => main(argv), name, [flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 });
 
