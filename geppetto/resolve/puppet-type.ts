@@ -94,6 +94,14 @@ class Reader {
     return [Number.isNaN(a) ? lo : a, Number.isNaN(b) ? hi : b];
   }
 
+  /** `, min[, max]` after a collection's element types (`Array[String, 1]`); `default` keeps the bound open. */
+  private sizes(): [number, number] {
+    if (!this.eat(',')) return [0, Infinity];
+    const a = this.number();
+    const b = this.eat(',') ? this.number() : NaN;
+    return [Number.isNaN(a) ? 0 : a, Number.isNaN(b) ? Infinity : b];
+  }
+
   private type(): PuppetType {
     const name = this.name();
     switch (name) {
@@ -115,16 +123,7 @@ class Reader {
       case 'Array': {
         if (!this.eat('[')) return { kind: 'Array', of: DATA, min: 0, max: Infinity };
         const of = this.type();
-        let min = 0;
-        let max = Infinity;
-        if (this.eat(',')) {
-          const a = this.number();
-          if (!Number.isNaN(a)) min = a;
-          if (this.eat(',')) {
-            const b = this.number();
-            if (!Number.isNaN(b)) max = b;
-          }
-        }
+        const [min, max] = this.sizes();
         this.expect(']');
         return { kind: 'Array', of, min, max };
       }
@@ -133,16 +132,7 @@ class Reader {
         const key = this.type();
         this.expect(',');
         const value = this.type();
-        let min = 0;
-        let max = Infinity;
-        if (this.eat(',')) {
-          const a = this.number();
-          if (!Number.isNaN(a)) min = a;
-          if (this.eat(',')) {
-            const b = this.number();
-            if (!Number.isNaN(b)) max = b;
-          }
-        }
+        const [min, max] = this.sizes();
         this.expect(']');
         return { kind: 'Hash', key, value, min, max };
       }

@@ -11,7 +11,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Component, ConfigKey, ConfigValue } from '../../packager/descriptor/types.js';
 import { eppText, hieraValue, puppetString, puppetValue } from '../../packager/puppet/escape.js';
 import { renderPuppetModule } from '../../packager/puppet/module.js';
+import type { Value } from '../../geppetto/model.js';
+import { parsePuppetType, valueMatches } from '../../geppetto/resolve/puppet-type.js';
 import { sampleComponent } from '../helpers/component.js';
+import { TYPE_CASES } from '../helpers/puppet-types.js';
 import { describeWithTools, run, type RunResult, tmpDir } from './tools.js';
 
 const HOSTILE = {
@@ -421,6 +424,35 @@ describeWithTools(['puppet'], 'the escaping functions, read by Puppet, Hiera and
     // 5 stayed a Float (written 5.0): Puppet would refuse an Integer for a Float parameter.
     const typed = run('puppet', ['apply', ...sandbox.settings(), '-e', "notice(type(lookup('t::all')['g']))"]);
     expect(typed.stdout).toMatch(/Notice: Scope\(Class\[main\]\): Float\[5\.0, 5\.0\]/);
+  });
+});
+
+describeWithTools(['puppet'], "Geppetto's type checks, against Puppet's own", () => {
+  const sandbox = new Sandbox('types');
+
+  // A Puppet literal of any value a setting holds.
+  const literal = (v: Value): string => {
+    if (typeof v === 'string') return puppetString(v);
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (Array.isArray(v)) return `[${v.map(literal).join(', ')}]`;
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${puppetString(k)} => ${literal(x)}`)
+      .join(', ')}}`;
+  };
+
+  it('Puppet (`value =~ Type`) agrees with geppetto/resolve/puppet-type.ts on every case', () => {
+    // one run for the whole table: each answer on a line of its own
+    const manifest = TYPE_CASES.map(([type, value], i) => `$r${i} = ${literal(value)} =~ ${type}\nnotice("case ${i}: \${r${i}}")`).join('\n');
+    const res = sandbox.apply(manifest);
+    const puppet = new Map([...res.stdout.matchAll(/Notice: Scope\(Class\[main\]\): case (\d+): (true|false)/g)].map((m) => [Number(m[1]), m[2] === 'true']));
+    expect(puppet.size).toBe(TYPE_CASES.length);
+    TYPE_CASES.forEach(([type, value, matches], i) => {
+      const t = parsePuppetType(type);
+      expect(t, type).toBeDefined();
+      const ours = t !== undefined && valueMatches(value, t);
+      expect({ type, value, puppet: puppet.get(i) }).toEqual({ type, value, puppet: ours });
+      expect(ours, `${type} with ${JSON.stringify(value)}`).toBe(matches);
+    });
   });
 });
 
