@@ -84,22 +84,24 @@ class Reader {
     return out;
   }
 
-  /** `[a, b]` numeric bounds after a type name; `default` keeps the bound open. */
-  private bounds(lo: number, hi: number): [number, number] {
-    if (!this.eat('[')) return [lo, hi];
+  /** `a[, b]`: numeric bounds; one that is `default` or not given stays at `lo` / `hi`. */
+  private range(lo: number, hi: number): [number, number] {
     const a = this.number();
-    let b = NaN;
-    if (this.eat(',')) b = this.number();
-    this.expect(']');
+    const b = this.eat(',') ? this.number() : NaN;
     return [Number.isNaN(a) ? lo : a, Number.isNaN(b) ? hi : b];
   }
 
-  /** `, min[, max]` after a collection's element types (`Array[String, 1]`); `default` keeps the bound open. */
+  /** `[a, b]` numeric bounds after a type name (`Integer[1, 65535]`). */
+  private bounds(lo: number, hi: number): [number, number] {
+    if (!this.eat('[')) return [lo, hi];
+    const r = this.range(lo, hi);
+    this.expect(']');
+    return r;
+  }
+
+  /** `, min[, max]` after a collection's element types (`Array[String, 1]`). */
   private sizes(): [number, number] {
-    if (!this.eat(',')) return [0, Infinity];
-    const a = this.number();
-    const b = this.eat(',') ? this.number() : NaN;
-    return [Number.isNaN(a) ? 0 : a, Number.isNaN(b) ? Infinity : b];
+    return this.eat(',') ? this.range(0, Infinity) : [0, Infinity];
   }
 
   private type(): PuppetType {

@@ -162,7 +162,8 @@ export function puppetComment(s: string, prefix = '# ', width = 100): string {
  */
 export function yamlString(s: string): string {
   checkText(s);
-  // runs of characters kept as they are go in as slices (this runs for much of every server's file)
+  // runs of characters kept as they are go in as slices: Geppetto writes every string with a quote
+  // or a control character through here, in every server's file
   let out = '"';
   let from = 0;
   for (let i = 0; i < s.length; i++) {
