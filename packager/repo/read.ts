@@ -67,7 +67,7 @@ let stagedCount = 0;
  */
 function stageCopy(dir: string, source: string, data: Buffer, st: Stats): string {
   // unique without random bytes per file (tempName's): this thread's token and a counter
-  const tmp = `${dir}${sep}.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`; // join() normalises: dear per package
+  const tmp = `${dir}${sep}.${basename(source)}.${STAGE_TOKEN}.${++stagedCount}.tmp`; // not join(): its normalising costs, once per package
   try {
     const fd = openSync(tmp, 'wx', 0o644);
     try {

@@ -21,8 +21,9 @@
  *    `repomd.xml`, by one rename of an fsynced temporary file, followed by an fsync of the
  *    directory. Files that the new repomd.xml no longer lists (old metadata, pruned packages)
  *    are deleted by a later run once they have been unlisted for the grace period (15 minutes by
- *    default), so a reader holding the previous repomd.xml still finds everything it names. A run killed before its repomd.xml rename left
- *    only files no repomd.xml names (removed later) and a state that the next run completes.
+ *    default), so a reader holding the previous repomd.xml still finds everything it names. A run
+ *    killed before its repomd.xml rename left only files no repomd.xml names (removed later) and a
+ *    state that the next run completes.
  */
 import { renameSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
