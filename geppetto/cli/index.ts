@@ -66,9 +66,9 @@ function buildProgram(io: CliIo): Command {
     .action(async (options: { listen: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       // the web layer (fastify and its plugins) is loaded only for `serve`
-      const { serve, stopTimeoutFromEnv } = await import('../web/serve.js');
+      const { serve } = await import('../web/serve.js');
       const database = opts.database ?? process.env.GEPPETTO_DATABASE;
-      await serve({ dataDir: dataDirOf(opts), ...(database !== undefined ? { database } : {}), listen: options.listen, stopTimeoutMs: stopTimeoutFromEnv() });
+      await serve({ dataDir: dataDirOf(opts), ...(database !== undefined ? { database } : {}), listen: options.listen });
     });
 
   const user = program.command('user').description('people who log in to the web UI');

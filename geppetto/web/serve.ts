@@ -16,7 +16,7 @@ export interface ServeOptions {
   server?: ServerOptions;
   /** Called once listening, with the address (tests and the CLI's message). */
   onListening?: (address: string) => void;
-  /** How long a stop waits for requests in flight before cutting their connections (ms). */
+  /** How long a stop waits for requests in flight before cutting their connections (ms); default from the environment (stopTimeoutFromEnv). */
   stopTimeoutMs?: number;
 }
 
@@ -61,7 +61,7 @@ export function serverOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Serv
 
 export async function serve(options: ServeOptions): Promise<void> {
   const { host, port } = parseListen(options.listen);
-  const timeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
+  const timeoutMs = options.stopTimeoutMs ?? stopTimeoutFromEnv();
   const geppetto = await openGeppetto({ dataDir: options.dataDir, ...(options.database !== undefined ? { database: options.database } : {}) });
   let app;
   try {
