@@ -88,9 +88,14 @@ export async function changesetState(db: Db, id: number): Promise<State> {
 export async function changesetStates(db: Db, id: number): Promise<{ before: State; after: State; staged: Staged[]; versions: Map<string, number> }> {
   const { state: before, versions } = await loadState(db);
   const staged = await loadStaged(db, id);
-  const after = structuredClone(before);
+  return { before, after: withStaged(before, staged), staged, versions };
+}
+
+/** A copy of `state` with the staged entities applied (`state` stays as it is). */
+export function withStaged(state: State, staged: readonly Staged[]): State {
+  const after = structuredClone(state);
   for (const s of staged) applyEntity(after, s.ref, s.body);
-  return { before, after, staged, versions };
+  return after;
 }
 
 export async function loadStaged(db: Db, id: number): Promise<Staged[]> {

@@ -5,14 +5,15 @@
 import type { Transaction } from 'kysely';
 import { KpkgError } from '../../packager/errors.js';
 import type { Problem } from '../model.js';
+import { compareStrings } from '../resolve/keys.js';
 import { nextPublishSeq, type Database } from '../store/index.js';
 import { requireRole, type Principal } from './access.js';
 import { auditEntry, auditPair } from './audit.js';
 import { recordPublishedCatalog } from './catalog.js';
-import { insertChangeset, insertStaged, loadStaged, requireOpen, type Staged } from './changesets.js';
+import { insertChangeset, insertStaged, loadStaged, requireOpen, withStaged, type Staged } from './changesets.js';
 import { CHUNK, type ServiceContext } from './context.js';
 import * as engine from './engine.js';
-import { applyEntity, canonicalJson, describeRef, entityKey, getEntity, parseEntityKey, type EntityBody } from './entities.js';
+import { canonicalJson, describeRef, entityKey, getEntity, parseEntityKey, type EntityBody } from './entities.js';
 import { affectedFiles, forEachFile, lastRevisions, sealRevision, withRevision } from './node-files.js';
 import { ProblemsError } from './problems.js';
 import { revealer } from './secrets.js';
@@ -85,8 +86,7 @@ async function publishIn(ctx: ServiceContext, trx: Transaction<Database>, seq: n
       throw new KpkgError('CONFLICT', `${describeRef(s.ref)} was changed by another publish since changeset ${changesetId} edited it (version ${s.baseVersion}, now ${current}): nothing was published`);
     }
   }
-  const after = structuredClone(before);
-  for (const s of staged) applyEntity(after, s.ref, s.body);
+  const after = withStaged(before, staged);
   const problems = engine.checkState(after);
   if (problems.length > 0) throw new ProblemsError(problems);
   const { catalog, fromCatalog, affected, secrets } = await affectedFiles(ctx, trx, before, after);
@@ -162,6 +162,6 @@ async function publishIn(ctx: ServiceContext, trx: Transaction<Database>, seq: n
   // revisions the catalog brought in are explained by the versions it changed
   const catalogNote = fromCatalog.pinned.length > 0 ? { catalog: fromCatalog.pinned.map((v) => `${v.component} ${v.evr} ${v.change}`) } : {};
   await auditEntry(ctx, trx, actor, action, `changeset:${changesetId}`, null, { revisions: result.length, ...catalogNote });
-  result.sort((x, y) => (x.fqdn < y.fqdn ? -1 : x.fqdn > y.fqdn ? 1 : 0));
+  result.sort((x, y) => compareStrings(x.fqdn, y.fqdn));
   return { changeset: changesetId, publishSeq: seq, revisions: result };
 }
