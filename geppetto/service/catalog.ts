@@ -10,6 +10,7 @@ import { walkPayload } from '../../packager/rpm/payload-reader.js';
 import { bufferSource, packageInfo, readRpmFrom } from '../../packager/rpm/reader.js';
 import type { Catalog, ComponentVersion, ParameterDefinition, RepositoryDefinition, State, Value } from '../model.js';
 import { RoleGraph } from '../resolve/graph.js';
+import { compareStrings } from '../resolve/keys.js';
 import type { Database } from '../store/index.js';
 import { entryEVR, openRepositoryPackage, readRepositoryMetadata, type RepoPackageEntry } from './engine.js';
 
@@ -139,7 +140,7 @@ export function pinning(state: Pick<State, 'roles' | 'servers'>, versions: Reado
   const out = new Map<string, { roles: string[]; servers: string[] }>();
   if (versions.size === 0) return out;
   const pinsOf = new Map<string, string[]>();
-  for (const [name, r] of Object.entries(state.roles).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [name, r] of Object.entries(state.roles).sort(([a], [b]) => compareStrings(a, b))) {
     const pins = Object.entries(r.components)
       .map(([c, evr]) => `${c}@${evr}`)
       .filter((k) => versions.has(k));
@@ -162,7 +163,7 @@ export function pinning(state: Pick<State, 'roles' | 'servers'>, versions: Reado
     }
     return r;
   };
-  for (const [fqdn, s] of Object.entries(state.servers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [fqdn, s] of Object.entries(state.servers).sort(([a], [b]) => compareStrings(a, b))) {
     for (const k of new Set(s.roles.flatMap(reaches))) out.get(k)?.servers.push(fqdn);
   }
   return out;

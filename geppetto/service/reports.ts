@@ -1,5 +1,6 @@
 /** Punch's reports of its runs, and each server's health drawn from them. */
 import { KpkgError } from '../../packager/errors.js';
+import { compareStrings } from '../resolve/keys.js';
 import { authorizeNode, type Principal } from './access.js';
 import type { ServiceContext } from './context.js';
 import { loadState } from './state.js';
@@ -73,7 +74,7 @@ export async function serverStatus(ctx: ServiceContext): Promise<ServerStatus[]>
   const last = new Map(latest.map((r) => [r.fqdn, r]));
   const silentBefore = new Date(ctx.now().getTime() - ctx.silentAfterMs).toISOString();
   return Object.entries(state.servers)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([fqdn, def]) => {
       const revision = head.get(fqdn) ?? 0;
       const r = last.get(fqdn);

@@ -3,6 +3,7 @@
  * ones fastify validates and serializes with), so it cannot drift from what the server does.
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { compareStrings } from '../../resolve/keys.js';
 import { SESSION_COOKIE } from '../auth.js';
 
 type Json = Record<string, unknown>;
@@ -105,7 +106,7 @@ export function openapiDocument(routes: RouteOptions[], version: string): Json {
       },
     },
     security: [{ bearer: [] }, { session: [] }],
-    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => compareStrings(a, b))),
   };
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import { componentVersionsView } from '../../service/index.js';
 import type { State } from '../../model.js';
+import { compareStrings } from '../../resolve/keys.js';
 import { openChangesets, page, sendPage, type Ui } from './context.js';
 import { scopeView, showValue } from './values.js';
 
@@ -38,7 +39,7 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
     page(ui, async (ctx, _request, reply) => {
       const state = await g.state();
       const roles = Object.entries(state.roles)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .sort(([a], [b]) => compareStrings(a, b))
         .map(([name, r]) => ({
           name,
           parents: r.parents,
@@ -69,7 +70,7 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
         parents: r.parents,
         children: childrenOf(state, name),
         components: Object.entries(r.components)
-          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .sort(([a], [b]) => compareStrings(a, b))
           .map(([c, v]) => ({ name: c, evr: v })),
         ...scopeView(r),
         servers: serversWithRole(state, name),
@@ -82,7 +83,7 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
     page(ui, async (ctx, _request, reply) => {
       const state = await g.state();
       const environments = Object.entries(state.environments)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .sort(([a], [b]) => compareStrings(a, b))
         .map(([name, e]) => ({ name, ...scopeView(e), servers: Object.values(state.servers).filter((s) => s.environment === name).length }));
       return sendPage(ui, reply, 'environments', {
         ...ctx,
@@ -100,7 +101,7 @@ export function registerCatalog(app: FastifyInstance, ui: Ui): void {
     page(ui, async (ctx, _request, reply) => {
       const [catalog, state] = await Promise.all([g.catalog(), g.state()]);
       const components = Object.entries(catalog.components)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .sort(([a], [b]) => compareStrings(a, b))
         .map(([name, versions]) => ({
           name,
           versions: componentVersionsView(versions)

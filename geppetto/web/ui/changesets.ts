@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { RoleDefinition, ServerDefinition, State } from '../../model.js';
 import { componentVersionsView, httpStatusFor, ProblemsError, type ChangesetInfo, type ChangesetRevisions, type EntityKind, type EntityRef, type Preview } from '../../service/index.js';
+import { compareStrings } from '../../resolve/keys.js';
 import { action, field, isFormRefusal, listField, offsetParam, page, rawField, sendError, sendPage, type PageContext, type Ui } from './context.js';
 import { catalogKeys, diffLines, parseFormValue, scopeView, showDefinition } from './values.js';
 
@@ -141,7 +142,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
     const published = info.status === 'published' ? await g.changesetRevisions(id, { limit: REVISIONS_PAGE, offset }) : undefined;
     const [state, catalog] = await Promise.all([open ? g.changesetState(id) : g.state(), g.catalog()]);
     const preview = open ? previewView(await g.preview(id), info.entities.length) : undefined;
-    const keys = [...catalogKeys(catalog).entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, p]) => ({ key, type: p.type, secret: p.secret, builtin: p.builtin === true }));
+    const keys = [...catalogKeys(catalog).entries()].sort(([a], [b]) => compareStrings(a, b)).map(([key, p]) => ({ key, type: p.type, secret: p.secret, builtin: p.builtin === true }));
     return sendPage(
       ui,
       reply,
@@ -167,7 +168,7 @@ export function registerChangesets(app: FastifyInstance, ui: Ui): void {
         secretKeys: keys.filter((k) => k.secret),
         allKeys: keys,
         components: Object.entries(catalog.components)
-          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .sort(([a], [b]) => compareStrings(a, b))
           .map(([name, versions]) => ({ name, versions: componentVersionsView(versions).map((v) => v.evr).reverse() })),
       },
       error?.status ?? 200,

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { KpkgError } from '../../../packager/errors.js';
 import type { ResolvedServer } from '../../model.js';
 import type { ServerHealth, ServerStatus } from '../../service/index.js';
+import { compareStrings } from '../../resolve/keys.js';
 import { offsetParam, openChangesets, page, sendFragment, sendPage, type Ui, type UserPrincipal } from './context.js';
 import { diffLines, showDefinition, showValue } from './values.js';
 
@@ -159,7 +160,7 @@ async function serverData(ui: Ui, user: UserPrincipal, fqdn: string, revision: n
     roles: def?.roles ?? [],
     status: st ? { ...st, healthLabel: st.health.replace('-', ' '), attention: attention(st.health) } : undefined,
     components: Object.entries(resolved.components)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .sort(([a], [b]) => compareStrings(a, b))
       .map(([name, c]) => ({ name, evr: c.version.evr, package: c.version.package, chain: c.chain.map(showDefinition) })),
     settings: settingsView(resolved),
     problems: resolved.problems.map((p) => ({ ...p, definitions: (p.definitions ?? []).map(showDefinition) })),

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { KpkgError } from '../../../packager/errors.js';
 import type { Catalog, Definition, ParameterDefinition, ScopeDefinitions, Source, Value } from '../../model.js';
 import { SECRET_MASK } from '../../service/index.js';
+import { compareStrings } from '../../resolve/keys.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -115,7 +116,7 @@ export function parseFormValue(key: string, text: string, type: string | undefin
 export function scopeView(scope: ScopeDefinitions) {
   return {
     settings: Object.entries(scope.settings)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .sort(([a], [b]) => compareStrings(a, b))
       .map(([key, value]) => ({ key, value: showValue(value) })),
     unset: [...scope.unset].sort(),
   };
